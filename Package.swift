@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+//
+// Quarry: a full-text search engine. One core module (`Quarry`), a CLI library (`QuarryCLI`)
+// and a thin `quarry` executable. C libraries come from the system (Debian: libzstd-dev, zlib1g-dev).
+//
+// Build flags:
+// - `QUARRY_INTERNAL_CHECKS` (debug builds) turns on expensive invariant checks inside the engine.
+import PackageDescription
+
+let package = Package(
+    name: "Quarry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Quarry", targets: ["Quarry"]),
+        .executable(name: "quarry", targets: ["quarry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
+        .target(
+            name: "Quarry",
+            dependencies: [
+                "CZstd",
+                "CZlib",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: [
+                .define("QUARRY_INTERNAL_CHECKS", .when(configuration: .debug)),
+            ]
+        ),
+        .target(
+            name: "QuarryCLI",
+            dependencies: [
+                "Quarry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "quarry",
+            dependencies: ["QuarryCLI"]
+        ),
+        .target(
+            name: "QuarryTestSupport",
+            dependencies: ["Quarry"],
+            path: "Tests/QuarryTestSupport"
+        ),
+        .testTarget(
+            name: "QuarryTests",
+            dependencies: ["Quarry", "QuarryTestSupport"],
+            exclude: ["Analysis/Fixtures"]
+        ),
+        .testTarget(
+            name: "QuarryCLITests",
+            dependencies: ["QuarryCLI", "Quarry", "QuarryTestSupport"]
+        ),
+    ]
+)

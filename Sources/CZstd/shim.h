@@ -1,0 +1,4 @@
+#ifndef QUARRY_CZSTD_SHIM_H
+#define QUARRY_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

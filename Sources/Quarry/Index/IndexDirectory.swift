@@ -1,0 +1,184 @@
+// The index directory on disk: the manifest, the segment files, and the write lock.
+//
+//     DIR/quarry.manifest        the committed state (see Manifest.swift)
+//     DIR/write.lock             held (flock) by the one process writing; readers never take it
+//     DIR/seg-0000002a.terms     segment files: .terms .post .pos .norms .dates .store
+//
+// Commits are atomic: the new manifest is written to a temporary file, fsynced, renamed over the old one, and the
+// directory is fsynced. Opening the directory for writing removes every segment file that the manifest does not
+// name (left by a run that was interrupted or failed), after taking the lock.
+
+import SystemPackage
+
+/// Where a commit can be made to fail, for tests of atomicity.
+public enum CommitStep: String, Sendable, CaseIterable {
+    /// After the segment files are written, before the manifest is.
+    case beforeManifestWrite
+    /// After the temporary manifest is written, before it is synced.
+    case beforeManifestSync
+    /// After it is synced, before the rename.
+    case beforeRename
+    /// After the rename, before the directory is synced.
+    case beforeDirectorySync
+}
+
+public enum IndexDirectory {
+    public static let lockName = "write.lock"
+
+    /// True if `path` holds a committed index.
+    public static func exists(_ path: String) -> Bool {
+        if case .success(let st) = Syscalls.status(path + "/" + Manifest.fileName) { return st.isRegular }
+        return false
+    }
+
+    /// Reads and verifies the committed manifest.
+    public static func readManifest(_ path: String) throws(QuarryError) -> Manifest {
+        let file = path + "/" + Manifest.fileName
+        switch Syscalls.status(path) {
+        case .failure(.noSuchFileOrDirectory):
+            throw QuarryError(.invalidArgument, "no index here: the directory does not exist", path: path)
+        case .failure(let e):
+            throw QuarryError.io(path, "open the index directory", e)
+        case .success(let st):
+            if !st.isDirectory {
+                throw QuarryError(.invalidArgument, "not an index directory", path: path)
+            }
+        }
+        if case .failure(.noSuchFileOrDirectory) = Syscalls.status(file) {
+            throw QuarryError(
+                .invalidArgument, "no index here (no \(Manifest.fileName)); build one with `quarry index -i \(path)`",
+                path: path)
+        }
+        return try Manifest.decode(try readWholeFile(file), path: file)
+    }
+
+    /// Writes `manifest` as the new commit, atomically.
+    static func commit(
+        _ manifest: Manifest, in path: String, failAt: (@Sendable (CommitStep) throws(QuarryError) -> Void)? = nil
+    ) throws(QuarryError) {
+        try failAt?(.beforeManifestWrite)
+        let tmp = path + "/" + Manifest.temporaryName
+        let bytes = manifest.encode()
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(
+                FilePath(tmp), .writeOnly, options: [.create, .truncate, .closeOnExec],
+                permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw QuarryError.io(tmp, "create the new manifest", errnoOf(error))
+        }
+        do {
+            _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
+        } catch {
+            try? fd.close()
+            _ = Syscalls.unlink(tmp)
+            throw QuarryError.io(tmp, "write the new manifest", errnoOf(error))
+        }
+        do {
+            try failAt?(.beforeManifestSync)
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        if case .failure(let e) = Syscalls.fsync(fd) {
+            try? fd.close()
+            _ = Syscalls.unlink(tmp)
+            throw QuarryError.io(tmp, "sync the new manifest", e)
+        }
+        try? fd.close()
+        try failAt?(.beforeRename)
+        if case .failure(let e) = Syscalls.rename(tmp, path + "/" + Manifest.fileName) {
+            _ = Syscalls.unlink(tmp)
+            throw QuarryError.io(path, "rename the new manifest into place", e)
+        }
+        try failAt?(.beforeDirectorySync)
+        if case .failure(let e) = Syscalls.fsyncDirectory(path) {
+            throw QuarryError.io(path, "sync the index directory", e)
+        }
+    }
+
+    /// Creates the directory if needed.
+    static func create(_ path: String) throws(QuarryError) {
+        switch Syscalls.status(path) {
+        case .success(let st):
+            if !st.isDirectory { throw QuarryError(.invalidArgument, "exists and is not a directory", path: path) }
+        case .failure(.noSuchFileOrDirectory):
+            if case .failure(let e) = Syscalls.mkdir(path), e != .fileExists {
+                throw QuarryError.io(path, "create the index directory", e)
+            }
+        case .failure(let e):
+            throw QuarryError.io(path, "open the index directory", e)
+        }
+    }
+
+    /// Removes the files of segments that `manifest` does not name, and a stale temporary manifest.
+    /// - Returns: the names removed.
+    @discardableResult
+    static func removeGarbage(_ path: String, keeping manifest: Manifest?) throws(QuarryError) -> [String] {
+        let names: [String]
+        switch Syscalls.listDirectory(path) {
+        case .success(let n): names = n
+        case .failure(let e): throw QuarryError.io(path, "list the index directory", e)
+        }
+        let live = Set((manifest?.segments ?? []).map(\.name))
+        var removed: [String] = []
+        for name in names {
+            var garbage = false
+            if name == Manifest.temporaryName {
+                garbage = true
+            } else if let dot = name.firstIndex(of: "."), Manifest.isValidSegmentName(String(name[..<dot])) {
+                let ext = String(name[name.index(after: dot)...])
+                if FileKind.segmentKinds.contains(where: { $0.fileExtension == ext }) {
+                    garbage = !live.contains(String(name[..<dot]))
+                }
+            }
+            if garbage {
+                _ = Syscalls.unlink(path + "/" + name)
+                removed.append(name)
+            }
+        }
+        return removed
+    }
+}
+
+/// The write lock of an index directory: held from creation until `release()` or deinit. The kernel releases it
+/// if the process dies, so a killed writer never leaves a stale lock.
+public final class WriteLock {
+    private var fd: FileDescriptor?
+    public let path: String
+
+    /// Takes the lock of the index at `directory`.
+    /// - Throws: `QuarryError.locked` if another process holds it.
+    public init(directory: String) throws(QuarryError) {
+        path = directory + "/" + IndexDirectory.lockName
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(
+                FilePath(path), .readWrite, options: [.create, .closeOnExec],
+                permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch {
+            throw QuarryError.io(path, "open the write lock", errnoOf(error))
+        }
+        switch Syscalls.lockExclusive(fd) {
+        case .success:
+            self.fd = fd
+        case .failure(let e):
+            try? fd.close()
+            if e == .wouldBlock || e == .resourceTemporarilyUnavailable {
+                throw QuarryError(
+                    .locked,
+                    "another process is writing to this index (it holds \(IndexDirectory.lockName)); wait for it to finish",
+                    path: directory)
+            }
+            throw QuarryError.io(path, "lock the index", e)
+        }
+    }
+
+    /// Releases the lock.
+    public func release() {
+        if let fd { try? fd.close() }
+        fd = nil
+    }
+
+    deinit { release() }
+}

@@ -1,0 +1,140 @@
+// Opening an index for reading: the manifest, then each segment's files mapped with `mmap`. Opening reads the
+// manifest, and each file's header, footer and trailer; postings, positions, norms, dates and stored documents are
+// paged in by the kernel only when a query touches them. Readers never lock: a commit replaces the manifest
+// atomically and never changes a segment file, so a reader keeps seeing the commit it opened.
+
+/// One open segment.
+public final class SegmentReader: @unchecked Sendable {
+    public let info: SegmentInfo
+    let terms: TermDictionary
+    let postings: RawBytes
+    let positions: RawBytes
+    let norms: FieldNormsReader
+    let dates: DateColumnReader
+    private let files: [MappedFile]
+    private let storeFile: MappedFile
+    let directory: String
+
+    /// Documents in the segment.
+    public var docCount: Int { info.docCount }
+
+    init(directory: String, info: SegmentInfo) throws(QuarryError) {
+        self.info = info
+        self.directory = directory
+        let termsFile = try MappedFile(path: info.path(.terms, in: directory))
+        let postingsFile = try MappedFile(path: info.path(.postings, in: directory))
+        let positionsFile = try MappedFile(path: info.path(.positions, in: directory))
+        let normsFile = try MappedFile(path: info.path(.norms, in: directory))
+        let datesFile = try MappedFile(path: info.path(.dates, in: directory))
+        storeFile = try MappedFile(path: info.path(.store, in: directory))
+        for (file, kind) in [
+            (termsFile, FileKind.terms), (postingsFile, .postings), (positionsFile, .positions), (normsFile, .norms),
+            (datesFile, .dates), (storeFile, .store),
+        ] {
+            if let expected = info.fileSizes[kind], expected != file.bytes.count {
+                throw QuarryError.corrupt(
+                    file.path, "file has \(file.bytes.count) bytes, the manifest says \(expected) (truncated or replaced)")
+            }
+        }
+        terms = try TermDictionary(file: termsFile, segmentID: info.id)
+        postings = try FileFormat.validate(
+            postingsFile.bytes, kind: .postings, id: info.id, path: postingsFile.path, minimumTrailer: 0)
+        positions = try FileFormat.validate(
+            positionsFile.bytes, kind: .positions, id: info.id, path: positionsFile.path, minimumTrailer: 0)
+        norms = try FieldNormsReader(file: normsFile, segmentID: info.id, expectedDocs: info.docCount)
+        dates = try DateColumnReader(file: datesFile, segmentID: info.id, expectedDocs: info.docCount)
+        files = [termsFile, postingsFile, positionsFile, normsFile, datesFile, storeFile]
+        // Validate the store's trailer now, so damage is reported at open.
+        _ = try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount)
+    }
+
+    /// A reader of this segment's stored documents (one per thread: it caches a block).
+    func makeStoreReader() throws(QuarryError) -> StoreReader {
+        try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount)
+    }
+
+    /// The mapped files, for `check`.
+    var mappedFiles: [MappedFile] { files }
+
+    /// The norm byte of `doc` in field `ord` (0 if the field has no norms here).
+    func norm(_ ord: Int, _ doc: Int) -> UInt8 {
+        guard let col = norms.column(ord), doc >= 0, doc < col.count else { return 0 }
+        return col.loadU8(doc)
+    }
+
+    /// Opens the postings of a term found in this segment.
+    func postingsIterator(_ ord: Int, _ info: TermInfo, withPositions: Bool) -> PostingsIterator {
+        let singletonNorm = info.docFreq == 1 ? norm(ord, Int(info.singletonDoc)) : 0
+        return PostingsIterator(
+            postings: postings, positions: withPositions ? positions : nil, info: info, maxDoc: docCount,
+            singletonNorm: singletonNorm)
+    }
+
+    /// Looks up a document by id.
+    func lookupID(_ id: [UInt8]) throws(QuarryError) -> Int? {
+        let info = try id.withBytes { raw throws(QuarryError) in try terms.lookup(Schema.idOrd, raw) }
+        guard let info, info.docFreq >= 1 else { return nil }
+        if info.docFreq == 1 {
+            guard Int(info.singletonDoc) < docCount else {
+                throw QuarryError.corrupt(info.path(in: self), "id entry points past the segment's end")
+            }
+            return Int(info.singletonDoc)
+        }
+        let it = postingsIterator(Schema.idOrd, info, withPositions: false)
+        return it.doc == terminated ? nil : Int(it.doc)
+    }
+}
+
+extension TermInfo {
+    fileprivate func path(in segment: SegmentReader) -> String {
+        segment.info.path(.terms, in: segment.directory)
+    }
+}
+
+/// An open index: a manifest and its segments.
+public final class IndexReader: @unchecked Sendable {
+    public let directory: String
+    public let manifest: Manifest
+    public let segments: [SegmentReader]
+    /// Documents over all segments (N in BM25).
+    public let documentCount: Int
+    /// Per field ord: total terms over all segments.
+    let fieldLengths: [UInt64]
+
+    /// Opens the index at `directory`.
+    public init(directory: String) throws(QuarryError) {
+        self.directory = directory
+        let manifest = try IndexDirectory.readManifest(directory)
+        self.manifest = manifest
+        var segments: [SegmentReader] = []
+        for s in manifest.segments {
+            segments.append(try SegmentReader(directory: directory, info: s))
+        }
+        self.segments = segments
+        self.documentCount = manifest.documentCount
+        self.fieldLengths = manifest.fieldLengths
+    }
+
+    public var schema: Schema { manifest.schema }
+
+    /// The average length of a text field over the whole index (total terms / documents).
+    func averageLength(_ ord: Int) -> Float {
+        guard ord >= 1, ord <= fieldLengths.count, documentCount > 0 else { return 1 }
+        let avg = Float(fieldLengths[ord - 1]) / Float(documentCount)
+        return avg > 0 ? avg : 1
+    }
+
+    /// Finds a document by id: (segment index, document).
+    public func locate(id: String) throws(QuarryError) -> (segment: Int, doc: Int)? {
+        let bytes = Array(id.utf8)
+        for (i, s) in segments.enumerated().reversed() {
+            if let d = try s.lookupID(bytes) { return (i, d) }
+        }
+        return nil
+    }
+
+    /// The stored JSON of a document.
+    public func storedDocument(segment: Int, doc: Int) throws(QuarryError) -> [UInt8] {
+        try segments[segment].makeStoreReader().document(doc)
+    }
+}

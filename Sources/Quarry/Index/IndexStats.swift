@@ -1,0 +1,97 @@
+// Statistics of an index for `quarry stats`: what is in it, how big each part is, and per field the number of
+// distinct terms (merged over segments, so a term in several segments counts once) and the average length.
+
+/// Figures about an index.
+public struct IndexStats: Sendable {
+    public struct FieldStats: Sendable {
+        public var name: String
+        /// Distinct terms over the whole index.
+        public var terms: Int
+        /// Total terms (tokens) over all documents.
+        public var totalLength: UInt64
+        /// Average terms per document (over all documents).
+        public var averageLength: Double
+    }
+
+    public var documents: Int
+    public var segments: Int
+    /// Bytes per file kind (the manifest included).
+    public var bytesByKind: [(kind: FileKind, bytes: Int)]
+    public var bytes: Int
+    public var fields: [FieldStats]
+    /// Documents with a distinct id count (equals `documents` in a sound index).
+    public var ids: Int
+    public var datedDocuments: Int
+    public var minDate: Int64?
+    public var maxDate: Int64?
+    public var analyzer: AnalyzerKind
+    public var generation: UInt64
+    public var segmentDocuments: [(name: String, documents: Int, bytes: Int)]
+
+    /// Computes the statistics of an open index.
+    public init(_ reader: IndexReader) throws(QuarryError) {
+        let m = reader.manifest
+        documents = reader.documentCount
+        segments = reader.segments.count
+        analyzer = m.schema.analyzer
+        generation = m.generation
+        var byKind: [FileKind: Int] = [:]
+        for s in m.segments {
+            for (k, v) in s.fileSizes { byKind[k, default: 0] += v }
+        }
+        var manifestSize = 0
+        if case .success(let st) = Syscalls.status(reader.directory + "/" + Manifest.fileName) {
+            manifestSize = Int(st.size)
+        }
+        byKind[.manifest] = manifestSize
+        bytesByKind = FileKind.allCases.compactMap { k in byKind[k].map { (k, $0) } }
+        bytes = byKind.values.reduce(0, +)
+        var fields: [FieldStats] = []
+        for ord in m.schema.textFieldOrds {
+            let total = reader.fieldLengths[ord - 1]
+            fields.append(
+                FieldStats(
+                    name: m.schema.fieldName(ord),
+                    terms: try IndexStats.distinctTerms(reader.segments, ord),
+                    totalLength: total,
+                    averageLength: documents > 0 ? Double(total) / Double(documents) : 0))
+        }
+        self.fields = fields
+        ids = try IndexStats.distinctTerms(reader.segments, Schema.idOrd)
+        var dated = 0
+        var lo = Int64.max
+        var hi = Int64.min
+        for s in reader.segments {
+            dated += s.dates.datedDocs
+            if s.dates.datedDocs > 0 {
+                lo = min(lo, s.dates.minDate)
+                hi = max(hi, s.dates.maxDate)
+            }
+        }
+        datedDocuments = dated
+        minDate = dated > 0 ? lo : nil
+        maxDate = dated > 0 ? hi : nil
+        segmentDocuments = m.segments.map { ($0.name, $0.docCount, $0.totalBytes) }
+    }
+
+    /// Distinct terms of a field over segments (a k-way merge of the dictionaries).
+    static func distinctTerms(_ segments: [SegmentReader], _ ord: Int) throws(QuarryError) -> Int {
+        if segments.count == 1 { return segments[0].terms.termCount(ord) }
+        let cursors = segments.map { TermCursor($0.terms, field: ord) }
+        var live = cursors.filter { $0.isValid }
+        var count = 0
+        // Segments are few: a linear minimum is as fast as a heap here.
+        while !live.isEmpty {
+            var best = 0
+            for i in 1..<live.count where TermCursor.compare(live[i], live[best]) < 0 { best = i }
+            count += 1
+            let smallest = live[best].term
+            for c in live where c.withTerm({ $0.elementsEqual(smallest) }) { c.next() }
+            if live.contains(where: { $0.failed }) {
+                throw QuarryError(.corruptIndex, "a term dictionary cannot be decoded; run `quarry check`")
+            }
+            live.removeAll { !$0.isValid }
+        }
+        return count
+    }
+}

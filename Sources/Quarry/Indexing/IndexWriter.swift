@@ -1,0 +1,665 @@
+// Building or extending an index from input files: the indexing pipeline and the commit.
+//
+//     input files --(main thread: read, decompress, cut into ~1 MiB chunks of whole lines)--> queue
+//     queue --(N worker threads: parse, analyze, SegmentBuilder; flush a segment when its share of the memory
+//              budget is used)--> segment files
+//     all workers done --> duplicate-id check --> manifest commit (atomic) --> lock released
+//
+// Each worker builds its own segments, so workers share nothing but the queue, a segment counter and the error
+// state. With `commitEvery`, the reader puts a barrier in the queue every N documents; every worker flushes at the
+// barrier, and the last one to arrive commits all flushed segments before the others go on. Nothing partial is ever
+// committed: on an error or an interrupt, the segments written since the last commit are deleted and the index
+// stays at its last commit.
+
+/// The input formats.
+public enum InputFormat: String, Sendable, CaseIterable {
+    case jsonl, tsv, text
+}
+
+/// How `quarry index` behaves.
+public struct IndexOptions: Sendable {
+    /// The input format.
+    public var format: InputFormat = .jsonl
+    /// Memory for in-memory segments, over all worker threads.
+    public var memoryBudget: Int = 256 << 20
+    /// Skip bad documents (count and report them) instead of stopping.
+    public var skipBad = false
+    /// Replace invalid UTF-8 with U+FFFD instead of rejecting the document.
+    public var lossy = false
+    /// Number documents without an id.
+    public var autoID = false
+    /// Commit after every N documents (nil: once at the end).
+    public var commitEvery: Int?
+    /// Worker threads (default: one per core).
+    public var threads: Int = Thread.processorCount
+    /// The longest line (document) accepted.
+    public var maxRecordBytes: Int = 64 << 20
+    /// Called about five times a second from the reading thread.
+    public var progress: (@Sendable (IndexProgress) -> Void)?
+    /// Polled often; returning true stops the run (Ctrl-C).
+    public var isInterrupted: @Sendable () -> Bool = { false }
+    /// Makes a commit fail at a given step (tests of atomicity).
+    public var failCommitAt: (@Sendable (CommitStep) throws(QuarryError) -> Void)?
+
+    public init() {}
+}
+
+/// Progress of a run.
+public struct IndexProgress: Sendable {
+    public var documents: Int
+    /// Input bytes consumed (compressed bytes for compressed input).
+    public var bytesConsumed: Int
+    /// The total input size, if known.
+    public var bytesTotal: Int?
+    public var seconds: Double
+}
+
+/// What a run did.
+public struct IndexReport: Sendable {
+    public var documentsAdded = 0
+    public var documentsSkipped = 0
+    /// The first few skipped documents and why.
+    public var skippedSamples: [QuarryError] = []
+    /// Uncompressed input bytes read.
+    public var bytesRead = 0
+    public var seconds = 0.0
+    public var segmentsAdded = 0
+    public var commits = 0
+    /// Documents in the index after the run.
+    public var indexDocuments = 0
+    /// Bytes of the index after the run.
+    public var indexBytes = 0
+    /// True if the run was interrupted (the index is at its last commit).
+    public var interrupted = false
+}
+
+/// Writes to one index directory. Holds the directory's write lock while it lives.
+public final class IndexWriter {
+    public let directory: String
+    public private(set) var manifest: Manifest
+    private let lock: WriteLock
+    private let options: IndexOptions
+
+    /// Opens (or creates) the index at `directory` for writing.
+    /// - Parameter schema: the schema for a new index; for an existing index, nil or a schema equal to its own.
+    public init(directory: String, schema: Schema?, options: IndexOptions) throws(QuarryError) {
+        self.directory = directory
+        self.options = options
+        try IndexDirectory.create(directory)
+        lock = try WriteLock(directory: directory)
+        if IndexDirectory.exists(directory) {
+            let m = try IndexDirectory.readManifest(directory)
+            if let schema, schema != m.schema {
+                throw QuarryError(
+                    .invalidArgument,
+                    "the index was created with another schema (\(describe(m.schema))); the options given ask for \(describe(schema)). Leave out the field and analyzer options to use the index's own",
+                    path: directory)
+            }
+            manifest = m
+        } else {
+            guard let schema else {
+                throw QuarryError(.invalidArgument, "no index here and no schema to create one", path: directory)
+            }
+            try schema.validate()
+            manifest = Manifest(schema: schema)
+        }
+        try IndexDirectory.removeGarbage(directory, keeping: IndexDirectory.exists(directory) ? manifest : nil)
+    }
+
+    /// Releases the write lock.
+    public func close() { lock.release() }
+
+    /// Indexes `inputs` (file paths, "-" for standard input; folders for the text format) and commits.
+    public func index(_ inputs: [String]) throws(QuarryError) -> IndexReport {
+        let run = IndexRun(writer: self, options: options, inputs: inputs.isEmpty ? ["-"] : inputs)
+        return try run.execute()
+    }
+
+    /// Commits `segments` on top of the current manifest.
+    fileprivate func commit(adding segments: [SegmentInfo], nextSegment: UInt64) throws(QuarryError) {
+        var m = manifest
+        m.generation += 1
+        m.nextSegment = max(m.nextSegment, nextSegment)
+        m.committedAt = Syscalls.wallClockSeconds()
+        m.segments += segments
+        try IndexDirectory.commit(m, in: directory, failAt: options.failCommitAt)
+        manifest = m
+    }
+
+    /// Commits the manifest even with no new segment (creates an empty index).
+    public func commitEmptyIfNew() throws(QuarryError) {
+        if !IndexDirectory.exists(directory) {
+            try commit(adding: [], nextSegment: manifest.nextSegment)
+        }
+    }
+}
+
+func describe(_ s: Schema) -> String {
+    "id '\(s.idField)', date '\(s.dateField)', text fields \(s.textFields.map { "'\($0)'" }.joined(separator: ", ")), analyzer '\(s.analyzer.rawValue)'"
+}
+
+/// A unit of work for the workers.
+private enum WorkItem {
+    /// Whole lines of input file `file`, the first being line `firstLine` (1-based); `firstRecord` numbers
+    /// documents for --auto-id.
+    case lines(file: Int, firstLine: Int, firstRecord: Int, bytes: [UInt8], tsvHeader: [UInt8]?)
+    case textFiles([TextFileRecord], firstRecord: Int)
+    case barrier
+    case end
+}
+
+/// One `index` call: the shared state of the pipeline.
+private final class IndexRun: @unchecked Sendable {
+    let writer: IndexWriter
+    let options: IndexOptions
+    let inputs: [String]
+    let schema: Schema
+    let queue: BlockingQueue<WorkItem>
+    let monitor = Monitor()
+    // Guarded by `monitor`:
+    var nextSegment: UInt64
+    var flushed: [SegmentInfo] = []
+    var committedCount = 0
+    var firstError: (order: (Int, Int), error: QuarryError)?
+    var skipped = 0
+    var skippedSamples: [((Int, Int), QuarryError)] = []
+    var documents = 0
+    var barrierArrivals = 0
+    var barrierGeneration = 0
+    var commits = 0
+    var stopped = false
+    let workerCount: Int
+    let started = Syscalls.monotonicNanoseconds()
+
+    init(writer: IndexWriter, options: IndexOptions, inputs: [String]) {
+        self.writer = writer
+        self.options = options
+        self.inputs = inputs
+        self.schema = writer.manifest.schema
+        self.nextSegment = writer.manifest.nextSegment
+        self.workerCount = max(1, min(options.threads, 64))
+        self.queue = BlockingQueue(capacity: max(2, workerCount * 2))
+    }
+
+    var isStopped: Bool { monitor.withLock { stopped } }
+
+    func fail(_ error: QuarryError, order: (Int, Int)) {
+        monitor.withLock {
+            if firstError == nil || order < firstError.unsafelyUnwrapped.order {
+                firstError = (order, error)
+            }
+            stopped = true
+        }
+    }
+
+    func recordSkip(_ error: QuarryError, order: (Int, Int)) {
+        monitor.withLock {
+            skipped += 1
+            skippedSamples.append((order, error))
+            skippedSamples.sort { $0.0 < $1.0 }
+            if skippedSamples.count > 10 { skippedSamples.removeLast() }
+        }
+    }
+
+    func allocateSegmentName() -> (String, [UInt8]) {
+        monitor.withLock {
+            let n = nextSegment
+            nextSegment += 1
+            return (Manifest.segmentName(n), Syscalls.randomBytes(16))
+        }
+    }
+
+    // MARK: Run
+
+    func execute() throws(QuarryError) -> IndexReport {
+        var workers: [Thread] = []
+        let budget = max(options.memoryBudget / workerCount, 4 << 20)
+        for _ in 0..<workerCount {
+            workers.append(Thread { [self] in self.work(budget: budget) })
+        }
+        var bytesRead = 0
+        var readError: QuarryError?
+        do {
+            bytesRead = try readInputs()
+        } catch {
+            readError = error
+        }
+        for _ in 0..<workerCount { queue.push(.end) }
+        for w in workers { w.join() }
+
+        var report = IndexReport()
+        report.bytesRead = bytesRead
+        let interrupted = options.isInterrupted()
+        let (error, uncommitted, skippedCount, samples, docs, commits) = monitor.withLock {
+            (
+                readError ?? firstError?.error, Array(flushed[committedCount...]), skipped,
+                skippedSamples.map(\.1), documents, self.commits
+            )
+        }
+        report.documentsSkipped = skippedCount
+        report.skippedSamples = samples
+        report.commits = commits
+        func cleanUp() {
+            for s in uncommitted {
+                for kind in FileKind.segmentKinds { _ = Syscalls.unlink(s.path(kind, in: writer.directory)) }
+            }
+        }
+        if let error {
+            cleanUp()
+            throw error
+        }
+        if interrupted {
+            cleanUp()
+            report.interrupted = true
+            report.documentsAdded = committedDocs()
+            report.seconds = elapsed()
+            report.indexDocuments = writer.manifest.documentCount
+            report.indexBytes = writer.manifest.segments.reduce(0) { $0 + $1.totalBytes }
+            return report
+        }
+        do {
+            try checkDuplicateIDs(uncommitted)
+            if !uncommitted.isEmpty || !IndexDirectory.exists(writer.directory) {
+                try writer.commit(adding: uncommitted, nextSegment: monitor.withLock { nextSegment })
+                report.commits += 1
+            }
+        } catch {
+            cleanUp()
+            throw error
+        }
+        report.documentsAdded = docs
+        report.segmentsAdded = monitor.withLock { flushed.count }
+        report.seconds = elapsed()
+        report.indexDocuments = writer.manifest.documentCount
+        report.indexBytes = writer.manifest.segments.reduce(0) { $0 + $1.totalBytes }
+        return report
+    }
+
+    private func committedDocs() -> Int {
+        monitor.withLock { flushed[..<committedCount].reduce(0) { $0 + $1.docCount } }
+    }
+
+    private func elapsed() -> Double {
+        Double(Syscalls.monotonicNanoseconds() - started) / 1e9
+    }
+
+    // MARK: Reading (main thread)
+
+    private func readInputs() throws(QuarryError) -> Int {
+        var total = 0
+        var record = writer.manifest.documentCount
+        var consumedBefore = 0
+        var lastProgress = Syscalls.monotonicNanoseconds()
+        var knownTotal: Int? = 0
+        var sinceBarrier = 0
+        let chunkTarget = 1 << 20
+
+        func report(_ consumed: Int) {
+            guard let progress = options.progress else { return }
+            let now = Syscalls.monotonicNanoseconds()
+            if now - lastProgress < 200_000_000 { return }
+            lastProgress = now
+            let docs = monitor.withLock { documents }
+            progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: knownTotal, seconds: elapsed()))
+        }
+        func maybeBarrier(_ records: Int) {
+            guard let every = options.commitEvery, every > 0 else { return }
+            sinceBarrier += records
+            if sinceBarrier >= every {
+                sinceBarrier = 0
+                for _ in 0..<workerCount { queue.push(.barrier) }
+            }
+        }
+
+        if options.format == .text {
+            for (fileIndex, root) in inputs.enumerated() {
+                let files = try TextFolder.list(root)
+                var batch: [TextFileRecord] = []
+                var batchBytes = 0
+                for rel in files {
+                    if options.isInterrupted() || isStopped { return total }
+                    let path = root + "/" + rel
+                    let bytes: [UInt8]
+                    do {
+                        bytes = try readWholeFile(path)
+                    } catch {
+                        let e = QuarryError(.invalidInput, "cannot read the file: \(error.message)", path: path)
+                        if options.skipBad {
+                            recordSkip(e, order: (fileIndex, record))
+                            continue
+                        }
+                        throw e
+                    }
+                    var mtime: Int64 = 0
+                    if case .success(let st) = Syscalls.status(path) { mtime = st.modificationTime }
+                    batch.append(TextFileRecord(relativePath: rel, bytes: bytes, modificationTime: mtime))
+                    batchBytes += bytes.count
+                    total += bytes.count
+                    if batchBytes >= chunkTarget || batch.count >= 1024 {
+                        queue.push(.textFiles(batch, firstRecord: record))
+                        record += batch.count
+                        maybeBarrier(batch.count)
+                        batch = []
+                        batchBytes = 0
+                    }
+                    report(total)
+                }
+                if !batch.isEmpty {
+                    queue.push(.textFiles(batch, firstRecord: record))
+                    record += batch.count
+                    maybeBarrier(batch.count)
+                }
+                _ = fileIndex
+            }
+            return total
+        }
+
+        for (fileIndex, path) in inputs.enumerated() {
+            let opened = try openInput(path)
+            if let size = opened.size, knownTotal != nil { knownTotal = knownTotal.unsafelyUnwrapped + size } else { knownTotal = nil }
+            let source = opened.source
+            let name = path == "-" ? "<stdin>" : path
+            var buffer = [UInt8](repeating: 0, count: chunkTarget + 65536)
+            var filled = 0
+            var line = 1
+            var header: [UInt8]?
+            var skippingLongLine = false
+            var sawAnything = false
+            while true {
+                if options.isInterrupted() || isStopped { return total }
+                if filled == buffer.count {
+                    // No newline in a full buffer: the line is long. Grow up to the limit.
+                    if buffer.count >= options.maxRecordBytes + 1 {
+                        let e = QuarryError(
+                            .invalidInput,
+                            "the line is longer than \(options.maxRecordBytes >> 20) MiB (the limit for one document)",
+                            path: name, line: line)
+                        guard options.skipBad else { throw e }
+                        recordSkip(e, order: (fileIndex, line))
+                        skippingLongLine = true
+                        filled = 0
+                    } else {
+                        buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, options.maxRecordBytes + 1 - buffer.count)))
+                    }
+                }
+                let n = try buffer.withMutableBytes { raw throws(QuarryError) in
+                    try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                }
+                total += n
+                report(consumedBefore + source.consumed)
+                if n > 0 { sawAnything = true }
+                let end = filled + n
+                let atEOF = n == 0
+                // Cut after the last newline (or everything at end of input).
+                var cut = end
+                if !atEOF {
+                    var k = end - 1
+                    while k >= filled && buffer[k] != 0x0A { k -= 1 }
+                    if k < filled {
+                        // No newline in the new bytes: maybe in earlier ones.
+                        var j = filled - 1
+                        while j >= 0 && buffer[j] != 0x0A { j -= 1 }
+                        if j < 0 {
+                            filled = end
+                            if atEOF { break }
+                            continue
+                        }
+                        cut = j + 1
+                    } else {
+                        cut = k + 1
+                    }
+                }
+                var start = 0
+                if skippingLongLine {
+                    // Drop the rest of the overlong line.
+                    if let nl = buffer[0..<cut].firstIndex(of: 0x0A) {
+                        start = nl + 1
+                        line += 1
+                        skippingLongLine = false
+                    } else {
+                        start = cut
+                    }
+                }
+                if options.format == .tsv && header == nil && start < cut {
+                    // The header is the first line of the file.
+                    let nl = buffer[start..<cut].firstIndex(of: 0x0A) ?? cut
+                    header = Array(buffer[start..<nl])
+                    line += 1
+                    start = min(nl + 1, cut)
+                }
+                if start < cut {
+                    let bytes = Array(buffer[start..<cut])
+                    var lines = 0
+                    for b in bytes where b == 0x0A { lines += 1 }
+                    if atEOF && bytes.last != 0x0A { lines += 1 }
+                    queue.push(.lines(file: fileIndex, firstLine: line, firstRecord: record, bytes: bytes, tsvHeader: header))
+                    line += lines
+                    record += lines
+                    maybeBarrier(lines)
+                }
+                // Keep the partial last line.
+                let rest = end - cut
+                if rest > 0 {
+                    buffer.withUnsafeMutableBytes { raw in
+                        raw.baseAddress.unsafelyUnwrapped.copyMemory(from: raw.baseAddress.unsafelyUnwrapped + cut, byteCount: rest)
+                    }
+                }
+                filled = rest
+                if atEOF { break }
+            }
+            if !sawAnything {
+                let e = QuarryError(.invalidInput, "the input is empty", path: name)
+                guard options.skipBad else { throw e }
+                recordSkip(e, order: (fileIndex, 0))
+            }
+            if options.format == .tsv && header == nil && sawAnything {
+                throw QuarryError(.invalidInput, "the TSV input has no header row", path: name, line: 1)
+            }
+            consumedBefore += source.consumed
+        }
+        return total
+    }
+
+    // MARK: Working (worker threads)
+
+    private func work(budget: Int) {
+        let compressor = ZstdCompressor()
+        var builder: SegmentBuilder?
+        var doc = Document(textFieldCount: schema.textFields.count)
+        var json = JSONLineParser(schema: schema, lossy: options.lossy)
+        var tsv = TSVParser(schema: schema, lossy: options.lossy)
+        var tsvHeader: [UInt8]?
+        var repaired: [UInt8] = []
+        var added = 0
+
+        func flushBuilder() -> Bool {
+            guard let b = builder else { return true }
+            builder = nil
+            if b.docCount == 0 {
+                for p in b.filePaths { _ = Syscalls.unlink(p) }
+                return true
+            }
+            do {
+                let info = try b.flush()
+                monitor.withLock { flushed.append(info) }
+                return true
+            } catch {
+                for p in b.filePaths { _ = Syscalls.unlink(p) }
+                fail(error, order: (-1, 0))
+                return false
+            }
+        }
+
+        func add(_ location: (file: Int, line: Int), _ describe: () -> String) -> Bool {
+            do {
+                if builder == nil {
+                    let (name, id) = allocateSegmentName()
+                    builder = try SegmentBuilder(
+                        schema: schema, directory: writer.directory, name: name, id: id, compressor: compressor)
+                }
+                guard let b = builder else { return false }
+                if b.containsID(doc.id) {
+                    let e = QuarryError(
+                        .invalidInput, "duplicate id '\(doc.idString)': ids must be unique", path: describe(),
+                        line: location.line)
+                    if options.skipBad {
+                        recordSkip(e, order: location)
+                        return true
+                    }
+                    fail(e, order: location)
+                    return false
+                }
+                try b.add(doc)
+                added += 1
+                if added & 63 == 0 {
+                    monitor.withLock { documents += 64 }
+                }
+                if b.memoryUsage >= budget || b.mustFlush {
+                    return flushBuilder()
+                }
+                return true
+            } catch {
+                fail(error, order: location)
+                return false
+            }
+        }
+
+        loop: while true {
+            let item = queue.pop()
+            switch item {
+            case .end:
+                break loop
+            case .barrier:
+                if !isStopped { _ = flushBuilder() }
+                arriveAtBarrier()
+            case .textFiles(let records, let firstRecord):
+                if isStopped || options.isInterrupted() { continue }
+                for (k, r) in records.enumerated() {
+                    let location = (firstRecord, firstRecord + k)
+                    do {
+                        try TextFolder.parse(r, schema: schema, lossy: options.lossy, into: &doc)
+                    } catch {
+                        let e = QuarryError(.invalidInput, error.message, path: r.relativePath)
+                        if options.skipBad {
+                            recordSkip(e, order: location)
+                            continue
+                        }
+                        fail(e, order: location)
+                        break
+                    }
+                    if !add(location, { r.relativePath }) { break }
+                }
+            case .lines(let file, let firstLine, let firstRecord, let bytes, let header):
+                if isStopped || options.isInterrupted() { continue }
+                let name = inputs[file] == "-" ? "<stdin>" : inputs[file]
+                if options.format == .tsv, let header, header != tsvHeader {
+                    do {
+                        try header.withBuffer { h throws(LineError) in try tsv.parseHeader(h) }
+                        tsvHeader = header
+                    } catch {
+                        fail(QuarryError(.invalidInput, "bad header: " + error.message, path: name, line: 1), order: (file, 1))
+                        continue
+                    }
+                }
+                var ok = true
+                func handle(_ line: UnsafeBufferPointer<UInt8>, _ thisLine: Int, _ record: Int) {
+                    do {
+                        let auto = options.autoID ? UInt64(record) : nil
+                        if options.format == .tsv {
+                            try tsv.parse(line, into: &doc, autoID: auto)
+                        } else {
+                            try json.parse(line, into: &doc, autoID: auto)
+                        }
+                    } catch {
+                        let e = QuarryError(.invalidInput, "column \(error.column): \(error.message)", path: name, line: thisLine)
+                        if options.skipBad {
+                            recordSkip(e, order: (file, thisLine))
+                            return
+                        }
+                        fail(e, order: (file, thisLine))
+                        ok = false
+                        return
+                    }
+                    if !add((file, thisLine), { name }) { ok = false }
+                }
+                bytes.withUnsafeBufferPointer { all in
+                    var start = 0
+                    var lineNumber = firstLine
+                    var record = firstRecord
+                    while start < all.count && ok {
+                        var end = start
+                        while end < all.count && all[end] != 0x0A { end += 1 }
+                        let line = UnsafeBufferPointer(rebasing: all[start..<end])
+                        let thisLine = lineNumber
+                        lineNumber += 1
+                        record += 1
+                        start = end + 1
+                        // Skip blank lines.
+                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                        if options.lossy && firstInvalidUTF8(line) < line.count {
+                            repaired = Array(String(decoding: line, as: UTF8.self).utf8)
+                            repaired.withUnsafeBufferPointer { handle($0, thisLine, record) }
+                        } else {
+                            handle(line, thisLine, record)
+                        }
+                    }
+                }
+            }
+        }
+        monitor.withLock { documents += added & 63 }
+        if !isStopped && !options.isInterrupted() {
+            _ = flushBuilder()
+        } else if let b = builder {
+            for p in b.filePaths { _ = Syscalls.unlink(p) }
+            builder = nil
+        }
+    }
+
+    /// Waits until every worker reached the barrier; the last one commits what has been flushed.
+    private func arriveAtBarrier() {
+        monitor.withLock {
+            let generation = barrierGeneration
+            barrierArrivals += 1
+            if barrierArrivals == workerCount {
+                barrierArrivals = 0
+                barrierGeneration += 1
+                if !stopped && !options.isInterrupted() {
+                    let pending = Array(flushed[committedCount...])
+                    if !pending.isEmpty {
+                        do {
+                            try checkDuplicateIDs(pending)
+                            try writer.commit(adding: pending, nextSegment: nextSegment)
+                            committedCount = flushed.count
+                            commits += 1
+                        } catch {
+                            if firstError == nil { firstError = ((-1, 0), error as? QuarryError ?? QuarryError(.io, "\(error)")) }
+                            stopped = true
+                        }
+                    }
+                }
+                monitor.broadcast()
+            } else {
+                while barrierGeneration == generation { monitor.wait() }
+            }
+        }
+    }
+
+    /// Fails if an id of the new segments is also in another segment (new or committed).
+    private func checkDuplicateIDs(_ newSegments: [SegmentInfo]) throws(QuarryError) {
+        guard !newSegments.isEmpty else { return }
+        let all = writer.manifest.segments + newSegments
+        if all.count < 2 { return }
+        var readers: [SegmentReader] = []
+        for s in all { readers.append(try SegmentReader(directory: writer.directory, info: s)) }
+        if let (id, a, b) = try DuplicateIDs.find(readers, newFrom: writer.manifest.segments.count) {
+            throw QuarryError(
+                .invalidInput,
+                "duplicate id '\(id)': it is in segments \(a) and \(b); ids must be unique (nothing from this run was committed)",
+                path: writer.directory)
+        }
+    }
+}
+
+private func < (a: (Int, Int), b: (Int, Int)) -> Bool {
+    a.0 != b.0 ? a.0 < b.0 : a.1 < b.1
+}

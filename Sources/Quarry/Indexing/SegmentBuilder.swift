@@ -1,0 +1,417 @@
+// The in-memory segment: documents go in (analyzed here), and `flush()` writes an immutable segment.
+//
+// Every distinct (field, term) gets a term id from an open-addressing hash table; its state (document count, the
+// pending document and frequency, the last position) lives in a flat array, and its postings and positions grow as
+// two byte streams in a `SliceArena`, vint-coded:
+//
+//     postings stream: per document but the last: vint(delta << 1 | (freq == 1)), [vint freq]
+//     positions stream: per occurrence: vint(position - previous position in the same document)
+//
+// The last document of each term stays pending in its state until the next one arrives or the segment is flushed,
+// since its frequency is known only then (Lucene's `FreqProxTermsWriter` does the same). Stored documents stream
+// to the `.store` file as they arrive. One builder per indexing thread; none of this is shared.
+
+/// What the manifest records of a segment.
+public struct SegmentInfo: Sendable, Equatable {
+    /// The segment's file name stem (`seg-00000001`).
+    public var name: String
+    /// 16 random bytes, repeated in every file header of the segment.
+    public var id: [UInt8]
+    /// Documents in the segment.
+    public var docCount: Int
+    /// Per text field (index = ord - 1): the total number of terms over all documents (for the average length).
+    public var fieldLengths: [UInt64]
+    /// Size in bytes of each file of the segment.
+    public var fileSizes: [FileKind: Int]
+    /// Documents deleted from the segment (reserved for delete by id; always 0 in this format version).
+    public var deletedCount: Int = 0
+
+    /// Total bytes of the segment's files.
+    public var totalBytes: Int { fileSizes.values.reduce(0, +) }
+
+    /// The path of one of the segment's files in `directory`.
+    public func path(_ kind: FileKind, in directory: String) -> String {
+        directory + "/" + name + "." + kind.fileExtension
+    }
+}
+
+final class SegmentBuilder {
+    struct TermState {
+        var postings: SliceCursor
+        var positions: SliceCursor
+        var keyOffset: UInt32
+        var lastDoc: UInt32
+        var pendingDelta: UInt32
+        var freq: UInt32
+        var lastPosition: UInt32
+        var docFreq: UInt32
+        var keyLength: UInt16
+        var field: UInt8
+    }
+
+    let schema: Schema
+    let directory: String
+    let info: (name: String, id: [UInt8])
+    private var analyzer: Analyzer
+    private let arena = SliceArena()
+    private var states: UnsafeMutablePointer<TermState>
+    private var stateCapacity: Int
+    private(set) var termCount = 0
+    private var keys: [UInt8] = []
+    // Hash table: slots hold term id + 1 (0 = empty); `slotHashes` the hash's high bits.
+    private var slots: [UInt32]
+    private var slotHashes: [UInt32]
+    private var mask: Int
+    private var norms: [[UInt8]]
+    private var fieldLengths: [UInt64]
+    private var dates = DateColumnWriter()
+    private let store: StoreWriter
+    private(set) var docCount: UInt32 = 0
+    private var fieldTermCounts: [Int]
+
+    /// Creates a builder whose store file is created at once.
+    init(schema: Schema, directory: String, name: String, id: [UInt8], compressor: ZstdCompressor) throws(QuarryError) {
+        self.schema = schema
+        self.directory = directory
+        self.info = (name, id)
+        self.analyzer = Analyzer(schema.analyzer)
+        stateCapacity = 1 << 12
+        states = .allocate(capacity: stateCapacity)
+        slots = [UInt32](repeating: 0, count: 1 << 13)
+        slotHashes = [UInt32](repeating: 0, count: 1 << 13)
+        mask = (1 << 13) - 1
+        norms = Array(repeating: [], count: schema.textFields.count)
+        fieldLengths = Array(repeating: 0, count: schema.textFields.count)
+        fieldTermCounts = Array(repeating: 0, count: schema.textFields.count + 1)
+        store = try StoreWriter(
+            path: directory + "/" + name + "." + FileKind.store.fileExtension, segmentID: id, compressor: compressor)
+    }
+
+    deinit {
+        states.deallocate()
+    }
+
+    /// Bytes of memory the builder holds, including what a flush will need.
+    var memoryUsage: Int {
+        arena.bytesAllocated + stateCapacity * MemoryLayout<TermState>.stride + slots.count * 8 + keys.capacity
+            + norms.count * Int(docCount) + Int(docCount) * 8 + store.memoryUsage + termCount * 16
+    }
+
+    /// True when the builder must be flushed whatever the budget (its 32-bit addresses are nearly used up).
+    var mustFlush: Bool { arena.isNearlyFull || keys.count > Int(UInt32.max) - (1 << 24) || docCount >= (1 << 31) - 1 }
+
+    // MARK: Hashing
+
+    @inline(__always)
+    private static func hash(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(bytes.count) &* 0xFF51_AFD7_ED55_8CCD) ^ UInt64(field)
+        let n = bytes.count
+        var i = 0
+        let raw = UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped)
+        while i + 8 <= n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(bytes[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+        }
+        h ^= h >> 29
+        h = h &* 0x94D0_49BB_1331_11EB
+        h ^= h >> 32
+        return h
+    }
+
+    /// Finds the term id of (field, bytes), or -1 if it is new; `slot` is where a new term would go.
+    @inline(__always)
+    private func find(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64) -> (id: Int, slot: Int) {
+        let tag = UInt32(truncatingIfNeeded: h >> 32)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            slotHashes.withUnsafeBufferPointer { hashes in
+                keys.withUnsafeBufferPointer { keys in
+                    while true {
+                        let s = slots[slot]
+                        if s == 0 { return (-1, slot) }
+                        if hashes[slot] == tag {
+                            let id = Int(s - 1)
+                            let st = states[id]
+                            if st.field == field && Int(st.keyLength) == bytes.count
+                                && memcmpBytes(
+                                    keys.baseAddress.unsafelyUnwrapped + Int(st.keyOffset),
+                                    bytes.baseAddress.unsafelyUnwrapped, bytes.count) == 0
+                            {
+                                return (id, slot)
+                            }
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func termID(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let h = SegmentBuilder.hash(field, bytes)
+        let (id, slot) = find(field, bytes, h)
+        if id >= 0 { return id }
+        return insert(field, bytes, h, slot)
+    }
+
+    @inline(never)
+    private func insert(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ slot: Int) -> Int {
+        let id = termCount
+        if id == stateCapacity {
+            let newCapacity = stateCapacity * 2
+            let bigger = UnsafeMutablePointer<TermState>.allocate(capacity: newCapacity)
+            bigger.moveInitialize(from: states, count: termCount)
+            states.deallocate()
+            states = bigger
+            stateCapacity = newCapacity
+        }
+        let hasStreams = field != UInt8(Schema.idOrd)
+        let empty = SliceCursor(start: 0, position: 0, end: 0, level: 0)
+        (states + id).initialize(
+            to: TermState(
+                postings: hasStreams ? arena.newStream() : empty,
+                positions: hasStreams ? arena.newStream() : empty,
+                keyOffset: UInt32(keys.count), lastDoc: 0, pendingDelta: 0, freq: 0, lastPosition: 0, docFreq: 0,
+                keyLength: UInt16(bytes.count), field: field))
+        keys.append(contentsOf: bytes)
+        termCount += 1
+        fieldTermCounts[Int(field)] += 1
+        slots[slot] = UInt32(id + 1)
+        slotHashes[slot] = UInt32(truncatingIfNeeded: h >> 32)
+        if termCount * 2 > slots.count { rehash() }
+        return id
+    }
+
+    @inline(never)
+    private func rehash() {
+        let size = slots.count * 2
+        var newSlots = [UInt32](repeating: 0, count: size)
+        var newHashes = [UInt32](repeating: 0, count: size)
+        let newMask = size - 1
+        keys.withUnsafeBufferPointer { keys in
+            for id in 0..<termCount {
+                let st = states[id]
+                let bytes = UnsafeBufferPointer(rebasing: keys[Int(st.keyOffset)..<(Int(st.keyOffset) + Int(st.keyLength))])
+                let h = SegmentBuilder.hash(st.field, bytes)
+                var slot = Int(truncatingIfNeeded: h) & newMask
+                while newSlots[slot] != 0 { slot = (slot + 1) & newMask }
+                newSlots[slot] = UInt32(id + 1)
+                newHashes[slot] = UInt32(truncatingIfNeeded: h >> 32)
+            }
+        }
+        slots = newSlots
+        slotHashes = newHashes
+        mask = newMask
+    }
+
+    // MARK: Adding documents
+
+    /// True if this builder already holds a document with this id.
+    func containsID(_ id: [UInt8]) -> Bool {
+        id.withUnsafeBufferPointer { bytes in
+            let h = SegmentBuilder.hash(UInt8(Schema.idOrd), bytes)
+            return find(UInt8(Schema.idOrd), bytes, h).id >= 0
+        }
+    }
+
+    /// Adds a document (its id must be new to this builder: check `containsID` first).
+    func add(_ document: Document) throws(QuarryError) {
+        let doc = docCount
+        // The id: one term, one document, no positions.
+        document.id.withUnsafeBufferPointer { bytes in
+            let id = termID(UInt8(Schema.idOrd), bytes)
+            states[id].docFreq = 1
+            states[id].lastDoc = doc
+            states[id].pendingDelta = doc
+            states[id].freq = 1
+        }
+        for f in 0..<schema.textFields.count {
+            let field = UInt8(f + 1)
+            var base = 0
+            var length = 0
+            var valueStart = 0
+            let ends = document.valueEnds[f]
+            document.text[f].withUnsafeBufferPointer { text in
+                for end in ends {
+                    let value = UnsafeBufferPointer(rebasing: text[valueStart..<end])
+                    valueStart = end
+                    let (positions, terms) = analyzer.analyze(value) { term, position, _, _ in
+                        addOccurrence(field, term, UInt32(truncatingIfNeeded: base + position), doc)
+                    }
+                    base += positions + 1
+                    length += terms
+                }
+            }
+            norms[f].append(FieldNorm.encode(UInt32(clamping: length)))
+            fieldLengths[f] += UInt64(length)
+        }
+        dates.append(document.date)
+        try document.stored.withBytes { raw throws(QuarryError) in try store.add(raw) }
+        docCount += 1
+    }
+
+    @inline(__always)
+    private func addOccurrence(_ field: UInt8, _ term: UnsafeBufferPointer<UInt8>, _ position: UInt32, _ doc: UInt32) {
+        let id = termID(field, term)
+        let s = states + id
+        if s.pointee.docFreq == 0 || s.pointee.lastDoc != doc {
+            if s.pointee.docFreq > 0 {
+                writePending(&s.pointee.postings, s.pointee.pendingDelta, s.pointee.freq)
+            }
+            s.pointee.pendingDelta = s.pointee.docFreq == 0 ? doc : doc - s.pointee.lastDoc
+            s.pointee.lastDoc = doc
+            s.pointee.freq = 0
+            s.pointee.lastPosition = 0
+            s.pointee.docFreq += 1
+        }
+        s.pointee.freq += 1
+        arena.writeVInt(&s.pointee.positions, position &- s.pointee.lastPosition)
+        s.pointee.lastPosition = position
+    }
+
+    @inline(__always)
+    private func writePending(_ cursor: inout SliceCursor, _ delta: UInt32, _ freq: UInt32) {
+        if freq == 1 {
+            arena.writeVInt(&cursor, delta << 1 | 1)
+        } else {
+            arena.writeVInt(&cursor, delta << 1)
+            arena.writeVInt(&cursor, freq)
+        }
+    }
+
+    // MARK: Flushing
+
+    /// Writes the segment's files, fsyncs them, and returns what the manifest needs.
+    func flush() throws(QuarryError) -> SegmentInfo {
+        let docs = Int(docCount)
+        var sizes: [FileKind: Int] = [:]
+        sizes[.store] = try store.finish()
+        sizes[.norms] = try FieldNormsWriter.write(
+            path: path(.norms), segmentID: info.id, docCount: docs,
+            columns: norms.enumerated().map { ($0.offset + 1, $0.element) })
+        sizes[.dates] = try dates.write(path: path(.dates), segmentID: info.id)
+
+        let order = sortedTermIDs()
+        let postingsFile = try FileWriter(path: path(.postings), kind: .postings, id: info.id)
+        let positionsFile = try FileWriter(path: path(.positions), kind: .positions, id: info.id)
+        let writer = PostingsWriter(postings: postingsFile, positions: positionsFile)
+        let dictionary = try TermDictionaryWriter(path: path(.terms), segmentID: info.id)
+        var docBuffer: [UInt32] = []
+        var freqBuffer: [UInt32] = []
+        var positionBuffer: [UInt32] = []
+        var stream: [UInt32] = []
+        var currentField = -1
+        try keys.withBuffer { keys throws(QuarryError) in
+            for id in order {
+                let st = states[Int(id)]
+                let field = Int(st.field)
+                if field != currentField {
+                    try dictionary.startField(field, hasPositions: field != Schema.idOrd)
+                    currentField = field
+                }
+                docBuffer.removeAll(keepingCapacity: true)
+                freqBuffer.removeAll(keepingCapacity: true)
+                positionBuffer.removeAll(keepingCapacity: true)
+                if field != Schema.idOrd {
+                    stream.removeAll(keepingCapacity: true)
+                    arena.readVInts(st.postings, into: &stream)
+                    var doc: UInt32 = 0
+                    var i = 0
+                    while i < stream.count {
+                        let code = stream[i]
+                        doc &+= code >> 1
+                        docBuffer.append(doc)
+                        if code & 1 == 1 {
+                            freqBuffer.append(1)
+                            i += 1
+                        } else {
+                            freqBuffer.append(stream[i + 1])
+                            i += 2
+                        }
+                    }
+                    arena.readVInts(st.positions, into: &positionBuffer)
+                }
+                docBuffer.append(docBuffer.isEmpty ? st.pendingDelta : docBuffer[docBuffer.count - 1] &+ st.pendingDelta)
+                freqBuffer.append(st.freq)
+                let term = UnsafeBufferPointer(rebasing: keys[Int(st.keyOffset)..<(Int(st.keyOffset) + Int(st.keyLength))])
+                let info: TermInfo
+                if field == Schema.idOrd {
+                    info = try docBuffer.withBuffer { d throws(QuarryError) in
+                        try freqBuffer.withBuffer { f throws(QuarryError) in
+                            try writer.writeTerm(docs: d, freqs: f, positionValues: nil, norms: nil)
+                        }
+                    }
+                } else {
+                    info = try docBuffer.withBuffer { d throws(QuarryError) in
+                        try freqBuffer.withBuffer { f throws(QuarryError) in
+                            try positionBuffer.withBuffer { p throws(QuarryError) in
+                                try norms[field - 1].withBuffer { n throws(QuarryError) in
+                                    try writer.writeTerm(docs: d, freqs: f, positionValues: p, norms: n)
+                                }
+                            }
+                        }
+                    }
+                }
+                try dictionary.add(term, info)
+            }
+        }
+        sizes[.terms] = try dictionary.finish()
+        sizes[.postings] = try postingsFile.finish()
+        sizes[.positions] = try positionsFile.finish()
+        return SegmentInfo(name: info.name, id: info.id, docCount: docs, fieldLengths: fieldLengths, fileSizes: sizes)
+    }
+
+    /// Term ids ordered by (field, term bytes).
+    private func sortedTermIDs() -> [UInt32] {
+        // Sort on (field, first 7 bytes) packed in a UInt64, then settle ties by full comparison.
+        var pairs: [(UInt64, UInt32)] = []
+        pairs.reserveCapacity(termCount)
+        keys.withUnsafeBufferPointer { keys in
+            for id in 0..<termCount {
+                let st = states[id]
+                var prefix = UInt64(st.field) << 56
+                let n = min(Int(st.keyLength), 7)
+                for i in 0..<n {
+                    prefix |= UInt64(keys[Int(st.keyOffset) + i]) << UInt64(48 - 8 * i)
+                }
+                pairs.append((prefix, UInt32(id)))
+            }
+            pairs.sort { a, b in
+                if a.0 != b.0 { return a.0 < b.0 }
+                let sa = states[Int(a.1)]
+                let sb = states[Int(b.1)]
+                let la = Int(sa.keyLength)
+                let lb = Int(sb.keyLength)
+                if la <= 7 || lb <= 7 {
+                    // Equal 7-byte prefixes: the shorter (a prefix of the other) sorts first.
+                    if la != lb { return la < lb }
+                    return false
+                }
+                let base = keys.baseAddress.unsafelyUnwrapped
+                let c = memcmpBytes(base + Int(sa.keyOffset) + 7, base + Int(sb.keyOffset) + 7, min(la, lb) - 7)
+                return c != 0 ? c < 0 : la < lb
+            }
+        }
+        return pairs.map { $0.1 }
+    }
+
+    private func path(_ kind: FileKind) -> String {
+        directory + "/" + info.name + "." + kind.fileExtension
+    }
+
+    /// The paths of every file this builder may have created.
+    var filePaths: [String] { FileKind.segmentKinds.map { path($0) } }
+}

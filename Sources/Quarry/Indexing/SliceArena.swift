@@ -1,0 +1,124 @@
+// Memory for the in-memory segment: many small, growing byte streams (one postings stream and one positions stream
+// per term) packed into big pages, as Lucene's `ByteBlockPool` does.
+//
+// A stream is a chain of slices whose sizes grow (16, 32, 64, ... 2048 bytes); the last 4 bytes of each slice hold
+// the address of the next. A term that occurs once costs two 16-byte slices and no allocation: pages are allocated
+// a megabyte at a time and freed all at once when the segment is flushed.
+
+/// Where a stream's next byte goes.
+struct SliceCursor {
+    /// Address of the stream's first byte.
+    var start: UInt32
+    /// Address of the next byte to write.
+    var position: UInt32
+    /// Address of the 4-byte link at the end of the current slice.
+    var end: UInt32
+    /// Level of the current slice (its size is `SliceArena.sizes[level]`).
+    var level: UInt8
+}
+
+final class SliceArena {
+    static let pageShift: UInt32 = 20
+    static let pageSize = 1 << 20
+    static let sizes: [Int] = [16, 32, 64, 128, 256, 512, 1024, 2048]
+    static let maxLevel = sizes.count - 1
+
+    private(set) var pages: [UnsafeMutableRawPointer] = []
+    private var pageUsed = SliceArena.pageSize
+
+    /// Bytes allocated for pages.
+    var bytesAllocated: Int { pages.count * SliceArena.pageSize }
+    /// True when the arena is about to exhaust its 32-bit address space (the segment must be flushed).
+    var isNearlyFull: Bool { pages.count >= 4000 }
+
+    init() {}
+
+    deinit {
+        for p in pages { p.deallocate() }
+    }
+
+    @inline(__always)
+    private func pointer(_ address: UInt32) -> UnsafeMutableRawPointer {
+        pages[Int(address >> SliceArena.pageShift)] + Int(address & UInt32(SliceArena.pageSize - 1))
+    }
+
+    private func allocate(_ size: Int) -> UInt32 {
+        if pageUsed + size > SliceArena.pageSize {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: SliceArena.pageSize, alignment: 16)
+            pages.append(p)
+            pageUsed = 0
+        }
+        let address = UInt32((pages.count - 1) << Int(SliceArena.pageShift) + pageUsed)
+        pageUsed += size
+        return address
+    }
+
+    /// Starts a new, empty stream.
+    func newStream() -> SliceCursor {
+        let size = SliceArena.sizes[0]
+        let a = allocate(size)
+        return SliceCursor(start: a, position: a, end: a + UInt32(size - 4), level: 0)
+    }
+
+    @inline(__always)
+    func writeByte(_ cursor: inout SliceCursor, _ byte: UInt8) {
+        if cursor.position == cursor.end { grow(&cursor) }
+        pointer(cursor.position).storeBytes(of: byte, as: UInt8.self)
+        cursor.position += 1
+    }
+
+    @inline(__always)
+    func writeVInt(_ cursor: inout SliceCursor, _ value: UInt32) {
+        var v = value
+        while v >= 0x80 {
+            writeByte(&cursor, UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        writeByte(&cursor, UInt8(truncatingIfNeeded: v))
+    }
+
+    @inline(never)
+    private func grow(_ cursor: inout SliceCursor) {
+        let level = min(Int(cursor.level) + 1, SliceArena.maxLevel)
+        let size = SliceArena.sizes[level]
+        let a = allocate(size)
+        pointer(cursor.end).storeBytes(of: a, as: UInt32.self)
+        cursor.position = a
+        cursor.end = a + UInt32(size - 4)
+        cursor.level = UInt8(level)
+    }
+
+    /// Reads a stream back: calls `body` with each contiguous run of its bytes, in order.
+    func forEachRun(_ cursor: SliceCursor, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var address = cursor.start
+        var level = 0
+        while true {
+            let sliceEnd = address + UInt32(SliceArena.sizes[level] - 4)
+            if cursor.position >= address && cursor.position <= sliceEnd {
+                body(UnsafeRawBufferPointer(start: pointer(address), count: Int(cursor.position - address)))
+                return
+            }
+            body(UnsafeRawBufferPointer(start: pointer(address), count: Int(sliceEnd - address)))
+            address = pointer(sliceEnd).load(as: UInt32.self)
+            level = min(level + 1, SliceArena.maxLevel)
+        }
+    }
+
+    /// Decodes a stream of vints into `output` (appending).
+    func readVInts(_ cursor: SliceCursor, into output: inout [UInt32]) {
+        var value: UInt32 = 0
+        var shift: UInt32 = 0
+        forEachRun(cursor) { run in
+            for b in run {
+                value |= UInt32(b & 0x7F) << shift
+                if b < 0x80 {
+                    output.append(value)
+                    value = 0
+                    shift = 0
+                } else {
+                    shift += 7
+                }
+            }
+        }
+    }
+}

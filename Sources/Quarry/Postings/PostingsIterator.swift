@@ -1,0 +1,332 @@
+// Reading one term's postings: a doc-at-a-time iterator over the mapped `.post` file (see PostingsWriter.swift for
+// the layout) that decodes one block of 128 documents at a time, jumps over blocks through the skip table in
+// `advance(to:)`, exposes each block's bounds (last document, maximum frequency, minimum norm) for block-max
+// pruning, and decodes positions lazily, one block's chunk at a time.
+//
+// Damaged data never traps: every block is bounds-checked when it is entered, decoded documents must increase and
+// stay below the segment's document count, and a failed check ends the iteration and sets `corrupted`, which the
+// searcher turns into a `QuarryError.corruptIndex` after the query.
+
+/// The document id that ends every iteration.
+let terminated: UInt32 = .max
+
+final class PostingsIterator {
+    let docFreq: Int
+    let numBlocks: Int
+    /// Bounds over all of the term's documents.
+    let termMaxFreq: UInt32
+    let termMinNorm: UInt8
+
+    private let postings: RawBytes
+    private let positionsFile: RawBytes?
+    private let maxDoc: UInt32
+    private let skip: RawBytes?
+    private let dataStart: Int
+    private let positionsStart: Int
+    private let singleton: Bool
+
+    /// The current document, or `terminated`.
+    private(set) var doc: UInt32 = 0
+    private var block = -1
+    private var blockLength = 0
+    private var index = 0
+    private let docs: UnsafeMutablePointer<UInt32>
+    private let freqs: UnsafeMutablePointer<UInt32>
+    /// Set when the data fails a check; the iteration then ends.
+    private(set) var corrupted = false
+
+    private var positionsBlock = -1
+    private var positionValues: UnsafeMutablePointer<UInt32>
+    private var positionCapacity: Int
+    private let positionOffsets: UnsafeMutablePointer<Int>
+
+    /// Opens the postings of a term.
+    /// - Parameters:
+    ///   - postings: the `.post` file body.
+    ///   - positions: the `.pos` file body, if positions will be read.
+    ///   - info: the term's dictionary entry.
+    ///   - maxDoc: the segment's document count.
+    ///   - singletonNorm: for a term in one document, that document's norm (for the bounds).
+    init(postings: RawBytes, positions: RawBytes?, info: TermInfo, maxDoc: Int, singletonNorm: UInt8) {
+        self.postings = postings
+        self.positionsFile = positions
+        self.maxDoc = UInt32(clamping: maxDoc)
+        self.docFreq = Int(info.docFreq)
+        self.positionsStart = Int(clamping: info.positionsOffset)
+        docs = .allocate(capacity: 128)
+        freqs = .allocate(capacity: 128)
+        positionCapacity = 256
+        positionValues = .allocate(capacity: positionCapacity)
+        positionOffsets = .allocate(capacity: 129)
+        if info.docFreq <= 1 {
+            singleton = true
+            numBlocks = 1
+            skip = nil
+            dataStart = 0
+            termMaxFreq = info.singletonFreq
+            termMinNorm = singletonNorm
+            docs[0] = info.singletonDoc
+            freqs[0] = info.singletonFreq
+            block = 0
+            blockLength = 1
+            if info.docFreq == 0 || info.singletonDoc >= UInt32(clamping: maxDoc) {
+                corrupted = info.docFreq != 0
+                doc = terminated
+            } else {
+                doc = info.singletonDoc
+            }
+            return
+        }
+        singleton = false
+        numBlocks = (docFreq + 127) / 128
+        var c = ByteCursor(postings, position: Int(clamping: info.postingsOffset))
+        let maxFreq = c.vint()
+        let minNorm = c.u8()
+        termMaxFreq = UInt32(clamping: maxFreq ?? UInt64(UInt32.max))
+        termMinNorm = minNorm ?? 0
+        if numBlocks > 1 {
+            skip = postings.slice(c.position, numBlocks * 16)
+            dataStart = c.position + numBlocks * 16
+        } else {
+            skip = nil
+            dataStart = c.position
+        }
+        if maxFreq == nil || minNorm == nil || (numBlocks > 1 && skip == nil) {
+            corrupted = true
+            doc = terminated
+            return
+        }
+        if !decodeBlock(0) {
+            doc = terminated
+            return
+        }
+        doc = docs[0]
+    }
+
+    deinit {
+        docs.deallocate()
+        freqs.deallocate()
+        positionValues.deallocate()
+        positionOffsets.deallocate()
+    }
+
+    /// The current document's term frequency.
+    @inline(__always)
+    var freq: UInt32 { freqs[index] }
+
+    // MARK: Skip data
+
+    /// The last document of block `b`.
+    @inline(__always)
+    func blockLastDoc(_ b: Int) -> UInt32 {
+        if let skip { return skip.loadU32(b * 16) }
+        return docs[blockLength - 1]
+    }
+
+    /// The largest term frequency in block `b`.
+    @inline(__always)
+    func blockMaxFreq(_ b: Int) -> UInt32 {
+        if let skip { return UInt32(skip.loadU16(b * 16 + 12)) == UInt32(UInt16.max) ? termMaxFreq : UInt32(skip.loadU16(b * 16 + 12)) }
+        return termMaxFreq
+    }
+
+    /// The smallest norm in block `b`.
+    @inline(__always)
+    func blockMinNorm(_ b: Int) -> UInt8 {
+        if let skip { return skip.loadU8(b * 16 + 14) }
+        return termMinNorm
+    }
+
+    /// The block the iterator is in.
+    var currentBlock: Int { block }
+
+    /// The first block whose last document is >= `target` (or `numBlocks`), searching from `from`.
+    @inline(__always)
+    func findBlock(_ target: UInt32, from: Int) -> Int {
+        guard let skip else { return target <= docs[blockLength - 1] ? 0 : 1 }
+        var lo = from
+        if lo >= numBlocks || skip.loadU32(lo * 16) >= target { return lo }
+        // Gallop, then binary search.
+        var step = 1
+        var hi = lo + 1
+        while hi < numBlocks && skip.loadU32(hi * 16) < target {
+            lo = hi
+            step <<= 1
+            hi = lo + step
+        }
+        if hi > numBlocks { hi = numBlocks }
+        // invariant: lastDoc(lo) < target, and hi == numBlocks or lastDoc(hi) >= target
+        while hi - lo > 1 {
+            let mid = (lo + hi) >> 1
+            if skip.loadU32(mid * 16) < target { lo = mid } else { hi = mid }
+        }
+        return hi
+    }
+
+    // MARK: Iteration
+
+    /// Moves to the next document and returns it (or `terminated`).
+    @inline(__always)
+    func next() -> UInt32 {
+        index += 1
+        if index < blockLength {
+            doc = docs[index]
+            return doc
+        }
+        return nextBlock()
+    }
+
+    @inline(never)
+    private func nextBlock() -> UInt32 {
+        let b = block + 1
+        if b >= numBlocks || !decodeBlock(b) {
+            doc = terminated
+            index = max(blockLength - 1, 0)
+            return doc
+        }
+        doc = docs[0]
+        return doc
+    }
+
+    /// Moves to the first document >= `target` and returns it (or `terminated`).
+    @inline(__always)
+    func advance(to target: UInt32) -> UInt32 {
+        if target <= doc { return doc }
+        if target > docs[blockLength - 1] {
+            return advanceBlocks(target)
+        }
+        var i = index + 1
+        while docs[i] < target { i += 1 }
+        index = i
+        doc = docs[i]
+        return doc
+    }
+
+    @inline(never)
+    private func advanceBlocks(_ target: UInt32) -> UInt32 {
+        if doc == terminated { return doc }
+        let b = findBlock(target, from: block + 1)
+        if b >= numBlocks || !decodeBlock(b) {
+            doc = terminated
+            index = max(blockLength - 1, 0)
+            return doc
+        }
+        var i = 0
+        while i < blockLength - 1 && docs[i] < target { i += 1 }
+        index = i
+        doc = docs[i]
+        if doc < target {
+            // Only possible when the skip entry disagrees with the block (checked in decodeBlock).
+            corrupted = true
+            doc = terminated
+        }
+        return doc
+    }
+
+    /// Decodes block `b` into `docs`/`freqs`; false (and `corrupted`) if the data is damaged.
+    private func decodeBlock(_ b: Int) -> Bool {
+        if singleton { return false }
+        let length = b == numBlocks - 1 ? docFreq - b * 128 : 128
+        let start = dataStart + (b == 0 ? 0 : Int(skip.unsafelyUnwrapped.loadU32((b - 1) * 16 + 4)))
+        let base: UInt32 = b == 0 ? 0 : skip.unsafelyUnwrapped.loadU32((b - 1) * 16)
+        block = b
+        blockLength = length
+        index = 0
+        positionsBlock = -1
+        if length == 128 {
+            guard let dw = postings.u8(start), let fw = postings.u8(start + 1), dw <= 32, fw <= 32,
+                postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
+            else { return fail() }
+            BlockCodec.unpack(postings.base + start + 2, width: Int(dw), into: docs)
+            BlockCodec.prefixSum(docs, count: 128, base: base)
+            BlockCodec.unpack(postings.base + start + 2 + 16 * Int(dw), width: Int(fw), into: freqs)
+            for i in 0..<128 { freqs[i] &+= 1 }
+        } else {
+            var c = ByteCursor(postings, position: start)
+            var prev = base
+            for i in 0..<length {
+                guard let code = c.vint(), code >> 1 <= UInt64(UInt32.max) else { return fail() }
+                prev &+= UInt32(code >> 1)
+                docs[i] = prev
+                if code & 1 == 1 {
+                    freqs[i] = 1
+                } else {
+                    guard let f = c.vint(), f >= 1, f <= UInt64(UInt32.max) else { return fail() }
+                    freqs[i] = UInt32(f)
+                }
+            }
+        }
+        // Documents must increase, stay in the segment, and end where the skip entry says.
+        if b > 0 && docs[0] <= base { return fail() }
+        var ok = docs[length - 1] < maxDoc
+        for i in 1..<max(length, 1) where docs[i] <= docs[i - 1] { ok = false }
+        if let skip, docs[length - 1] != skip.loadU32(b * 16) { ok = false }
+        if !ok { return fail() }
+        return true
+    }
+
+    private func fail() -> Bool {
+        corrupted = true
+        blockLength = max(blockLength, 1)
+        docs[0] = terminated
+        docs[blockLength - 1] = terminated
+        return false
+    }
+
+    // MARK: Positions
+
+    /// Decodes the positions of the current document into `output` (absolute, increasing).
+    /// - Returns: false if the positions are damaged or the field has none.
+    func positions(into output: inout [UInt32]) -> Bool {
+        output.removeAll(keepingCapacity: true)
+        guard doc != terminated else { return false }
+        if positionsBlock != block {
+            guard decodePositions() else {
+                corrupted = true
+                return false
+            }
+        }
+        let start = positionOffsets[index]
+        let end = positionOffsets[index + 1]
+        var p: UInt32 = 0
+        for k in start..<end {
+            p &+= positionValues[k]
+            output.append(p)
+        }
+        return true
+    }
+
+    private func decodePositions() -> Bool {
+        guard let file = positionsFile else { return false }
+        var total = 0
+        positionOffsets[0] = 0
+        for i in 0..<blockLength {
+            total += Int(freqs[i])
+            positionOffsets[i + 1] = total
+        }
+        guard total <= file.count else { return false }
+        if total + 128 > positionCapacity {
+            positionValues.deallocate()
+            positionCapacity = total + 128
+            positionValues = .allocate(capacity: positionCapacity)
+        }
+        var start = positionsStart
+        if block > 0, let skip {
+            start += Int(skip.loadU32((block - 1) * 16 + 8))
+        }
+        var c = ByteCursor(file, position: start)
+        var i = 0
+        while i + 128 <= total {
+            guard let w = c.u8(), w <= 32, let packed = c.bytes(16 * Int(w)) else { return false }
+            BlockCodec.unpack(packed.base, width: Int(w), into: positionValues + i)
+            i += 128
+        }
+        while i < total {
+            guard let v = c.vint(), v <= UInt64(UInt32.max) else { return false }
+            positionValues[i] = UInt32(v)
+            i += 1
+        }
+        positionsBlock = block
+        return true
+    }
+}

@@ -1,0 +1,186 @@
+// Postings and positions of one segment, written term by term.
+//
+// `.post`, per term with docFreq >= 2 (a term in one document is inlined in the dictionary):
+//
+//     vint maxFreq, u8 minNorm                   bounds over all the term's documents (block-max WAND / MaxScore)
+//     skip table, only if the term has 2+ blocks: one 16-byte entry per block
+//         u32 lastDoc, u32 docEnd (block end, from the data start), u32 positionsEnd (from the term's positions
+//         start), u16 maxFreq (saturated), u8 minNorm, u8 zero
+//     data: full blocks of 128 documents, then a tail of fewer than 128
+//         full block: u8 docWidth, u8 freqWidth, 128 doc deltas (BlockCodec), 128 (freq - 1) (BlockCodec)
+//         tail: per document vint(delta << 1 | (freq == 1)), then vint freq if freq != 1
+//
+// Deltas are from the previous document (the first block's first from 0, later blocks' first from the previous
+// block's last document). `maxFreq`/`minNorm` bound BM25 from above for any average length, which makes the
+// block-max pruning exact (Tantivy stores one (freq, norm) pair chosen with the segment's average length instead).
+//
+// `.pos`, per term: one chunk per postings block, holding the positions of the block's documents in order (per
+// document: the first position, then deltas), coded as groups of 128 values (u8 width + BlockCodec) and a vint
+// tail. A chunk's value count is the sum of its block's frequencies, so chunks need no length.
+
+/// Encodes terms into the `.post` and `.pos` files of a segment.
+final class PostingsWriter {
+    private let postings: FileWriter
+    private let positions: FileWriter?
+    private var scratch = [UInt32](repeating: 0, count: 128)
+    private var packed = [UInt8](repeating: 0, count: 16 * 32 * 2 + 2)
+    private var skip = ByteBuffer()
+    private var data = ByteBuffer()
+    private var posChunk = ByteBuffer()
+
+    init(postings: FileWriter, positions: FileWriter?) {
+        self.postings = postings
+        self.positions = positions
+    }
+
+    var postingsPosition: Int { postings.position }
+    var positionsPosition: Int { positions?.position ?? 0 }
+
+    /// Writes one term.
+    /// - Parameters:
+    ///   - docs: the term's documents, increasing.
+    ///   - freqs: the term frequency in each document.
+    ///   - positionValues: if the field has positions, all positions, document after document, each document's
+    ///     as its first position followed by the gaps between consecutive positions.
+    ///   - norms: the field's norm bytes indexed by document, to record per-block minimum norms (nil: no norms).
+    func writeTerm(
+        docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>,
+        positionValues: UnsafeBufferPointer<UInt32>?, norms: UnsafeBufferPointer<UInt8>?
+    ) throws(QuarryError) -> TermInfo {
+        let df = docs.count
+        precondition(df >= 1 && freqs.count == df, "PostingsWriter.writeTerm: one frequency per document")
+        var info = TermInfo.none
+        info.docFreq = UInt32(df)
+        info.positionsOffset = UInt64(positionsPosition)
+        if df == 1 {
+            info.singletonDoc = docs[0]
+            info.singletonFreq = freqs[0]
+            if let positionValues, let positions {
+                posChunk.removeAll()
+                encodePositions(positionValues, from: 0, count: positionValues.count, into: &posChunk)
+                try positions.write(posChunk)
+            }
+            return info
+        }
+        info.postingsOffset = UInt64(postingsPosition)
+        let numBlocks = (df + 127) / 128
+        skip.removeAll()
+        data.removeAll()
+        var termMaxFreq: UInt32 = 0
+        var termMinNorm: UInt8 = 255
+        var previousDoc: UInt32 = 0
+        var posStart = 0
+        var posChunkTotal = 0
+        posChunk.removeAll()
+        for b in 0..<numBlocks {
+            let lo = b * 128
+            let hi = min(lo + 128, df)
+            var maxFreq: UInt32 = 0
+            var minNorm: UInt8 = 255
+            var freqSum = 0
+            for i in lo..<hi {
+                maxFreq = max(maxFreq, freqs[i])
+                freqSum += Int(freqs[i])
+                if let norms { minNorm = min(minNorm, norms[Int(docs[i])]) } else { minNorm = 0 }
+            }
+            termMaxFreq = max(termMaxFreq, maxFreq)
+            termMinNorm = min(termMinNorm, minNorm)
+            if hi - lo == 128 {
+                try writeFullBlock(docs, freqs, lo, previousDoc)
+            } else {
+                var prev = previousDoc
+                for i in lo..<hi {
+                    let delta = docs[i] - prev
+                    prev = docs[i]
+                    if freqs[i] == 1 {
+                        data.vint(UInt64(delta) << 1 | 1)
+                    } else {
+                        data.vint(UInt64(delta) << 1)
+                        data.vint(freqs[i])
+                    }
+                }
+            }
+            if let positionValues {
+                encodePositions(positionValues, from: posStart, count: freqSum, into: &posChunk)
+                posStart += freqSum
+            }
+            posChunkTotal = posChunk.count
+            previousDoc = docs[hi - 1]
+            if numBlocks > 1 {
+                guard data.count <= Int(UInt32.max), posChunkTotal <= Int(UInt32.max) else {
+                    throw QuarryError(.invalidInput, "a term's postings exceed 4 GiB; split the input into smaller indexes")
+                }
+                skip.u32(docs[hi - 1])
+                skip.u32(UInt32(data.count))
+                skip.u32(UInt32(posChunkTotal))
+                skip.u16(UInt16(min(maxFreq, UInt32(UInt16.max))))
+                skip.u8(minNorm)
+                skip.u8(0)
+            }
+        }
+        var head = ByteBuffer(capacity: 8)
+        head.vint(termMaxFreq)
+        head.u8(termMinNorm)
+        try postings.write(head)
+        if numBlocks > 1 { try postings.write(skip) }
+        try postings.write(data)
+        if let positions, positionValues != nil {
+            try positions.write(posChunk)
+        }
+        return info
+    }
+
+    private func writeFullBlock(
+        _ docs: UnsafeBufferPointer<UInt32>, _ freqs: UnsafeBufferPointer<UInt32>, _ lo: Int, _ previousDoc: UInt32
+    ) throws(QuarryError) {
+        var prev = previousDoc
+        for i in 0..<128 {
+            scratch[i] = docs[lo + i] - prev
+            prev = docs[lo + i]
+        }
+        let docWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
+        data.u8(UInt8(docWidth))
+        let widthPosition = data.count
+        data.u8(0)
+        appendPacked(docWidth)
+        for i in 0..<128 { scratch[i] = freqs[lo + i] - 1 }
+        let freqWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
+        data.bytes[widthPosition] = UInt8(freqWidth)
+        appendPacked(freqWidth)
+    }
+
+    private func appendPacked(_ width: Int) {
+        let size = BlockCodec.packedSize(width: width)
+        scratch.withUnsafeBufferPointer { src in
+            packed.withUnsafeMutableBytes { dst in
+                BlockCodec.pack(src.baseAddress.unsafelyUnwrapped, width: width, into: dst.baseAddress.unsafelyUnwrapped)
+            }
+        }
+        data.append(contentsOf: packed[0..<size])
+    }
+
+    /// Encodes `count` position values starting at `from`. The values are already delta-coded per document (the
+    /// first position of each document, then the gaps), as the segment builder keeps them.
+    private func encodePositions(
+        _ values: UnsafeBufferPointer<UInt32>, from: Int, count: Int, into out: inout ByteBuffer
+    ) {
+        var i = 0
+        while i + 128 <= count {
+            for k in 0..<128 { scratch[k] = values[from + i + k] }
+            let width = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
+            out.u8(UInt8(width))
+            let size = BlockCodec.packedSize(width: width)
+            scratch.withUnsafeBufferPointer { src in
+                packed.withUnsafeMutableBytes { dst in
+                    BlockCodec.pack(src.baseAddress.unsafelyUnwrapped, width: width, into: dst.baseAddress.unsafelyUnwrapped)
+                }
+            }
+            out.append(contentsOf: packed[0..<size])
+            i += 128
+        }
+        while i < count {
+            out.vint(values[from + i])
+            i += 1
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// Read-only memory maps of index files.
+//
+// A `MappedFile` owns one `mmap` of a whole file and unmaps it in `deinit`. It is immutable after creation and may
+// be shared between threads. Readers hand out `RawBytes` windows into it; whoever holds a `RawBytes` must also hold
+// (directly or through a reader object) the `MappedFile` it came from.
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import SystemPackage
+
+/// A read-only memory map of a whole file.
+final class MappedFile: @unchecked Sendable {
+    /// The path the file was opened from (for error messages).
+    let path: String
+    /// The mapped bytes. Empty files map to an empty window.
+    let bytes: RawBytes
+    private let mapping: UnsafeMutableRawPointer?
+    private let mappedLength: Int
+
+    /// Maps the file at `path`.
+    /// - Throws: `QuarryError.io` if the file cannot be opened or mapped.
+    init(path: String) throws(QuarryError) {
+        self.path = path
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw QuarryError.io(path, "open index file", errnoOf(error))
+        }
+        defer { try? fd.close() }
+        let size: Int64
+        switch Syscalls.status(fd) {
+        case .success(let st): size = st.size
+        case .failure(let e): throw QuarryError.io(path, "stat index file", e)
+        }
+        guard size > 0 else {
+            self.mapping = nil
+            self.mappedLength = 0
+            self.bytes = RawBytes(base: UnsafeRawPointer(bitPattern: 8).unsafelyUnwrapped, count: 0)
+            return
+        }
+        guard let length = Int(exactly: size) else {
+            throw QuarryError(.io, "index file is too large to map", path: path)
+        }
+        let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd.rawValue, 0)
+        guard let p, p != MAP_FAILED else {
+            throw QuarryError.io(path, "map index file into memory", Errno(rawValue: errno))
+        }
+        self.mapping = p
+        self.mappedLength = length
+        self.bytes = RawBytes(base: UnsafeRawPointer(p), count: length)
+    }
+
+    /// Tells the kernel that the whole file will be read in order (used by `check`).
+    func adviseSequential() {
+        if let mapping {
+            _ = madvise(mapping, mappedLength, MADV_SEQUENTIAL)
+        }
+    }
+
+    deinit {
+        if let mapping {
+            munmap(mapping, mappedLength)
+        }
+    }
+}
+
+/// Reads a whole file into memory (for small files such as the manifest).
+func readWholeFile(_ path: String) throws(QuarryError) -> [UInt8] {
+    let fd: FileDescriptor
+    do {
+        fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+    } catch {
+        throw QuarryError.io(path, "open", errnoOf(error))
+    }
+    defer { try? fd.close() }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n: Int
+        do {
+            n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
+        } catch {
+            throw QuarryError.io(path, "read", errnoOf(error))
+        }
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0..<n])
+    }
+    return out
+}

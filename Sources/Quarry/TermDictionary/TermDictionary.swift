@@ -1,0 +1,386 @@
+// The term dictionary: for each field, its terms in byte order, front-coded in blocks of up to 64 terms, with a
+// sparse index of each block's first term. A lookup binary-searches the sparse index (touching a few pages of the
+// mapped file) and scans one block; nothing is loaded when the dictionary is opened.
+//
+// The `.terms` file:
+//
+//     header | field sections: blocks ... | per field: index entries, keys | field directory | trailer | footer
+//
+//     block:    vint termCount, vint postingsBase, vint positionsBase, then per term:
+//               vint sharedPrefix, vint suffixLength, suffix bytes, vint docFreq,
+//               docFreq == 1: vint doc, vint termFreq           (the posting is inlined, nothing in `.post`)
+//               docFreq >= 2: vint postingsDelta                (from the previous term's postings in the block)
+//               if the field has positions: vint positionsDelta (from the previous term's positions)
+//     index entry (16 bytes): u64 blockOffset, u32 keyOffset (from the keys start), u32 keyLength
+//     keys:     the first term of each block, back to back
+//     field directory entry (72 bytes): u32 fieldOrd, u32 flags (bit 0: positions), u64 termCount,
+//               u64 blocksOffset, u64 blocksEnd, u64 indexOffset, u32 blockCount, u32 zero, u64 keysOffset,
+//               u64 keysLength, u64 sumDocFreq
+//     trailer (16 bytes): u64 directoryOffset, u32 fieldCount, u32 directoryCRC
+
+/// What the dictionary knows of one term.
+struct TermInfo: Equatable {
+    /// Documents containing the term.
+    var docFreq: UInt32
+    /// Offset of the term's postings in `.post` (unused when `docFreq == 1`).
+    var postingsOffset: UInt64
+    /// Offset of the term's positions in `.pos` (unused when the field has no positions).
+    var positionsOffset: UInt64
+    /// The only document, when `docFreq == 1`.
+    var singletonDoc: UInt32
+    /// Its term frequency, when `docFreq == 1`.
+    var singletonFreq: UInt32
+
+    static let none = TermInfo(docFreq: 0, postingsOffset: 0, positionsOffset: 0, singletonDoc: 0, singletonFreq: 0)
+}
+
+/// Writes a `.terms` file; terms must come field by field, each field's terms in increasing byte order.
+final class TermDictionaryWriter {
+    static let blockTerms = 64
+    static let maxTermLength = 4096
+
+    private let file: FileWriter
+    private var fields: [FieldSection] = []
+    private var current: FieldSection?
+    private var block = ByteBuffer(capacity: 8192)
+    private var blockCount = 0
+    private var blockFirstTerm: [UInt8] = []
+    private var previousTerm: [UInt8] = []
+    private var lastPostings: UInt64 = 0
+    private var lastPositions: UInt64 = 0
+    private var body = ByteBuffer(capacity: 8192)
+
+    private struct FieldSection {
+        var ord: Int
+        var hasPositions: Bool
+        var termCount: UInt64 = 0
+        var sumDocFreq: UInt64 = 0
+        var blocksOffset: Int = 0
+        var blocksEnd: Int = 0
+        var index = ByteBuffer()
+        var keys = ByteBuffer()
+        var blockCount: Int = 0
+    }
+
+    init(path: String, segmentID: [UInt8]) throws(QuarryError) {
+        file = try FileWriter(path: path, kind: .terms, id: segmentID)
+    }
+
+    func startField(_ ord: Int, hasPositions: Bool) throws(QuarryError) {
+        try finishField()
+        current = FieldSection(ord: ord, hasPositions: hasPositions, blocksOffset: file.position)
+        previousTerm.removeAll()
+    }
+
+    /// Adds the next term of the current field.
+    func add(_ term: UnsafeBufferPointer<UInt8>, _ info: TermInfo) throws(QuarryError) {
+        guard var section = current else { preconditionFailure("TermDictionaryWriter.add before startField") }
+        precondition(term.count <= TermDictionaryWriter.maxTermLength, "term too long")
+        if blockCount == 0 {
+            blockFirstTerm = Array(term)
+            previousTerm.removeAll(keepingCapacity: true)
+            lastPostings = info.docFreq >= 2 ? info.postingsOffset : 0
+            lastPositions = info.positionsOffset
+            // Bases are written when the block is flushed; remember them in the block's first bytes.
+            body.removeAll()
+        }
+        var shared = 0
+        let limit = min(previousTerm.count, term.count)
+        while shared < limit && previousTerm[shared] == term[shared] { shared += 1 }
+        block.vint(shared)
+        block.vint(term.count - shared)
+        block.append(contentsOf: UnsafeBufferPointer(rebasing: term[shared...]))
+        block.vint(info.docFreq)
+        if info.docFreq == 1 {
+            block.vint(info.singletonDoc)
+            block.vint(info.singletonFreq)
+        } else {
+            block.vint(info.postingsOffset - lastPostings)
+            lastPostings = info.postingsOffset
+        }
+        if section.hasPositions {
+            block.vint(info.positionsOffset - lastPositions)
+            lastPositions = info.positionsOffset
+        }
+        if blockCount == 0 {
+            // Record the bases: for the first term the deltas above are 0 from these.
+            body.vint(info.docFreq >= 2 ? info.postingsOffset : 0)
+            body.vint(info.positionsOffset)
+        }
+        previousTerm.removeAll(keepingCapacity: true)
+        previousTerm.append(contentsOf: term)
+        blockCount += 1
+        section.termCount += 1
+        section.sumDocFreq += UInt64(info.docFreq)
+        current = section
+        if blockCount == TermDictionaryWriter.blockTerms {
+            try flushBlock()
+        }
+    }
+
+    private func flushBlock() throws(QuarryError) {
+        guard blockCount > 0, var section = current else { return }
+        section.index.u64(UInt64(file.position))
+        section.index.u32(UInt32(section.keys.count))
+        section.index.u32(UInt32(blockFirstTerm.count))
+        section.keys.append(contentsOf: blockFirstTerm)
+        section.blockCount += 1
+        var head = ByteBuffer(capacity: 24)
+        head.vint(blockCount)
+        head.append(contentsOf: body.bytes)
+        try file.write(head)
+        try file.write(block)
+        block.removeAll()
+        blockCount = 0
+        current = section
+    }
+
+    private func finishField() throws(QuarryError) {
+        try flushBlock()
+        if var section = current {
+            section.blocksEnd = file.position
+            fields.append(section)
+            current = nil
+        }
+    }
+
+    /// Writes the indexes, the directory and the footer.
+    func finish() throws(QuarryError) -> Int {
+        try finishField()
+        var directory = ByteBuffer()
+        for section in fields {
+            let indexOffset = file.position
+            try file.write(section.index)
+            let keysOffset = file.position
+            try file.write(section.keys)
+            directory.u32(UInt32(section.ord))
+            directory.u32(section.hasPositions ? 1 : 0)
+            directory.u64(section.termCount)
+            directory.u64(UInt64(section.blocksOffset))
+            directory.u64(UInt64(section.blocksEnd))
+            directory.u64(UInt64(indexOffset))
+            directory.u32(UInt32(section.blockCount))
+            directory.u32(0)
+            directory.u64(UInt64(keysOffset))
+            directory.u64(UInt64(section.keys.count))
+            directory.u64(section.sumDocFreq)
+        }
+        let directoryOffset = file.position
+        try file.write(directory)
+        var trailer = ByteBuffer()
+        trailer.u64(UInt64(directoryOffset))
+        trailer.u32(UInt32(fields.count))
+        trailer.u32(CRC32.of(directory.bytes))
+        try file.write(trailer)
+        return try file.finish()
+    }
+}
+
+/// Looks terms up in a mapped `.terms` file. Immutable and thread-safe.
+struct TermDictionary: @unchecked Sendable {
+    struct Field {
+        var ord: Int
+        var hasPositions: Bool
+        var termCount: Int
+        var sumDocFreq: UInt64
+        var blocks: RawBytes
+        var blocksOffset: Int
+        var index: RawBytes
+        var blockCount: Int
+        var keys: RawBytes
+    }
+
+    let path: String
+    private let fields: [Field?]
+    let fieldOrds: [Int]
+
+    static let trailerSize = 16
+    static let directoryEntrySize = 72
+
+    init(file: MappedFile, segmentID: [UInt8]) throws(QuarryError) {
+        let path = file.path
+        self.path = path
+        let body = try FileFormat.validate(
+            file.bytes, kind: .terms, id: segmentID, path: path, minimumTrailer: TermDictionary.trailerSize)
+        var c = ByteCursor(body, position: body.count - TermDictionary.trailerSize)
+        guard let dirOffset = c.u64(), let fieldCount = c.u32(), let crc = c.u32(), fieldCount <= 256,
+            let dOff = Int(exactly: dirOffset), dOff >= FileFormat.headerSize,
+            let directory = body.slice(dOff, Int(fieldCount) * TermDictionary.directoryEntrySize),
+            dOff + directory.count == body.count - TermDictionary.trailerSize
+        else {
+            throw QuarryError.corrupt(path, "term dictionary trailer is damaged", offset: body.count - 16)
+        }
+        guard CRC32.of(directory) == crc else {
+            throw QuarryError.corrupt(path, "term dictionary directory fails its checksum", offset: dOff)
+        }
+        var fields = [Field?](repeating: nil, count: 256)
+        var ords: [Int] = []
+        var d = ByteCursor(directory)
+        for _ in 0..<Int(fieldCount) {
+            guard let ord = d.u32(), let flags = d.u32(), let termCount = d.u64(), let blocksOffset = d.u64(),
+                let blocksEnd = d.u64(), let indexOffset = d.u64(), let blockCount = d.u32(), d.u32() != nil,
+                let keysOffset = d.u64(), let keysLength = d.u64(), let sumDocFreq = d.u64(),
+                ord < 256, fields[Int(ord)] == nil,
+                let bo = Int(exactly: blocksOffset), let be = Int(exactly: blocksEnd), bo >= FileFormat.headerSize,
+                be >= bo, be <= dOff,
+                let blocks = body.slice(bo, be - bo),
+                let io = Int(exactly: indexOffset), io >= FileFormat.headerSize,
+                let index = body.slice(io, Int(blockCount) * 16), io + index.count <= dOff,
+                let ko = Int(exactly: keysOffset), let kl = Int(exactly: keysLength), ko >= FileFormat.headerSize,
+                let keys = body.slice(ko, kl), ko + kl <= dOff,
+                let tc = Int(exactly: termCount), tc <= Int(blockCount) * TermDictionaryWriter.blockTerms
+            else {
+                throw QuarryError.corrupt(path, "term dictionary directory entry is out of bounds", offset: dOff + d.position)
+            }
+            fields[Int(ord)] = Field(
+                ord: Int(ord), hasPositions: flags & 1 != 0, termCount: tc, sumDocFreq: sumDocFreq, blocks: blocks,
+                blocksOffset: bo, index: index, blockCount: Int(blockCount), keys: keys)
+            ords.append(Int(ord))
+        }
+        self.fields = fields
+        self.fieldOrds = ords
+    }
+
+    func field(_ ord: Int) -> Field? {
+        ord >= 0 && ord < fields.count ? fields[ord] : nil
+    }
+
+    /// The number of terms of a field in this segment.
+    func termCount(_ ord: Int) -> Int { field(ord)?.termCount ?? 0 }
+
+    /// Looks `term` up in field `ord`.
+    /// - Returns: the term's info, nil if the segment does not have it.
+    /// - Throws: `corruptIndex` if the block it lands in cannot be decoded.
+    func lookup(_ ord: Int, _ term: UnsafeRawBufferPointer) throws(QuarryError) -> TermInfo? {
+        guard let f = field(ord), f.blockCount > 0 else { return nil }
+        // Last block whose first key is <= term.
+        var lo = 0
+        var hi = f.blockCount - 1
+        guard let firstCmp = compareKey(f, 0, term) else { throw corruptIndex(f, 0) }
+        if firstCmp > 0 { return nil }
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            guard let c = compareKey(f, mid, term) else { throw corruptIndex(f, mid) }
+            if c <= 0 { lo = mid } else { hi = mid - 1 }
+        }
+        var result: TermInfo?
+        var failed = false
+        scanBlock(f, lo) { candidate, info in
+            let c = RawBytes(base: UnsafeRawPointer(candidate.baseAddress.unsafelyUnwrapped), count: candidate.count)
+                .compare(term)
+            if c == 0 {
+                result = info
+                return false
+            }
+            return c < 0
+        } onError: {
+            failed = true
+        }
+        if failed { throw corruptIndex(f, lo) }
+        return result
+    }
+
+    private func corruptIndex(_ f: Field, _ block: Int) -> QuarryError {
+        QuarryError.corrupt(path, "term dictionary block \(block) of field \(f.ord) cannot be decoded")
+    }
+
+    /// Compares the first key of block `b` with `term`; nil if the index entry is out of bounds.
+    private func compareKey(_ f: Field, _ b: Int, _ term: UnsafeRawBufferPointer) -> Int? {
+        let keyOffset = Int(f.index.loadU32(b * 16 + 8))
+        let keyLength = Int(f.index.loadU32(b * 16 + 12))
+        guard let key = f.keys.slice(keyOffset, keyLength) else { return nil }
+        return key.compare(term)
+    }
+
+    /// Decodes block `b`, calling `visit(term, info)` per term until it returns false.
+    func scanBlock(
+        _ f: Field, _ b: Int, _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> Bool, onError: () -> Void
+    ) {
+        let blockOffset = Int(f.index.loadU64(b * 16))
+        let start = blockOffset - f.blocksOffset
+        guard start >= 0, start < f.blocks.count else {
+            onError()
+            return
+        }
+        var c = ByteCursor(f.blocks, position: start)
+        guard let n = c.vint(limit: TermDictionaryWriter.blockTerms), n > 0, var postings = c.vint(),
+            var positions = c.vint()
+        else {
+            onError()
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: TermDictionaryWriter.maxTermLength) { buf in
+            var length = 0
+            for _ in 0..<n {
+                guard let shared = c.vint(limit: length), let suffix = c.vint(limit: TermDictionaryWriter.maxTermLength - shared),
+                    let bytes = c.bytes(suffix), let df = c.vint(), df >= 1, df <= UInt64(UInt32.max)
+                else {
+                    onError()
+                    return
+                }
+                bytes.withBuffer { src in
+                    for i in 0..<suffix { buf[shared + i] = src[i] }
+                }
+                length = shared + suffix
+                var info = TermInfo.none
+                info.docFreq = UInt32(df)
+                if df == 1 {
+                    guard let doc = c.vint(), let tf = c.vint(), doc <= UInt64(UInt32.max), tf <= UInt64(UInt32.max), tf >= 1
+                    else {
+                        onError()
+                        return
+                    }
+                    info.singletonDoc = UInt32(doc)
+                    info.singletonFreq = UInt32(tf)
+                } else {
+                    guard let delta = c.vint() else {
+                        onError()
+                        return
+                    }
+                    let (p, o) = postings.addingReportingOverflow(delta)
+                    if o {
+                        onError()
+                        return
+                    }
+                    postings = p
+                    info.postingsOffset = postings
+                }
+                if f.hasPositions {
+                    guard let delta = c.vint() else {
+                        onError()
+                        return
+                    }
+                    let (p, o) = positions.addingReportingOverflow(delta)
+                    if o {
+                        onError()
+                        return
+                    }
+                    positions = p
+                    info.positionsOffset = positions
+                }
+                if !visit(UnsafeBufferPointer(rebasing: buf[0..<length]), info) { return }
+            }
+        }
+    }
+
+    /// Visits every term of field `ord` in order. `visit` returns false to stop.
+    /// - Throws: `corruptIndex` if a block cannot be decoded.
+    func forEachTerm(_ ord: Int, _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> Bool) throws(QuarryError) {
+        guard let f = field(ord) else { return }
+        var stop = false
+        for b in 0..<f.blockCount {
+            var failed = false
+            scanBlock(f, b) { term, info in
+                if !visit(term, info) {
+                    stop = true
+                    return false
+                }
+                return true
+            } onError: {
+                failed = true
+            }
+            if failed { throw corruptIndex(f, b) }
+            if stop { return }
+        }
+    }
+}

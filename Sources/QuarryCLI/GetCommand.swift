@@ -1,0 +1,34 @@
+// `quarry get`: print stored documents by id, as JSON Lines.
+
+import ArgumentParser
+import Quarry
+
+struct GetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Print stored documents by id as JSON Lines.",
+        discussion: "Exit status: 0 if every id was found, 1 if some were not, 2 on error.\nExample: quarry get -i news-index qn-0042")
+
+    @OptionGroup var location: IndexLocation
+
+    @Argument(help: "Document ids.")
+    var ids: [String]
+
+    func run() throws {
+        let reader = try IndexReader(directory: try location.resolve())
+        var out = OutputStream.standardOutput()
+        var missing = 0
+        for id in ids {
+            if let (segment, doc) = try reader.locate(id: id) {
+                out.write(bytes: try reader.storedDocument(segment: segment, doc: doc))
+                out.line()
+            } else {
+                out.flush()
+                printError("quarry: no document with id '\(id)'")
+                missing += 1
+            }
+        }
+        out.flush()
+        if missing > 0 { throw ExitCode(1) }
+    }
+}

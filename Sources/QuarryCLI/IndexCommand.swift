@@ -1,0 +1,138 @@
+// `quarry index`: build or extend an index from JSON Lines, TSV or folders of text files (plain, gzip or zstd).
+
+import ArgumentParser
+import Quarry
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Build an index, or add documents to one, from JSONL, TSV or text folders.",
+        discussion: """
+            Inputs may be gzip- or zstd-compressed (detected from their first bytes). With no input, or '-',
+            documents are read from standard input. Running it on an existing index adds new segments.
+            Examples:
+              quarry index -i news-index Data/sample.jsonl
+              zstd -dc dump.jsonl.zst | quarry index -i news-index -
+              quarry index -i notes --format text ~/notes
+            """)
+
+    @OptionGroup var location: IndexLocation
+
+    @Option(name: .long, help: "Input format: jsonl, tsv or text (a folder of text files).")
+    var format: String = "jsonl"
+
+    @Option(name: .long, help: "Memory for in-memory segments, e.g. 256M or 1G.")
+    var memory: String = "256M"
+
+    @Flag(name: .long, help: "Skip bad documents (count them and report the first few) instead of stopping.")
+    var skipBad = false
+
+    @Flag(name: .long, help: "Replace invalid UTF-8 with U+FFFD instead of rejecting the document.")
+    var lossy = false
+
+    @Flag(name: .long, help: "Number documents that have no id field.")
+    var autoID = false
+
+    @Option(name: .long, help: "Commit after every N documents, so an interruption keeps them.")
+    var commitEvery: Int?
+
+    @Option(name: .long, help: "Indexing threads (default: one per core).")
+    var threads: Int?
+
+    @Option(name: .long, help: "The id field (new index only; default id).")
+    var idField: String?
+
+    @Option(name: .long, help: "The date field (new index only; default date).")
+    var dateField: String?
+
+    @Option(name: .long, help: "The title field (new index only; default title).")
+    var titleField: String?
+
+    @Option(name: .long, help: "The body field (new index only; default body).")
+    var bodyField: String?
+
+    @Option(name: .long, help: "Another text field to index (repeatable; new index only).")
+    var textField: [String] = []
+
+    @Option(name: .long, help: "The analyzer: default, or en (English stemming) (new index only).")
+    var analyzer: String?
+
+    @Option(name: .long, help: "The longest document line accepted, e.g. 64M.")
+    var maxLine: String = "64M"
+
+    @Flag(name: .shortAndLong, help: "Print no progress and no summary.")
+    var quiet = false
+
+    @Argument(help: "Input files or folders ('-' for standard input).")
+    var inputs: [String] = []
+
+    func validate() throws {
+        guard InputFormat(rawValue: format) != nil else {
+            throw ValidationError("unknown format '\(format)': use jsonl, tsv or text")
+        }
+        guard let m = parseSize(memory), m >= 4 << 20 else {
+            throw ValidationError("--memory must be a size of at least 4M, such as 256M or 1G")
+        }
+        _ = m
+        guard parseSize(maxLine) != nil else { throw ValidationError("--max-line must be a size such as 64M") }
+        if let analyzer, AnalyzerKind(name: analyzer) == nil {
+            throw ValidationError("unknown analyzer '\(analyzer)': use default or en")
+        }
+        if let commitEvery, commitEvery <= 0 { throw ValidationError("--commit-every must be positive") }
+        if let threads, threads <= 0 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
+        if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder") }
+    }
+
+    func run() throws {
+        let directory = try location.resolve()
+        var options = IndexOptions()
+        options.format = InputFormat(rawValue: format) ?? .jsonl
+        options.memoryBudget = parseSize(memory) ?? (256 << 20)
+        options.maxRecordBytes = parseSize(maxLine) ?? (64 << 20)
+        options.skipBad = skipBad
+        options.lossy = lossy
+        options.autoID = autoID
+        options.commitEvery = commitEvery
+        if let threads { options.threads = threads }
+        Terminal.catchInterrupts()
+        options.isInterrupted = { Terminal.wasInterrupted }
+        let showProgress = !quiet && Terminal.stderrIsTerminal
+        if showProgress {
+            options.progress = { Terminal.drawProgress($0) }
+        }
+        // A schema from the options: for a new index, or to check against an existing one.
+        let schemaGiven =
+            idField != nil || dateField != nil || titleField != nil || bodyField != nil || !textField.isEmpty
+            || analyzer != nil
+        var schema: Schema? = Schema(
+            idField: idField ?? "id", dateField: dateField ?? "date", titleField: titleField ?? "title",
+            bodyField: bodyField ?? "body", extraTextFields: textField,
+            analyzer: analyzer.flatMap { AnalyzerKind(name: $0) } ?? .standard)
+        if IndexDirectory.exists(directory) && !schemaGiven { schema = nil }
+        let writer = try IndexWriter(directory: directory, schema: schema, options: options)
+        defer { writer.close() }
+        let report = try writer.index(inputs)
+        if showProgress { Terminal.clearProgress() }
+        if report.interrupted {
+            throw QuarryError(
+                .interrupted,
+                "interrupted: nothing after the last commit was kept; the index has \(Format.grouped(report.indexDocuments)) documents",
+                path: directory)
+        }
+        if !quiet {
+            var e = OutputStream.standardError()
+            let docsPerSecond = report.seconds > 0 ? Double(report.documentsAdded) / report.seconds : 0
+            let mbps = report.seconds > 0 ? Double(report.bytesRead) / 1e6 / report.seconds : 0
+            e.line(
+                "indexed \(Format.grouped(report.documentsAdded)) documents (\(Format.bytes(report.bytesRead))) in "
+                    + "\(Format.duration(report.seconds)): \(Format.grouped(Int(docsPerSecond))) docs/s, "
+                    + "\(Format.fixed(mbps, 1)) MB/s; index: \(Format.grouped(report.indexDocuments)) documents, "
+                    + "\(Format.bytes(report.indexBytes))")
+            if report.documentsSkipped > 0 {
+                e.line("skipped \(Format.grouped(report.documentsSkipped)) bad documents; the first:")
+                for s in report.skippedSamples.prefix(5) { e.line("  " + s.description) }
+            }
+            e.flush()
+        }
+    }
+}

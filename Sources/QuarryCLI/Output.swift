@@ -1,0 +1,155 @@
+// Writing to stdout and stderr without Foundation: a buffered writer over `fwrite`, and number formatting.
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Buffered output to a file descriptor.
+struct OutputStream {
+    private var buffer: [UInt8] = []
+    private let fd: Int32
+
+    static func standardOutput() -> OutputStream { OutputStream(fd: 1) }
+    static func standardError() -> OutputStream { OutputStream(fd: 2) }
+
+    private init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    mutating func write(_ s: String) {
+        var s = s
+        s.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func write<C: Collection>(bytes: C) where C.Element == UInt8 {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func line(_ s: String = "") {
+        write(s)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        if buffer.isEmpty { return }
+        buffer.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress.unsafelyUnwrapped + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    break  // EPIPE and the like: the reader went away; drop the output.
+                }
+                done += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Prints a line to standard error at once.
+func printError(_ s: String) {
+    var e = OutputStream.standardError()
+    e.line(s)
+    e.flush()
+}
+
+enum Format {
+    /// `value` with `decimals` digits after the point (rounded half away from zero).
+    static func fixed(_ value: Double, _ decimals: Int) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let negative = value < 0
+        let scaled = (abs(value) * scale).rounded()
+        guard scaled < 9e18 else { return String(value) }
+        let n = Int64(scaled)
+        let whole = n / Int64(scale)
+        var frac = String(n % Int64(scale))
+        if decimals == 0 { return (negative && n != 0 ? "-" : "") + String(whole) }
+        frac = String(repeating: "0", count: decimals - frac.count) + frac
+        return (negative && n != 0 ? "-" : "") + String(whole) + "." + frac
+    }
+
+    /// 1234567 -> "1,234,567".
+    static func grouped(_ value: Int) -> String {
+        let s = String(abs(value))
+        var out = ""
+        for (i, c) in s.enumerated() {
+            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return value < 0 ? "-" + out : out
+    }
+
+    /// Bytes as "12.3 MB" (decimal units, as `ls -h --si` and most benchmarks).
+    static func bytes(_ value: Int) -> String {
+        let v = Double(value)
+        if v < 1000 { return "\(value) B" }
+        if v < 1e6 { return fixed(v / 1e3, 1) + " kB" }
+        if v < 1e9 { return fixed(v / 1e6, 1) + " MB" }
+        return fixed(v / 1e9, 2) + " GB"
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 1 { return fixed(seconds * 1000, 0) + " ms" }
+        if seconds < 60 { return fixed(seconds, 2) + " s" }
+        let m = Int(seconds) / 60
+        let s = Int(seconds) % 60
+        return "\(m)m\(s < 10 ? "0" : "")\(s)s"
+    }
+
+    static func padLeft(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+
+    static func padRight(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+}
+
+/// A JSON object built by hand.
+struct JSONObject {
+    private var parts: [String] = []
+
+    mutating func add(_ key: String, _ value: Int) { parts.append("\(quote(key)):\(value)") }
+    mutating func add(_ key: String, _ value: UInt64) { parts.append("\(quote(key)):\(value)") }
+    mutating func add(_ key: String, _ value: Double, decimals: Int = 3) {
+        parts.append("\(quote(key)):\(value.isFinite ? Format.fixed(value, decimals) : "null")")
+    }
+    mutating func add(_ key: String, _ value: String?) { parts.append("\(quote(key)):\(value.map(quote) ?? "null")") }
+    mutating func add(_ key: String, _ value: Bool) { parts.append("\(quote(key)):\(value)") }
+    mutating func add(_ key: String, raw: String) { parts.append("\(quote(key)):\(raw)") }
+
+    var text: String { "{" + parts.joined(separator: ",") + "}" }
+}
+
+/// A JSON string literal.
+func quote(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 || u.value == 0x7F {
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}

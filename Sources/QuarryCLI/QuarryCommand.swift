@@ -1,0 +1,101 @@
+// The `quarry` command: one binary, one subcommand per job. Exit statuses follow grep: 0 success (for `search`:
+// something matched), 1 nothing matched (or, for `check`, the index is damaged), 2 any error, with a message
+// naming the place (file:line, byte offset or query column).
+
+import ArgumentParser
+import Quarry
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The root command.
+public struct QuarryCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "quarry",
+        abstract: "A full-text search engine: index corpus dumps, search them in milliseconds, measure latency.",
+        discussion: """
+            The index directory comes from -i/--index or from $QUARRY_INDEX.
+            Exit status: 0 success, 1 no match (search) or damaged index (check), 2 error.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            IndexCommand.self, StatsCommand.self, CheckCommand.self,
+            GetCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Runs the command line and exits with the right status.
+    public static func mainExit(_ arguments: [String]? = nil) -> Never {
+        signal(SIGPIPE, SIG_IGN)
+        let status = runReturningStatus(arguments)
+        Glibc.exit(status)
+    }
+
+    /// Runs the command line; returns the exit status instead of exiting (for tests).
+    public static func runReturningStatus(_ arguments: [String]? = nil) -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            return 0
+        } catch let error as QuarryError {
+            printError("quarry: " + error.description)
+            return error.code == .interrupted ? 130 : 2
+        } catch let error as ExitCode {
+            return error.rawValue
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                var out = OutputStream.standardOutput()
+                out.line(message)
+                out.flush()
+                return 0
+            }
+            printError(message)
+            return 2
+        }
+    }
+}
+
+/// The index directory option shared by every command.
+struct IndexLocation: ParsableArguments {
+    @Option(name: [.short, .customLong("index")], help: "The index directory (default: $QUARRY_INDEX).")
+    var index: String?
+
+    /// The directory, from the option or the environment.
+    func resolve() throws -> String {
+        if let index, !index.isEmpty { return index }
+        if let env = getenv("QUARRY_INDEX") {
+            let s = String(cString: env)
+            if !s.isEmpty { return s }
+        }
+        throw ValidationError("no index directory: give -i DIR or set QUARRY_INDEX")
+    }
+}
+
+/// Parses sizes such as 256M, 1G, 512k, 1000000.
+func parseSize(_ text: String) -> Int? {
+    var digits = text.lowercased()
+    var multiplier = 1
+    if digits.hasSuffix("ib") { digits.removeLast(2) } else if digits.hasSuffix("b") { digits.removeLast() }
+    if let last = digits.last {
+        switch last {
+        case "k": multiplier = 1 << 10
+        case "m": multiplier = 1 << 20
+        case "g": multiplier = 1 << 30
+        case "t": multiplier = 1 << 40
+        default: break
+        }
+        if multiplier != 1 { digits.removeLast() }
+    }
+    guard let n = Int(digits), n >= 0 else { return nil }
+    let (v, o) = n.multipliedReportingOverflow(by: multiplier)
+    return o ? nil : v
+}

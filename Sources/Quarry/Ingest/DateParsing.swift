@@ -106,7 +106,7 @@ enum CivilDate {
 
 // MARK: - Parsing
 
-enum DateParser {
+public enum DateParser {
     /// The period a parsed date denotes: its first second plus its length.
     enum Unit: UInt8, Sendable {
         case year, month, day, minute, second
@@ -125,7 +125,7 @@ enum DateParser {
     }
 
     /// Convenience over `parseTimestamp(_: UnsafeBufferPointer<UInt8>)`; no copy for native strings.
-    static func parseTimestamp(_ string: String) -> Int64? {
+    public static func parseTimestamp(_ string: String) -> Int64? {
         if let result = string.utf8.withContiguousStorageIfAvailable({ parseTimestamp($0) }) { return result }
         var text = string  // a bridged or otherwise non-contiguous string: withUTF8 makes it contiguous
         return text.withUTF8 { parseTimestamp($0) }
@@ -165,7 +165,7 @@ enum DateParser {
     }
 
     /// Convenience over `parsePeriod(_: UnsafeBufferPointer<UInt8>)`.
-    static func parsePeriod(_ string: String) -> (start: Int64, end: Int64)? {
+    public static func parsePeriod(_ string: String) -> (start: Int64, end: Int64)? {
         if let result = string.utf8.withContiguousStorageIfAvailable({ parsePeriod($0) }) { return result }
         var text = string
         return text.withUTF8 { parsePeriod($0) }

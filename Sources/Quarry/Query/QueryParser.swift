@@ -1,0 +1,589 @@
+// The query language (see README.md, "Query syntax"):
+//
+//     query    := or
+//     or       := and ( "OR" and )*                  (with --any, adjacent clauses are OR'ed too)
+//     and      := unary ( ["AND"] unary )*           (without --any, adjacency means AND)
+//     unary    := "NOT" unary | "-" primary | "+" primary | primary
+//     primary  := "(" or ")" | field ":" value | phrase | word
+//     phrase   := '"' words '"' [ "~" N ]
+//     value    := word | phrase | "(" or ")" | date bound or range (for the date field)
+//     date     := "[" (D | "*") "TO" (D | "*") "]" (or "{" "}" for exclusive ends), ">=D", ">D", "<=D", "<D", D
+//
+// AND binds tighter than OR; AND, OR and NOT are operators only in capitals. Words go through the index's
+// analyzer: a word that analyzes to several terms (`tax-payer`, `Bank's`) is a phrase of them, as in Tantivy; a
+// word that analyzes to nothing is dropped. Unqualified words and phrases search the default fields (title and
+// body) and add up their scores there. Dates are periods: `1995` is the whole year, so `date:<=1995` includes all
+// of it and `date:>1995` starts in 1996. Errors name the column (1-based, in characters) of the offending text.
+
+/// Parses query text into a `Query` for a given schema.
+public struct QueryParser {
+    public let schema: Schema
+    /// OR (instead of AND) between adjacent clauses.
+    public var defaultOr: Bool
+    /// The fields that unqualified words search (ords); title and body by default.
+    public var defaultFields: [Int]
+
+    private var analyzer: Analyzer
+
+    /// Creates a parser.
+    public init(schema: Schema, defaultOr: Bool = false) {
+        self.schema = schema
+        self.defaultOr = defaultOr
+        self.defaultFields = [1, 2]
+        self.analyzer = Analyzer(schema.analyzer)
+    }
+
+    /// Parses `text`.
+    /// - Throws: `QuarryError.invalidQuery(column:)` with a message saying what is wrong.
+    public mutating func parse(_ text: String) throws(QuarryError) -> Query {
+        var lexer = Lexer(text: text, dateField: schema.dateField)
+        let tokens = try lexer.tokenize()
+        var state = ParseState(tokens: tokens)
+        if tokens.count == 1 {  // only the end token
+            throw QuarryError(.invalidQuery(column: 1), "the query is empty")
+        }
+        let group = try parseOr(&state, field: nil)
+        if let t = state.peek(), t.kind != .end {
+            if t.kind == .close {
+                throw QuarryError(.invalidQuery(column: t.column), "unmatched ')'")
+            }
+            throw QuarryError(.invalidQuery(column: t.column), "unexpected \(t.describe)")
+        }
+        let query = try build(group, column: 1).normalized()
+        return query
+    }
+
+    // MARK: Grammar
+
+    private enum Occur { case must, should, mustNot, plain }
+
+    private struct Clause {
+        var occur: Occur
+        var node: Node
+        var column: Int
+    }
+
+    private indirect enum Node {
+        case leaf(Query?)  // nil: the word analyzed to nothing
+        case group(Group)
+    }
+
+    private struct Group {
+        /// Alternatives joined by OR; each is a list of clauses joined by AND (or adjacency).
+        var alternatives: [[Clause]]
+        var explicitAnd: [Bool]
+        var column: Int
+    }
+
+    private mutating func parseOr(_ s: inout ParseState, field: Int?) throws(QuarryError) -> Group {
+        let column = s.peek()?.column ?? 1
+        var alternatives: [[Clause]] = []
+        var explicitAnd: [Bool] = []
+        var current: [Clause] = []
+        var currentExplicitAnd = false
+        var expectOperand = true
+        var lastOperator: Token?
+        while let t = s.peek(), t.kind != .end, t.kind != .close {
+            switch t.kind {
+            case .or:
+                if expectOperand {
+                    throw QuarryError(.invalidQuery(column: t.column), "OR needs a term on its left")
+                }
+                s.advance()
+                alternatives.append(current)
+                explicitAnd.append(currentExplicitAnd)
+                current = []
+                currentExplicitAnd = false
+                expectOperand = true
+                lastOperator = t
+            case .and:
+                if expectOperand {
+                    throw QuarryError(.invalidQuery(column: t.column), "AND needs a term on its left")
+                }
+                s.advance()
+                currentExplicitAnd = true
+                expectOperand = true
+                lastOperator = t
+            default:
+                if defaultOr && !expectOperand {
+                    // Adjacency means OR: a new alternative.
+                    alternatives.append(current)
+                    explicitAnd.append(currentExplicitAnd)
+                    current = []
+                    currentExplicitAnd = false
+                }
+                current.append(try parseUnary(&s, field: field))
+                expectOperand = false
+                lastOperator = nil
+            }
+        }
+        if let op = lastOperator {
+            throw QuarryError(
+                .invalidQuery(column: op.column), "\(op.kind == .or ? "OR" : "AND") needs a term on its right")
+        }
+        alternatives.append(current)
+        explicitAnd.append(currentExplicitAnd)
+        return Group(alternatives: alternatives, explicitAnd: explicitAnd, column: column)
+    }
+
+    private mutating func parseUnary(_ s: inout ParseState, field: Int?) throws(QuarryError) -> Clause {
+        guard let t = s.peek() else { throw QuarryError(.invalidQuery(column: 1), "unexpected end of query") }
+        switch t.kind {
+        case .not:
+            s.advance()
+            guard let next = s.peek(), next.kind != .end, next.kind != .close, next.kind != .and, next.kind != .or
+            else {
+                throw QuarryError(.invalidQuery(column: t.column), "NOT needs a term after it")
+            }
+            let inner = try parseUnary(&s, field: field)
+            return Clause(occur: .mustNot, node: inner.node, column: t.column)
+        case .minus, .plus:
+            s.advance()
+            guard let next = s.peek(), next.kind != .end, next.kind != .close, next.kind != .and, next.kind != .or
+            else {
+                throw QuarryError(
+                    .invalidQuery(column: t.column), "'\(t.kind == .minus ? "-" : "+")' needs a term right after it")
+            }
+            let node = try parsePrimary(&s, field: field)
+            return Clause(occur: t.kind == .minus ? .mustNot : .must, node: node, column: t.column)
+        default:
+            return Clause(occur: .plain, node: try parsePrimary(&s, field: field), column: t.column)
+        }
+    }
+
+    private mutating func parsePrimary(_ s: inout ParseState, field: Int?) throws(QuarryError) -> Node {
+        guard let t = s.peek() else { throw QuarryError(.invalidQuery(column: 1), "unexpected end of query") }
+        switch t.kind {
+        case .open:
+            s.advance()
+            let g = try parseOr(&s, field: field)
+            guard let c = s.peek(), c.kind == .close else {
+                throw QuarryError(.invalidQuery(column: t.column), "missing ')' for this '('")
+            }
+            s.advance()
+            return .group(g)
+        case .word:
+            s.advance()
+            return .leaf(try leaf(t.text, phrase: false, slop: 0, field: field, column: t.column))
+        case .phrase(let slop):
+            s.advance()
+            return .leaf(try leaf(t.text, phrase: true, slop: slop, field: field, column: t.column))
+        case .field:
+            s.advance()
+            return try parseFieldValue(&s, name: t.text, column: t.column, outer: field)
+        case .dateValue:
+            throw QuarryError(.invalidQuery(column: t.column), "a date needs the date field: \(schema.dateField):\(t.text)")
+        case .close:
+            throw QuarryError(.invalidQuery(column: t.column), "unmatched ')'")
+        default:
+            throw QuarryError(.invalidQuery(column: t.column), "unexpected \(t.describe)")
+        }
+    }
+
+    private mutating func parseFieldValue(_ s: inout ParseState, name: String, column: Int, outer: Int?)
+        throws(QuarryError) -> Node
+    {
+        guard let v = s.peek(), v.kind != .end else {
+            throw QuarryError(.invalidQuery(column: column), "'\(name):' needs a value")
+        }
+        if name == schema.dateField {
+            s.advance()
+            guard case .dateValue = v.kind else {
+                throw QuarryError(.invalidQuery(column: v.column), "expected a date or a date range after '\(name):'")
+            }
+            return .leaf(try dateQuery(v.text, column: v.column))
+        }
+        if name == schema.idField {
+            s.advance()
+            switch v.kind {
+            case .word, .phrase:
+                return .leaf(.term(field: Schema.idOrd, term: Array(v.text.utf8)))
+            default:
+                throw QuarryError(.invalidQuery(column: v.column), "expected an id after '\(name):'")
+            }
+        }
+        guard let ord = schema.textFieldOrd(name) else {
+            let known = ([schema.idField, schema.dateField] + schema.textFields).joined(separator: ", ")
+            throw QuarryError(
+                .invalidQuery(column: column),
+                "unknown field '\(name)' (the fields are \(known)); to search for the text, put it in double quotes")
+        }
+        _ = outer
+        switch v.kind {
+        case .word:
+            s.advance()
+            return .leaf(try leaf(v.text, phrase: false, slop: 0, field: ord, column: v.column))
+        case .phrase(let slop):
+            s.advance()
+            return .leaf(try leaf(v.text, phrase: true, slop: slop, field: ord, column: v.column))
+        case .open:
+            s.advance()
+            let g = try parseOr(&s, field: ord)
+            guard let c = s.peek(), c.kind == .close else {
+                throw QuarryError(.invalidQuery(column: v.column), "missing ')' for this '('")
+            }
+            s.advance()
+            return .group(g)
+        default:
+            throw QuarryError(.invalidQuery(column: v.column), "expected a word, a phrase or '(' after '\(name):'")
+        }
+    }
+
+    /// The query for a word or phrase in `field` (nil: the default fields).
+    private mutating func leaf(_ text: String, phrase: Bool, slop: Int, field: Int?, column: Int) throws(QuarryError)
+        -> Query?
+    {
+        let terms = analyzer.terms(text)
+        if terms.isEmpty {
+            if phrase { return nil }
+            return nil
+        }
+        func one(_ f: Int) -> Query {
+            if terms.count == 1 { return .term(field: f, term: terms[0].term) }
+            let base = terms[0].position
+            return .phrase(field: f, terms: terms.map(\.term), offsets: terms.map { $0.position - base }, slop: slop)
+        }
+        if let field { return one(field) }
+        return .boolean(must: [], should: defaultFields.map(one), mustNot: [], filter: [])
+    }
+
+    private func dateQuery(_ text: String, column: Int) throws(QuarryError) -> Query {
+        func period(_ s: String, _ col: Int) throws(QuarryError) -> (Int64, Int64) {
+            guard let p = DateParser.parsePeriod(s) else {
+                throw QuarryError(
+                    .invalidQuery(column: col),
+                    "cannot read the date '\(s)' (use e.g. 1995, 1995-03, 1995-03-01, 1995-03-01T12:00:00Z or 'Tue, 09 Nov 1994 11:02:01 GMT')")
+            }
+            return (p.start, p.end)
+        }
+        var s = text
+        let scalars = Array(s.unicodeScalars)
+        if let first = scalars.first, first == "[" || first == "{" {
+            guard let last = scalars.last, last == "]" || last == "}", scalars.count >= 2 else {
+                throw QuarryError(.invalidQuery(column: column), "the date range is not closed with ']' or '}'")
+            }
+            let inner = String(String.UnicodeScalarView(scalars[1..<(scalars.count - 1)]))
+            let parts = inner.split(separator: " TO ", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
+                throw QuarryError(.invalidQuery(column: column), "a date range is written [FROM TO UNTIL], with TO in capitals")
+            }
+            let lo = parts[0].trimmingSpaces
+            let hi = parts[1].trimmingSpaces
+            var lower: Int64?
+            var upper: Int64?
+            if lo != "*" {
+                let (a, b) = try period(stripQuotes(lo), column + 1)
+                lower = first == "[" ? a : b
+            }
+            if hi != "*" {
+                let (a, b) = try period(stripQuotes(hi), column + 1 + lo.count)
+                upper = last == "]" ? b : a
+            }
+            return .dateRange(lower: lower, upper: upper)
+        }
+        var op = ""
+        for prefix in [">=", "<=", ">", "<"] where s.hasPrefix(prefix) {
+            op = prefix
+            s.removeFirst(prefix.count)
+            break
+        }
+        let (a, b) = try period(stripQuotes(s.trimmingSpaces), column + op.count)
+        switch op {
+        case ">=": return .dateRange(lower: a, upper: nil)
+        case ">": return .dateRange(lower: b, upper: nil)
+        case "<=": return .dateRange(lower: nil, upper: b)
+        case "<": return .dateRange(lower: nil, upper: a)
+        default: return .dateRange(lower: a, upper: b)
+        }
+    }
+
+    private func stripQuotes(_ s: String) -> String {
+        if s.count >= 2 && s.hasPrefix("\"") && s.hasSuffix("\"") { return String(s.dropFirst().dropLast()) }
+        return s
+    }
+
+    // MARK: Building
+
+    private func build(_ g: Group, column: Int) throws(QuarryError) -> Query {
+        // Clauses of the whole group: a lone +x, -x or date between ORs (or, with --any, between adjacent words)
+        // constrains the whole group, as in Lucene and Tantivy (`+a b -c`).
+        var groupMust: [Query] = []
+        var groupMustNot: [Query] = []
+        var groupFilter: [Query] = []
+        var alternatives: [Query] = []
+        let several = g.alternatives.count > 1
+        for (k, clauses) in g.alternatives.enumerated() {
+            if several && clauses.count == 1 && !g.explicitAnd[k] {
+                let c = clauses[0]
+                let q: Query?
+                switch c.node {
+                case .leaf(let leaf): q = leaf
+                case .group(let inner): q = try build(inner, column: c.column)
+                }
+                var lifted = true
+                if let q {
+                    if case .dateRange = q, c.occur != .mustNot {
+                        groupFilter.append(q)
+                    } else if c.occur == .must {
+                        groupMust.append(q)
+                    } else if c.occur == .mustNot {
+                        groupMustNot.append(q)
+                    } else {
+                        lifted = false
+                    }
+                }
+                if lifted { continue }
+            }
+            var must: [Query] = []
+            var should: [Query] = []
+            var mustNot: [Query] = []
+            var filter: [Query] = []
+            // Without --any, adjacent clauses are all required; with --any, only those joined by AND.
+            let andGroup = !defaultOr || g.explicitAnd[k]
+            for c in clauses {
+                let q: Query?
+                switch c.node {
+                case .leaf(let leaf): q = leaf
+                case .group(let inner): q = try build(inner, column: c.column)
+                }
+                guard let q else { continue }
+                switch c.occur {
+                case .mustNot: mustNot.append(q)
+                case .must:
+                    if case .dateRange = q { filter.append(q) } else { must.append(q) }
+                case .should:
+                    should.append(q)
+                case .plain:
+                    if case .dateRange = q {
+                        filter.append(q)
+                    } else if andGroup {
+                        must.append(q)
+                    } else {
+                        should.append(q)
+                    }
+                }
+            }
+            if must.isEmpty && should.isEmpty && filter.isEmpty {
+                if !mustNot.isEmpty {
+                    throw QuarryError(
+                        .invalidQuery(column: clauses.first?.column ?? g.column),
+                        "this part of the query only excludes terms; add a term to search for")
+                }
+                continue  // every word analyzed to nothing
+            }
+            alternatives.append(.boolean(must: must, should: should, mustNot: mustNot, filter: filter))
+        }
+        if alternatives.isEmpty && groupMust.isEmpty && groupFilter.isEmpty {
+            if !groupMustNot.isEmpty {
+                throw QuarryError(
+                    .invalidQuery(column: g.column), "the query only excludes terms; add a term to search for")
+            }
+            throw QuarryError(
+                .invalidQuery(column: g.column), "the query has no searchable terms (words of letters or digits)")
+        }
+        if alternatives.count == 1 && groupMust.isEmpty && groupMustNot.isEmpty && groupFilter.isEmpty {
+            return alternatives[0]
+        }
+        return .boolean(must: groupMust, should: alternatives, mustNot: groupMustNot, filter: groupFilter)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        var s = self[...]
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String { self[...].trimmingSpaces }
+}
+
+// MARK: - Lexer
+
+private struct Token {
+    enum Kind: Equatable {
+        case word, phrase(slop: Int), field, dateValue, open, close, and, or, not, plus, minus, end
+    }
+    var kind: Kind
+    var text: String
+    var column: Int
+
+    var describe: String {
+        switch kind {
+        case .word: return "word '\(text)'"
+        case .phrase: return "phrase"
+        case .field: return "field '\(text):'"
+        case .dateValue: return "date '\(text)'"
+        case .open: return "'('"
+        case .close: return "')'"
+        case .and: return "AND"
+        case .or: return "OR"
+        case .not: return "NOT"
+        case .plus: return "'+'"
+        case .minus: return "'-'"
+        case .end: return "end of query"
+        }
+    }
+}
+
+private struct ParseState {
+    let tokens: [Token]
+    var i = 0
+    func peek() -> Token? { i < tokens.count ? tokens[i] : nil }
+    mutating func advance() { i += 1 }
+}
+
+private struct Lexer {
+    let chars: [Unicode.Scalar]
+    let dateField: String
+    var i = 0
+
+    init(text: String, dateField: String) {
+        chars = Array(text.unicodeScalars)
+        self.dateField = dateField
+    }
+
+    static func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
+
+    mutating func tokenize() throws(QuarryError) -> [Token] {
+        var out: [Token] = []
+        var afterField = false
+        var afterDateField = false
+        while i < chars.count {
+            let c = chars[i]
+            let column = i + 1
+            if Lexer.isSpace(c) {
+                i += 1
+                if afterField {
+                    throw QuarryError(.invalidQuery(column: column - 1), "a field name must be followed by its value, with no space")
+                }
+                continue
+            }
+            if afterDateField {
+                afterDateField = false
+                afterField = false
+                out.append(Token(kind: .dateValue, text: try dateValue(), column: column))
+                continue
+            }
+            let startOfTerm = !afterField
+            afterField = false
+            switch c {
+            case "(":
+                out.append(Token(kind: .open, text: "(", column: column))
+                i += 1
+            case ")":
+                out.append(Token(kind: .close, text: ")", column: column))
+                i += 1
+            case "\"":
+                out.append(try phrase())
+            case "+" where startOfTerm && i + 1 < chars.count && !Lexer.isSpace(chars[i + 1]):
+                out.append(Token(kind: .plus, text: "+", column: column))
+                i += 1
+            case "-" where startOfTerm && i + 1 < chars.count && !Lexer.isSpace(chars[i + 1]):
+                out.append(Token(kind: .minus, text: "-", column: column))
+                i += 1
+            default:
+                var j = i
+                while j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")"
+                    && chars[j] != "\"" && chars[j] != ":"
+                {
+                    j += 1
+                }
+                let word = String(String.UnicodeScalarView(chars[i..<j]))
+                if j < chars.count && chars[j] == ":" && j > i && Lexer.isFieldName(chars[i..<j]) {
+                    out.append(Token(kind: .field, text: word, column: column))
+                    i = j + 1
+                    afterField = true
+                    if word == dateField { afterDateField = true }
+                    if i >= chars.count {
+                        throw QuarryError(.invalidQuery(column: column), "'\(word):' needs a value")
+                    }
+                    continue
+                }
+                if j < chars.count && chars[j] == ":" {
+                    // A colon inside a word that is not a field prefix (e.g. 10:30): keep it in the word.
+                    j += 1
+                    while j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")"
+                        && chars[j] != "\""
+                    {
+                        j += 1
+                    }
+                }
+                let text = String(String.UnicodeScalarView(chars[i..<j]))
+                switch text {
+                case "AND": out.append(Token(kind: .and, text: text, column: column))
+                case "OR": out.append(Token(kind: .or, text: text, column: column))
+                case "NOT": out.append(Token(kind: .not, text: text, column: column))
+                default: out.append(Token(kind: .word, text: text, column: column))
+                }
+                i = j
+            }
+        }
+        out.append(Token(kind: .end, text: "", column: chars.count + 1))
+        return out
+    }
+
+    static func isFieldName(_ s: ArraySlice<Unicode.Scalar>) -> Bool {
+        guard let first = s.first, first.properties.isAlphabetic || first == "_" else { return false }
+        return s.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == "." }
+    }
+
+    private mutating func phrase() throws(QuarryError) -> Token {
+        let column = i + 1
+        i += 1
+        var j = i
+        while j < chars.count && chars[j] != "\"" { j += 1 }
+        guard j < chars.count else {
+            throw QuarryError(.invalidQuery(column: column), "the phrase is not closed (missing '\"')")
+        }
+        let text = String(String.UnicodeScalarView(chars[i..<j]))
+        i = j + 1
+        var slop = 0
+        if i < chars.count && chars[i] == "~" {
+            let tildeColumn = i + 1
+            i += 1
+            var digits = ""
+            while i < chars.count, ("0"..."9").contains(chars[i]) {
+                digits.unicodeScalars.append(chars[i])
+                i += 1
+            }
+            guard let n = Int(digits), n <= 10_000 else {
+                throw QuarryError(.invalidQuery(column: tildeColumn), "'~' after a phrase needs a slop of 0 to 10000, e.g. \"a b\"~2")
+            }
+            slop = n
+        }
+        return Token(kind: .phrase(slop: slop), text: text, column: column)
+    }
+
+    /// The value after `date:`: a range in brackets, a comparison, a quoted date or a bare date.
+    private mutating func dateValue() throws(QuarryError) -> String {
+        let start = i
+        let c = chars[i]
+        if c == "[" || c == "{" {
+            var j = i + 1
+            while j < chars.count && chars[j] != "]" && chars[j] != "}" { j += 1 }
+            guard j < chars.count else {
+                throw QuarryError(.invalidQuery(column: start + 1), "the date range is not closed with ']' or '}'")
+            }
+            i = j + 1
+            return String(String.UnicodeScalarView(chars[start..<i]))
+        }
+        var j = i
+        while j < chars.count && (chars[j] == ">" || chars[j] == "<" || chars[j] == "=") { j += 1 }
+        if j < chars.count && chars[j] == "\"" {
+            var k = j + 1
+            while k < chars.count && chars[k] != "\"" { k += 1 }
+            guard k < chars.count else {
+                throw QuarryError(.invalidQuery(column: j + 1), "the quoted date is not closed (missing '\"')")
+            }
+            i = k + 1
+            return String(String.UnicodeScalarView(chars[start..<i]))
+        }
+        while j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != ")" { j += 1 }
+        i = j
+        return String(String.UnicodeScalarView(chars[start..<i]))
+    }
+}

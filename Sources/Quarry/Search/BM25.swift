@@ -1,0 +1,77 @@
+// BM25, as Tantivy computes it (Float32 throughout, the same operation order):
+//
+//     idf(n, N)   = ln(1 + (N - n + 0.5) / (n + 0.5))
+//     weight      = idf * (1 + k1)                       (a phrase uses the sum of its terms' idf)
+//     cache[norm] = k1 * ((1 - b) + b * length(norm) / avgLength)
+//     score       = weight * (tf / (tf + cache[norm]))
+//
+// with k1 = 1.2, b = 0.75, N = documents in the index, n = documents holding the term (over all segments),
+// length(norm) the quantized length of the document's field (FieldNorm), and avgLength the field's total terms
+// over N. The cache has one entry per norm byte, so scoring a posting is a load, an add, a divide and a multiply.
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+enum BM25 {
+    static let k1: Float = 1.2
+    static let b: Float = 0.75
+
+    /// The inverse document frequency of a term held by `docFreq` of `docCount` documents.
+    static func idf(docFreq: Int, docCount: Int) -> Float {
+        let n = Float(docFreq)
+        let x = (Float(max(docCount - docFreq, 0)) + 0.5) / (n + 0.5)
+        return logf(1 + x)
+    }
+
+    /// The 256 length factors of a field with average length `avgLength`.
+    static func lengthCache(avgLength: Float) -> [Float] {
+        (0..<256).map { norm in
+            let dl = Float(FieldNorm.decode(UInt8(norm)))
+            return k1 * ((1 - b) + b * dl / avgLength)
+        }
+    }
+
+    @inline(__always)
+    static func score(weight: Float, tf: Float, lengthFactor: Float) -> Float {
+        weight * (tf / (tf + lengthFactor))
+    }
+}
+
+/// Everything needed to score one field for one term (or phrase), bound to an index's statistics.
+final class FieldWeight: @unchecked Sendable {
+    let weight: Float
+    let idf: Float
+    let avgLength: Float
+    let cache: UnsafeMutablePointer<Float>
+
+    init(idf: Float, avgLength: Float) {
+        self.idf = idf
+        self.weight = idf * (1 + BM25.k1)
+        self.avgLength = avgLength
+        cache = .allocate(capacity: 256)
+        let values = BM25.lengthCache(avgLength: avgLength)
+        for i in 0..<256 { cache[i] = values[i] }
+    }
+
+    deinit { cache.deallocate() }
+
+    @inline(__always)
+    func score(tf: UInt32, norm: UInt8) -> Float {
+        let f = Float(tf)
+        return weight * (f / (f + cache[Int(norm)]))
+    }
+
+    /// An upper bound of `score` over documents with frequency <= `maxTf` and norm >= `minNorm`.
+    @inline(__always)
+    func bound(maxTf: UInt32, minNorm: UInt8) -> Float {
+        score(tf: maxTf, norm: minNorm)
+    }
+
+    /// The limit of the score as tf grows: idf * (1 + k1).
+    var asymptote: Float { weight }
+}

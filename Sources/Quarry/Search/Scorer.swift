@@ -1,0 +1,455 @@
+// The search stage: scorers iterate the matching documents of one segment in increasing order, doc at a time,
+// and score them. The contract is Tantivy's `DocSet`: a scorer starts on its first match; `next()` moves to the
+// next; `seek(target)` (with `target >= doc`) moves to the first match >= target; `terminated` ends everything.
+//
+// For dynamic pruning every scorer also gives upper bounds of its scores: `maxScore` over the whole segment, and
+// `blockMaxScore()` over a window of documents set by `advanceShallow(target)` (from `target` to the returned
+// document), computed from the postings' per-block maximum frequencies and minimum norms. The top-k collector
+// tells the root scorer the score to beat (`setMinCompetitiveScore`), and the root skips what cannot beat it:
+// a term skips blocks (block-max), a union runs block-max WAND, an intersection skips windows whose bound is too
+// low. Skipped documents are exactly those whose score cannot beat the threshold, so results are the same as
+// exhaustive scoring; a test asserts it.
+//
+// Scores of a document are always added up in the query's clause order, whatever the path that found it, so the
+// same document gets the same Float32 score from every path.
+
+/// Iterates and scores the matches of a query in one segment.
+protocol Scorer: AnyObject {
+    /// The current document, or `terminated`.
+    var doc: UInt32 { get }
+    /// Moves to the next match.
+    func next() -> UInt32
+    /// Moves to the first match >= `target` (`target >= doc`).
+    func seek(_ target: UInt32) -> UInt32
+    /// The score of the current document.
+    func score() -> Float
+    /// An upper bound of `score()` over all documents.
+    var maxScore: Float { get }
+    /// Prepares bounds for the documents from `target` (>= doc) on; returns the last document they cover.
+    func advanceShallow(_ target: UInt32) -> UInt32
+    /// An upper bound of `score()` over the window set by the last `advanceShallow`.
+    func blockMaxScore() -> Float
+    /// About how many documents match (to order intersections).
+    var cost: Int { get }
+    /// Documents whose score cannot exceed `threshold` may be skipped from now on.
+    func setMinCompetitiveScore(_ threshold: Float)
+    /// True if damaged data was met.
+    var corrupted: Bool { get }
+}
+
+/// Bounds are compared with this slack, so that a sum of bounds added up in another order than the scores can
+/// never fall below a real score by rounding.
+@inline(__always)
+func canBeat(_ bound: Float, _ threshold: Float) -> Bool {
+    bound * (1 + 1.0 / 65536) + 1e-30 > threshold
+}
+
+/// Matches nothing.
+final class EmptyScorer: Scorer {
+    var doc: UInt32 { terminated }
+    func next() -> UInt32 { terminated }
+    func seek(_ target: UInt32) -> UInt32 { terminated }
+    func score() -> Float { 0 }
+    var maxScore: Float { 0 }
+    func advanceShallow(_ target: UInt32) -> UInt32 { terminated }
+    func blockMaxScore() -> Float { 0 }
+    var cost: Int { 0 }
+    func setMinCompetitiveScore(_ threshold: Float) {}
+    var corrupted: Bool { false }
+}
+
+/// One term in one field: BM25 over its postings.
+final class TermScorer: Scorer {
+    let postings: PostingsIterator
+    let weight: FieldWeight
+    private let norms: UnsafePointer<UInt8>?
+    let maxScore: Float
+    private var threshold: Float = -.infinity
+    private var shallowBlock = 0
+
+    init(postings: PostingsIterator, weight: FieldWeight, norms: RawBytes?) {
+        self.postings = postings
+        self.weight = weight
+        self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
+        self.maxScore = weight.bound(maxTf: postings.termMaxFreq, minNorm: postings.termMinNorm)
+    }
+
+    @inline(__always) var doc: UInt32 { postings.doc }
+    var cost: Int { postings.docFreq }
+    var corrupted: Bool { postings.corrupted }
+
+    @inline(__always)
+    func norm(_ d: UInt32) -> UInt8 {
+        norms.map { $0[Int(d)] } ?? 0
+    }
+
+    @inline(__always)
+    func score() -> Float {
+        weight.score(tf: postings.freq, norm: norm(postings.doc))
+    }
+
+    @inline(__always)
+    func next() -> UInt32 {
+        let d = postings.next()
+        return threshold > 0 ? skipBlocks(d) : d
+    }
+
+    @inline(__always)
+    func seek(_ target: UInt32) -> UInt32 {
+        let d = postings.advance(to: target)
+        return threshold > 0 ? skipBlocks(d) : d
+    }
+
+    /// Skips whole blocks whose bound cannot beat the threshold.
+    private func skipBlocks(_ start: UInt32) -> UInt32 {
+        var d = start
+        while d != terminated {
+            let b = postings.currentBlock
+            if canBeat(blockBound(b), threshold) { return d }
+            let last = postings.blockLastDoc(b)
+            if last == terminated || b + 1 >= postings.numBlocks {
+                return postings.advance(to: terminated)
+            }
+            d = postings.advance(to: last + 1)
+        }
+        return d
+    }
+
+    @inline(__always)
+    func blockBound(_ b: Int) -> Float {
+        weight.bound(maxTf: postings.blockMaxFreq(b), minNorm: postings.blockMinNorm(b))
+    }
+
+    func advanceShallow(_ target: UInt32) -> UInt32 {
+        if target == terminated || postings.doc == terminated {
+            shallowBlock = postings.numBlocks
+            return terminated
+        }
+        let from = max(postings.currentBlock, min(shallowBlock, postings.numBlocks))
+        let b = postings.findBlock(target, from: from)
+        shallowBlock = b
+        return b < postings.numBlocks ? postings.blockLastDoc(b) : terminated
+    }
+
+    func blockMaxScore() -> Float {
+        shallowBlock < postings.numBlocks ? blockBound(shallowBlock) : 0
+    }
+
+    func setMinCompetitiveScore(_ threshold: Float) {
+        self.threshold = threshold
+    }
+}
+
+/// Documents matching any child; the score is the sum of the matching children's scores (in child order). As the
+/// root of a top-k search it runs block-max WAND (Ding and Suel, "Faster top-k document retrieval using block-max
+/// indexes", SIGIR 2011), as Tantivy's `block_wand` does.
+final class UnionScorer: Scorer {
+    private let children: [any Scorer]
+    private(set) var doc: UInt32 = terminated
+    let maxScore: Float
+    let cost: Int
+    private var threshold: Float = -.infinity
+    private var order: [Int]
+    private let childMax: [Float]
+
+    init(_ children: [any Scorer]) {
+        self.children = children
+        maxScore = children.reduce(0) { $0 + $1.maxScore }
+        cost = children.reduce(0) { $0 + $1.cost }
+        order = Array(children.indices)
+        childMax = children.map(\.maxScore)
+        doc = minimumDoc()
+    }
+
+    var corrupted: Bool { children.contains { $0.corrupted } }
+
+    @inline(__always)
+    private func minimumDoc() -> UInt32 {
+        var m = terminated
+        for c in children {
+            let d = c.doc
+            if d < m { m = d }
+        }
+        return m
+    }
+
+    func next() -> UInt32 {
+        if doc == terminated { return doc }
+        let current = doc
+        for c in children where c.doc == current { _ = c.next() }
+        if threshold > 0 { return wand() }
+        doc = minimumDoc()
+        return doc
+    }
+
+    func seek(_ target: UInt32) -> UInt32 {
+        if target <= doc { return doc }
+        for c in children where c.doc < target { _ = c.seek(target) }
+        if threshold > 0 { return wand() }
+        doc = minimumDoc()
+        return doc
+    }
+
+    func score() -> Float {
+        var s: Float = 0
+        let d = doc
+        for c in children where c.doc == d { s += c.score() }
+        return s
+    }
+
+    func advanceShallow(_ target: UInt32) -> UInt32 {
+        var upTo = terminated
+        for c in children {
+            let u = c.advanceShallow(target)
+            if u < upTo { upTo = u }
+        }
+        return upTo
+    }
+
+    func blockMaxScore() -> Float {
+        var s: Float = 0
+        for c in children { s += c.blockMaxScore() }
+        return s
+    }
+
+    func setMinCompetitiveScore(_ threshold: Float) {
+        self.threshold = threshold
+    }
+
+    /// Block-max WAND: moves to the first document, at or after the children's current positions, that may beat
+    /// the threshold.
+    private func wand() -> UInt32 {
+        while true {
+            // Children in document order (insertion sort: there are few).
+            for i in 1..<order.count {
+                let k = order[i]
+                let d = children[k].doc
+                var j = i - 1
+                while j >= 0 && children[order[j]].doc > d {
+                    order[j + 1] = order[j]
+                    j -= 1
+                }
+                order[j + 1] = k
+            }
+            // The pivot: the first position where the bounds of the children so far can beat the threshold.
+            var acc: Float = 0
+            var pivot = -1
+            for i in 0..<order.count {
+                if children[order[i]].doc == terminated { break }
+                acc += childMax[order[i]]
+                if canBeat(acc, threshold) {
+                    pivot = i
+                    break
+                }
+            }
+            if pivot < 0 {
+                doc = terminated
+                return doc
+            }
+            let pivotDoc = children[order[pivot]].doc
+            // Every child on the pivot document belongs to the pivot set.
+            var last = pivot
+            while last + 1 < order.count && children[order[last + 1]].doc == pivotDoc { last += 1 }
+            let nextDoc = last + 1 < order.count ? children[order[last + 1]].doc : terminated
+            // Block-max check over the pivot set.
+            var upTo = terminated
+            var blockSum: Float = 0
+            for i in 0...last {
+                let c = children[order[i]]
+                let u = c.advanceShallow(pivotDoc)
+                if u < upTo { upTo = u }
+                blockSum += c.blockMaxScore()
+            }
+            if !canBeat(blockSum, threshold) {
+                // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.
+                var target = upTo == terminated ? terminated : upTo + 1
+                if nextDoc < target { target = nextDoc }
+                if target <= pivotDoc { target = pivotDoc + 1 }
+                for i in 0...last {
+                    let c = children[order[i]]
+                    if c.doc < target { _ = c.seek(target) }
+                }
+                continue
+            }
+            if children[order[0]].doc == pivotDoc {
+                doc = pivotDoc
+                return doc
+            }
+            // Bring the children before the pivot up to it.
+            for i in 0..<pivot {
+                let c = children[order[i]]
+                if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+            }
+        }
+    }
+}
+
+/// Documents matching every child; the score is the sum of the scoring children's scores (in query order).
+/// Iterates by leapfrogging from the cheapest child.
+final class IntersectionScorer: Scorer {
+    private let byCost: [any Scorer]
+    private let scoring: [any Scorer]
+    private(set) var doc: UInt32 = terminated
+    let maxScore: Float
+    let cost: Int
+    private var threshold: Float = -.infinity
+
+    /// - Parameters:
+    ///   - children: every required clause, in query order.
+    ///   - scoring: which of them add to the score (filters do not).
+    init(_ children: [any Scorer], scoring: [Bool]) {
+        byCost = children.sorted { $0.cost < $1.cost }
+        self.scoring = zip(children, scoring).filter { $0.1 }.map { $0.0 }
+        maxScore = self.scoring.reduce(0) { $0 + $1.maxScore }
+        cost = byCost.first?.cost ?? 0
+        doc = align(byCost.first?.doc ?? terminated)
+    }
+
+    var corrupted: Bool { byCost.contains { $0.corrupted } }
+
+    private func align(_ start: UInt32) -> UInt32 {
+        var d = start
+        let lead = byCost[0]
+        outer: while d != terminated {
+            if threshold > 0 {
+                var upTo = terminated
+                var sum: Float = 0
+                for c in scoring {
+                    let u = c.advanceShallow(d)
+                    if u < upTo { upTo = u }
+                    sum += c.blockMaxScore()
+                }
+                if !canBeat(sum, threshold) {
+                    if upTo == terminated { return terminated }
+                    d = lead.seek(upTo + 1)
+                    continue
+                }
+            }
+            for i in 1..<byCost.count {
+                let c = byCost[i]
+                let cd = c.doc < d ? c.seek(d) : c.doc
+                if cd > d {
+                    d = lead.seek(cd)
+                    continue outer
+                }
+            }
+            return d
+        }
+        return terminated
+    }
+
+    func next() -> UInt32 {
+        if doc == terminated { return doc }
+        doc = align(byCost[0].next())
+        return doc
+    }
+
+    func seek(_ target: UInt32) -> UInt32 {
+        if target <= doc { return doc }
+        doc = align(byCost[0].seek(target))
+        return doc
+    }
+
+    func score() -> Float {
+        var s: Float = 0
+        for c in scoring { s += c.score() }
+        return s
+    }
+
+    func advanceShallow(_ target: UInt32) -> UInt32 {
+        var upTo = terminated
+        for c in scoring {
+            let u = c.advanceShallow(target)
+            if u < upTo { upTo = u }
+        }
+        return upTo
+    }
+
+    func blockMaxScore() -> Float {
+        var s: Float = 0
+        for c in scoring { s += c.blockMaxScore() }
+        return s
+    }
+
+    func setMinCompetitiveScore(_ threshold: Float) {
+        self.threshold = threshold
+    }
+}
+
+/// Documents of `required` that do not match `excluded`.
+final class ExclusionScorer: Scorer {
+    private let required: any Scorer
+    private let excluded: any Scorer
+    private(set) var doc: UInt32 = terminated
+
+    init(required: any Scorer, excluded: any Scorer) {
+        self.required = required
+        self.excluded = excluded
+        doc = align(required.doc)
+    }
+
+    var maxScore: Float { required.maxScore }
+    var cost: Int { required.cost }
+    var corrupted: Bool { required.corrupted || excluded.corrupted }
+
+    private func align(_ start: UInt32) -> UInt32 {
+        var d = start
+        while d != terminated {
+            let e = excluded.doc < d ? excluded.seek(d) : excluded.doc
+            if e != d { return d }
+            d = required.next()
+        }
+        return d
+    }
+
+    func next() -> UInt32 {
+        if doc == terminated { return doc }
+        doc = align(required.next())
+        return doc
+    }
+
+    func seek(_ target: UInt32) -> UInt32 {
+        if target <= doc { return doc }
+        doc = align(required.seek(target))
+        return doc
+    }
+
+    func score() -> Float { required.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { required.advanceShallow(target) }
+    func blockMaxScore() -> Float { required.blockMaxScore() }
+    func setMinCompetitiveScore(_ threshold: Float) { required.setMinCompetitiveScore(threshold) }
+}
+
+/// Documents of `required`; `optional` adds its score where it also matches.
+final class ReqOptScorer: Scorer {
+    private let required: any Scorer
+    private let optional: any Scorer
+
+    init(required: any Scorer, optional: any Scorer) {
+        self.required = required
+        self.optional = optional
+    }
+
+    var doc: UInt32 { required.doc }
+    var maxScore: Float { required.maxScore + optional.maxScore }
+    var cost: Int { required.cost }
+    var corrupted: Bool { required.corrupted || optional.corrupted }
+
+    func next() -> UInt32 { required.next() }
+    func seek(_ target: UInt32) -> UInt32 { required.seek(target) }
+
+    func score() -> Float {
+        let d = required.doc
+        var s = required.score()
+        let o = optional.doc < d ? optional.seek(d) : optional.doc
+        if o == d { s += optional.score() }
+        return s
+    }
+
+    func advanceShallow(_ target: UInt32) -> UInt32 {
+        min(required.advanceShallow(target), optional.advanceShallow(target))
+    }
+
+    func blockMaxScore() -> Float { required.blockMaxScore() + optional.blockMaxScore() }
+    func setMinCompetitiveScore(_ threshold: Float) {}
+}

@@ -1,0 +1,251 @@
+// Running a query over an index: bind it to the index's global statistics (the weight), build a scorer per
+// segment, and collect the top hits (or count the matches) over all segments.
+//
+//     Query --(normalized, terms looked up in every segment, idf from global doc counts)--> Weight
+//     Weight --(per segment)--> Scorer tree --(TopKCollector, threshold fed back)--> hits
+//
+// N, n and average lengths are taken over the whole index, so a document's score does not depend on how the
+// index is split into segments.
+
+/// How to order results.
+public enum SortOrder: String, Sendable {
+    /// Best BM25 score first.
+    case score
+    /// Oldest first.
+    case date
+    /// Newest first.
+    case dateDescending = "-date"
+}
+
+/// The result of a search.
+public struct SearchResult: Sendable {
+    /// The hits after `offset`, best first.
+    public var hits: [Hit]
+}
+
+/// A query bound to an index.
+indirect enum Weight {
+    /// A term leaf; `infos[s]` is its dictionary entry in segment `s` (nil if absent).
+    case term(field: Int, term: [UInt8], weight: FieldWeight, infos: [TermInfo?], docFreq: Int)
+    case phrase(field: Int, terms: [[UInt8]], offsets: [Int], slop: Int, weight: FieldWeight, infos: [[TermInfo?]])
+    case dateRange(lower: Int64?, upper: Int64?)
+    case boolean(must: [Weight], should: [Weight], mustNot: [Weight], filter: [Weight])
+    case none
+}
+
+/// Searches an open index. Thread-safe: any number of threads may search at once.
+public final class Searcher: @unchecked Sendable {
+    public let reader: IndexReader
+
+    public init(reader: IndexReader) {
+        self.reader = reader
+    }
+
+    // MARK: Binding
+
+    func bind(_ query: Query) throws(QuarryError) -> Weight {
+        switch query {
+        case .none:
+            return .none
+        case .dateRange(let lo, let hi):
+            return .dateRange(lower: lo, upper: hi)
+        case .term(let field, let term):
+            let (infos, df) = try lookup(field, term)
+            let w = FieldWeight(
+                idf: BM25.idf(docFreq: df, docCount: reader.documentCount), avgLength: reader.averageLength(field))
+            return .term(field: field, term: term, weight: w, infos: infos, docFreq: df)
+        case .phrase(let field, let terms, let offsets, let slop):
+            var all: [[TermInfo?]] = []
+            var idf: Float = 0
+            for t in terms {
+                let (infos, df) = try lookup(field, t)
+                all.append(infos)
+                idf += BM25.idf(docFreq: df, docCount: reader.documentCount)
+            }
+            let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field))
+            return .phrase(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
+        case .boolean(let must, let should, let mustNot, let filter):
+            var m: [Weight] = []
+            for q in must { m.append(try bind(q)) }
+            var s: [Weight] = []
+            for q in should { s.append(try bind(q)) }
+            var n: [Weight] = []
+            for q in mustNot { n.append(try bind(q)) }
+            var f: [Weight] = []
+            for q in filter { f.append(try bind(q)) }
+            return .boolean(must: m, should: s, mustNot: n, filter: f)
+        }
+    }
+
+    /// The term's entry in every segment and its document frequency over the index.
+    private func lookup(_ field: Int, _ term: [UInt8]) throws(QuarryError) -> ([TermInfo?], Int) {
+        var infos: [TermInfo?] = []
+        var df = 0
+        for s in reader.segments {
+            let info = try term.withBytes { (raw: UnsafeRawBufferPointer) throws(QuarryError) in
+                try s.terms.lookup(field, raw)
+            }
+            infos.append(info)
+            df += Int(info?.docFreq ?? 0)
+        }
+        return (infos, df)
+    }
+
+    // MARK: Scorers
+
+    /// The scorer of `weight` in segment `s`, or nil if nothing can match there.
+    func scorer(_ weight: Weight, segment s: Int) -> (any Scorer)? {
+        let seg = reader.segments[s]
+        switch weight {
+        case .none:
+            return nil
+        case .term(let field, _, let w, let infos, _):
+            guard let info = infos[s] else { return nil }
+            let it = seg.postingsIterator(field, info, withPositions: false)
+            if it.doc == terminated && !it.corrupted { return nil }
+            return TermScorer(postings: it, weight: w, norms: seg.norms.column(field))
+        case .phrase(let field, _, let offsets, let slop, let w, let infos):
+            var its: [PostingsIterator] = []
+            for termInfos in infos {
+                guard let info = termInfos[s] else { return nil }
+                its.append(seg.postingsIterator(field, info, withPositions: true))
+            }
+            if its.count == 1 {
+                return TermScorer(postings: its[0], weight: w, norms: seg.norms.column(field))
+            }
+            return PhraseScorer(terms: its, offsets: offsets, slop: slop, weight: w, norms: seg.norms.column(field))
+        case .dateRange(let lo, let hi):
+            return DateRangeScorer(column: seg.dates, lower: lo, upper: hi)
+        case .boolean(let must, let should, let mustNot, let filter):
+            var required: [any Scorer] = []
+            var scoringFlags: [Bool] = []
+            for w in must {
+                guard let sc = scorer(w, segment: s) else { return nil }
+                required.append(sc)
+                scoringFlags.append(true)
+            }
+            for w in filter {
+                guard let sc = scorer(w, segment: s) else { return nil }
+                required.append(sc)
+                scoringFlags.append(false)
+            }
+            let optional = should.compactMap { scorer($0, segment: s) }
+            var result: any Scorer
+            if required.isEmpty {
+                if optional.isEmpty { return nil }
+                result = optional.count == 1 ? optional[0] : UnionScorer(optional)
+            } else {
+                result = required.count == 1 && scoringFlags[0] ? required[0] : IntersectionScorer(required, scoring: scoringFlags)
+                if !optional.isEmpty {
+                    result = ReqOptScorer(required: result, optional: optional.count == 1 ? optional[0] : UnionScorer(optional))
+                }
+            }
+            let excluded = mustNot.compactMap { scorer($0, segment: s) }
+            if !excluded.isEmpty {
+                result = ExclusionScorer(required: result, excluded: excluded.count == 1 ? excluded[0] : UnionScorer(excluded))
+            }
+            return result
+        }
+    }
+
+    // MARK: Searching
+
+    /// The best `limit` hits after the first `offset`.
+    /// - Parameter exhaustive: score every match (no pruning); for tests and measurements.
+    public func search(
+        _ query: Query, limit: Int, offset: Int = 0, sort: SortOrder = .score, exhaustive: Bool = false
+    ) throws(QuarryError) -> SearchResult {
+        let weight = try bind(query.normalized())
+        return try search(weight, limit: limit, offset: offset, sort: sort, exhaustive: exhaustive)
+    }
+
+    func search(_ weight: Weight, limit: Int, offset: Int, sort: SortOrder, exhaustive: Bool) throws(QuarryError)
+        -> SearchResult
+    {
+        let k = max(0, limit) + max(0, offset)
+        var collector = TopKCollector(k: k, byDate: sort != .score, descending: sort == .dateDescending)
+        for s in reader.segments.indices {
+            guard let scorer = scorer(weight, segment: s) else { continue }
+            if sort == .score {
+                collectByScore(scorer, segment: s, into: &collector, exhaustive: exhaustive)
+            } else {
+                let dates = reader.segments[s].dates
+                var d = scorer.doc
+                while d != terminated {
+                    _ = collector.offer(Hit(segment: s, doc: Int(d), score: scorer.score(), date: dates.date(Int(d))))
+                    d = scorer.next()
+                }
+            }
+            if scorer.corrupted {
+                throw QuarryError.corrupt(
+                    reader.segments[s].info.path(.postings, in: reader.directory),
+                    "postings or positions failed a check during the search")
+            }
+        }
+        let hits = Array(collector.sorted().dropFirst(max(0, offset)))
+        return SearchResult(hits: hits)
+    }
+
+    private func collectByScore(_ scorer: any Scorer, segment s: Int, into collector: inout TopKCollector, exhaustive: Bool) {
+        var threshold = collector.threshold
+        if !exhaustive && threshold > -.infinity { scorer.setMinCompetitiveScore(threshold) }
+        var d = scorer.doc
+        while d != terminated {
+            let score = scorer.score()
+            if score > threshold || !collector.isFull {
+                if collector.offer(Hit(segment: s, doc: Int(d), score: score)) {
+                    let t = collector.threshold
+                    if t != threshold {
+                        threshold = t
+                        if !exhaustive { scorer.setMinCompetitiveScore(t) }
+                    }
+                }
+            }
+            d = scorer.next()
+        }
+    }
+
+    /// The exact number of matching documents (no scoring).
+    public func count(_ query: Query) throws(QuarryError) -> Int {
+        let weight = try bind(query.normalized())
+        return try count(weight)
+    }
+
+    func count(_ weight: Weight) throws(QuarryError) -> Int {
+        var total = 0
+        // A lone term: its document frequency (no deleted documents in this format version).
+        if case .term(_, _, _, _, let df) = weight { return df }
+        for s in reader.segments.indices {
+            guard let scorer = scorer(weight, segment: s) else { continue }
+            var d = scorer.doc
+            while d != terminated {
+                total += 1
+                d = scorer.next()
+            }
+            if scorer.corrupted {
+                throw QuarryError.corrupt(
+                    reader.segments[s].info.path(.postings, in: reader.directory),
+                    "postings or positions failed a check during the search")
+            }
+        }
+        return total
+    }
+}
+
+extension Searcher {
+    /// The idf of a term in a field over the whole index.
+    public func idf(field: Int, term: [UInt8]) -> Float {
+        var df = 0
+        for s in reader.segments {
+            if let info = try? term.withBytes({ (raw: UnsafeRawBufferPointer) throws(QuarryError) in try s.terms.lookup(field, raw) }) {
+                df += Int(info.docFreq)
+            }
+        }
+        return BM25.idf(docFreq: df, docCount: reader.documentCount)
+    }
+}
+
+extension SegmentReader {
+    /// The date of a document, if it has one.
+    public func date(_ doc: Int) -> Int64? { dates.date(doc) }
+}

@@ -1,0 +1,177 @@
+// Snippets: the passage of a field that best shows why a document matched, with the query's terms marked.
+//
+// The stored text is analyzed again (only for the hits shown), every token that is a query term is a match, and
+// the window of at most `maxLength` bytes with the highest sum of the idf of the distinct terms it holds is chosen
+// (as Tantivy's `SnippetGenerator` scores fragments); ties go to the earliest window. The window is widened to about
+// `maxLength` around its matches, cut at word boundaries, and whitespace runs are shown as one space.
+
+/// A piece of text with marked ranges.
+public struct Snippet: Sendable, Equatable {
+    /// The text shown.
+    public var text: String
+    /// The marked ranges, as offsets in Unicode scalars of `text`, in order.
+    public var highlights: [Range<Int>]
+    /// True if the text starts after the field's start (an ellipsis is shown).
+    public var truncatedStart: Bool
+    /// True if the text ends before the field's end.
+    public var truncatedEnd: Bool
+}
+
+/// Makes snippets for one query.
+public struct SnippetGenerator {
+    private var analyzer: Analyzer
+    /// Query terms (analyzed bytes) and their weights.
+    private let weights: [[UInt8]: Float]
+    public var maxLength: Int
+
+    /// - Parameters:
+    ///   - terms: the query's terms in the field the snippets come from, with their idf.
+    public init(analyzer: AnalyzerKind, terms: [([UInt8], Float)], maxLength: Int = 200) {
+        self.analyzer = Analyzer(analyzer)
+        var w: [[UInt8]: Float] = [:]
+        for (t, idf) in terms { w[t] = max(w[t] ?? 0, max(idf, 0.001)) }
+        self.weights = w
+        self.maxLength = maxLength
+    }
+
+    /// The best passage of `text`.
+    public mutating func snippet(_ text: String) -> Snippet {
+        var bytes = Array(text.utf8)
+        let matches = findMatches(&bytes)
+        if bytes.isEmpty {
+            return Snippet(text: "", highlights: [], truncatedStart: false, truncatedEnd: false)
+        }
+        var bestStart = 0
+        var bestEnd = 0
+        var bestScore: Float = -1
+        var i = 0
+        while i < matches.count {
+            var j = i
+            var seen: [[UInt8]] = []
+            var score: Float = 0
+            while j < matches.count && matches[j].range.upperBound - matches[i].range.lowerBound <= maxLength {
+                if !seen.contains(matches[j].term) {
+                    seen.append(matches[j].term)
+                    score += matches[j].weight
+                } else {
+                    score += matches[j].weight * 0.01
+                }
+                j += 1
+            }
+            if score > bestScore {
+                bestScore = score
+                bestStart = matches[i].range.lowerBound
+                bestEnd = matches[max(j - 1, i)].range.upperBound
+            }
+            i += 1
+        }
+        var start: Int
+        var end: Int
+        if bestScore < 0 {
+            start = 0
+            end = min(bytes.count, maxLength)
+        } else {
+            // Center the matched span in a window of maxLength bytes.
+            let slack = max(0, maxLength - (bestEnd - bestStart))
+            start = max(0, bestStart - slack / 3)
+            end = min(bytes.count, start + maxLength)
+            if end - start < maxLength { start = max(0, end - maxLength) }
+            if start > bestStart { start = bestStart }
+            if end < bestEnd { end = bestEnd }
+        }
+        // Cut at word boundaries (and never inside a UTF-8 sequence).
+        if start > 0 {
+            var s = start
+            while s < bestStart && s < bytes.count && !isSpace(bytes[s]) { s += 1 }
+            start = s < bestStart || bestScore < 0 ? s : start
+            while start < bytes.count && bytes[start] & 0xC0 == 0x80 { start += 1 }
+        }
+        if end < bytes.count {
+            var e = end
+            while e > max(bestEnd, start) && !isSpace(bytes[e - 1]) { e -= 1 }
+            if e > max(bestEnd, start) { end = e }
+            while end < bytes.count && bytes[end] & 0xC0 == 0x80 { end += 1 }
+        }
+        return render(bytes, start, end, matches)
+    }
+
+    /// The whole of `text` with every match marked (for titles).
+    public mutating func highlightAll(_ text: String) -> Snippet {
+        var bytes = Array(text.utf8)
+        let matches = findMatches(&bytes)
+        return render(bytes, 0, bytes.count, matches)
+    }
+
+    private struct Match {
+        var range: Range<Int>
+        var term: [UInt8]
+        var weight: Float
+    }
+
+    private mutating func findMatches(_ bytes: inout [UInt8]) -> [Match] {
+        var matches: [Match] = []
+        guard !weights.isEmpty else { return [] }
+        let weights = self.weights
+        bytes.withUnsafeBufferPointer { buf in
+            _ = analyzer.analyze(buf) { term, _, start, end in
+                let t = Array(term)
+                if let w = weights[t] { matches.append(Match(range: start..<end, term: t, weight: w)) }
+            }
+        }
+        return matches
+    }
+
+    private func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+
+    private func render(_ bytes: [UInt8], _ start: Int, _ end: Int, _ matches: [Match]) -> Snippet {
+        var out = String.UnicodeScalarView()
+        var highlights: [Range<Int>] = []
+        var i = start
+        var m = matches.firstIndex { $0.range.lowerBound >= start } ?? matches.count
+        var lastWasSpace = true
+        var count = 0
+        let slice = bytes[start..<end]
+        let text = String(decoding: slice, as: UTF8.self)
+        // Walk scalars with their byte offsets.
+        var offset = start
+        var openAt: Int?
+        for scalar in text.unicodeScalars {
+            let len = UTF8.width(scalar)
+            if m < matches.count && openAt == nil && offset == matches[m].range.lowerBound {
+                openAt = count
+            }
+            let space = scalar == " " || scalar == "\n" || scalar == "\r" || scalar == "\t"
+            if space {
+                if !lastWasSpace {
+                    out.append(" ")
+                    count += 1
+                }
+                lastWasSpace = true
+            } else {
+                out.append(scalar)
+                count += 1
+                lastWasSpace = false
+            }
+            offset += len
+            if let o = openAt, m < matches.count, offset >= matches[m].range.upperBound {
+                highlights.append(o..<count)
+                openAt = nil
+                m += 1
+                while m < matches.count && matches[m].range.lowerBound < offset { m += 1 }
+            }
+            i = offset
+        }
+        _ = i
+        // Drop a trailing space.
+        var scalars = Array(out)
+        while let last = scalars.last, last == " " {
+            scalars.removeLast()
+            count -= 1
+        }
+        var result = String.UnicodeScalarView()
+        result.append(contentsOf: scalars)
+        return Snippet(
+            text: String(result), highlights: highlights.filter { $0.upperBound <= scalars.count },
+            truncatedStart: start > 0, truncatedEnd: end < bytes.count)
+    }
+}

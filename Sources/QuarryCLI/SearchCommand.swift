@@ -1,0 +1,201 @@
+// `quarry search`: ranked hits with snippets, JSON Lines, ids, or a count. Exit status as grep: 0 when something
+// matched, 1 when nothing did, 2 on an error.
+
+import ArgumentParser
+import Quarry
+
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search an index: ranked hits with highlighted snippets.",
+        discussion: """
+            Query syntax: words (all required; --any for one or more), "exact phrase", "sloppy phrase"~2,
+            OR, AND, NOT, +word, -word, (groups), title:word, body:"a phrase", date:[1995-01 TO 1995-06],
+            date:>=1994-11-09, date:<1995. Dates are UTC periods: a bare year or day as an upper bound includes it.
+            Examples:
+              quarry search -i news '"interest rates" bank'
+              quarry search -i news --from 2024-01-01 --json 'climate change'
+            Exit status: 0 something matched, 1 nothing matched, 2 error.
+            """)
+
+    @OptionGroup var location: IndexLocation
+
+    @Option(name: [.short, .long], help: "Number of hits to show.")
+    var limit: Int = 10
+
+    @Option(name: .long, help: "Hits to skip (for paging).")
+    var offset: Int = 0
+
+    @Option(name: .long, help: "Order: score, date (oldest first) or -date (newest first).")
+    var sort: String = "score"
+
+    @Option(name: .long, help: "Only documents dated on or after this date (e.g. 2024, 2024-03, 2024-03-15).")
+    var from: String?
+
+    @Option(name: .long, help: "Only documents dated on or before this date (the whole day, month or year).")
+    var to: String?
+
+    @Flag(name: .long, help: "One JSON object per hit.")
+    var json = false
+
+    @Flag(name: .long, help: "Only the ids of the hits.")
+    var ids = false
+
+    @Flag(name: .long, help: "Only the number of matching documents.")
+    var count = false
+
+    @Flag(name: .long, help: "Show how each hit's score is computed.")
+    var explain = false
+
+    @Flag(name: .long, help: "Match documents with any of the words (OR) instead of all (AND).")
+    var any = false
+
+    @Option(name: .long, help: "Colour: auto, always or never.")
+    var color: String = "auto"
+
+    @Argument(help: "The query (several arguments are joined with spaces).")
+    var query: [String]
+
+    func validate() throws {
+        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        if offset < 0 { throw ValidationError("--offset must be 0 or more") }
+        if SortOrder(rawValue: sort) == nil { throw ValidationError("--sort must be score, date or -date") }
+        if !["auto", "always", "never"].contains(color) { throw ValidationError("--color must be auto, always or never") }
+        if [json, ids, count].filter({ $0 }).count > 1 { throw ValidationError("choose one of --json, --ids and --count") }
+        if query.isEmpty { throw ValidationError("give a query") }
+    }
+
+    func run() throws {
+        let start = Clock.now()
+        let directory = try location.resolve()
+        let reader = try IndexReader(directory: directory)
+        var parser = QueryParser(schema: reader.schema, defaultOr: any)
+        let text = query.joined(separator: " ")
+        var parsed: Query
+        do {
+            parsed = try parser.parse(text)
+        } catch {
+            if case .invalidQuery(let column) = error.code {
+                printError("quarry: \(error.message) (column \(column))")
+                printError("  " + text)
+                printError("  " + String(repeating: " ", count: max(0, column - 1)) + "^")
+                throw ExitCode(2)
+            }
+            throw error
+        }
+        // --from/--to as a filter.
+        if from != nil || to != nil {
+            var lower: Int64?
+            var upper: Int64?
+            if let from {
+                guard let p = DateParser.parsePeriod(from) else { throw ValidationError("cannot read the date '\(from)' given to --from") }
+                lower = p.start
+            }
+            if let to {
+                guard let p = DateParser.parsePeriod(to) else { throw ValidationError("cannot read the date '\(to)' given to --to") }
+                upper = p.end
+            }
+            parsed = .boolean(must: [parsed], should: [], mustNot: [], filter: [.dateRange(lower: lower, upper: upper)])
+        }
+        let searcher = Searcher(reader: reader)
+        var out = OutputStream.standardOutput()
+        if count {
+            let n = try searcher.count(parsed)
+            out.line(String(n))
+            out.flush()
+            if n == 0 { throw ExitCode(1) }
+            return
+        }
+        let order = SortOrder(rawValue: sort) ?? .score
+        let result = try searcher.search(parsed, limit: limit, offset: offset, sort: order)
+        if result.hits.isEmpty {
+            if !ids && !json && Terminal.stdoutIsTerminal { printError("no match") }
+            throw ExitCode(1)
+        }
+        let schema = reader.schema
+        if ids {
+            for hit in result.hits {
+                let doc = StoredDocument(try reader.storedDocument(segment: hit.segment, doc: hit.doc))
+                out.line(doc.text(schema.idField) ?? "")
+            }
+            out.flush()
+            return
+        }
+        let useColor = color == "always" || (color == "auto" && Terminal.stdoutIsTerminal && !json)
+        // Snippet terms: the query's terms in the body (and title) fields, weighted by idf.
+        let positive = parsed.normalized().positiveTerms
+        func termsFor(_ ord: Int) -> [([UInt8], Float)] {
+            positive.filter { $0.field == ord }.map { ($0.term, searcher.idf(field: ord, term: $0.term)) }
+        }
+        var bodySnippets = SnippetGenerator(analyzer: schema.analyzer, terms: termsFor(2))
+        var titleMarks = SnippetGenerator(analyzer: schema.analyzer, terms: termsFor(1))
+        for (rank, hit) in result.hits.enumerated() {
+            let stored = try reader.storedDocument(segment: hit.segment, doc: hit.doc)
+            let doc = StoredDocument(stored)
+            let id = doc.text(schema.idField) ?? ""
+            let date = reader.segments[hit.segment].date(hit.doc)
+            let title = titleMarks.highlightAll(doc.text(schema.titleField) ?? "")
+            let snippet = bodySnippets.snippet(doc.text(schema.bodyField) ?? "")
+            if json {
+                var o = JSONObject()
+                o.add("rank", offset + rank + 1)
+                o.add("id", id)
+                o.add("score", Double(hit.score), decimals: 6)
+                o.add("date", date.map { ISODate.format($0) })
+                o.add("title", title.text)
+                o.add("snippet", (snippet.truncatedStart ? "…" : "") + snippet.text + (snippet.truncatedEnd ? "…" : ""))
+                let shift = snippet.truncatedStart ? 1 : 0
+                o.add(
+                    "highlights",
+                    raw: "[" + snippet.highlights.map { "[\($0.lowerBound + shift),\($0.upperBound + shift)]" }.joined(separator: ",") + "]")
+                var line = o.text
+                // The stored fields, except those already given.
+                let reserved: Set<String> = ["rank", "id", "score", "date", "title", "snippet", "highlights", schema.idField]
+                var extra = ""
+                for m in doc.members where !reserved.contains(m.name) {
+                    extra += "," + quote(m.name) + ":" + String(decoding: doc.json[m.value], as: UTF8.self)
+                }
+                line.removeLast()
+                out.line(line + extra + "}")
+            } else {
+                let score = Format.fixed(Double(hit.score), 3)
+                let day = date.map { ISODate.formatDay($0) } ?? "no date   "
+                let head = useColor ? "\u{1B}[33m\(id)\u{1B}[0m" : id
+                out.line("\(head)  \(day)  \(score)")
+                out.line("  " + render(title, color: useColor, bold: true))
+                if !snippet.text.isEmpty {
+                    let s = render(snippet, color: useColor, bold: false)
+                    out.line("  " + (snippet.truncatedStart ? "…" : "") + s + (snippet.truncatedEnd ? "…" : ""))
+                }
+                if explain {
+                    for l in try searcher.explain(parsed, hit: hit).lines(indent: 2) { out.line(l) }
+                }
+                out.line()
+            }
+        }
+        out.flush()
+        if !json && Terminal.stdoutIsTerminal {
+            printError("\(result.hits.count) hit\(result.hits.count == 1 ? "" : "s") in \(Format.fixed((Clock.now() - start) * 1000, 1)) ms")
+        }
+    }
+
+    private func render(_ s: Snippet, color: Bool, bold: Bool) -> String {
+        let scalars = Array(s.text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        let on = color ? "\u{1B}[1;31m" : ""
+        let off = color ? (bold ? "\u{1B}[0m\u{1B}[1m" : "\u{1B}[0m") : ""
+        if bold && color { out.append(contentsOf: "\u{1B}[1m".unicodeScalars) }
+        for h in s.highlights {
+            if h.lowerBound < i || h.upperBound > scalars.count { continue }
+            out.append(contentsOf: scalars[i..<h.lowerBound])
+            out.append(contentsOf: on.unicodeScalars)
+            out.append(contentsOf: scalars[h])
+            out.append(contentsOf: off.unicodeScalars)
+            i = h.upperBound
+        }
+        out.append(contentsOf: scalars[i...])
+        if bold && color { out.append(contentsOf: "\u{1B}[0m".unicodeScalars) }
+        return String(out)
+    }
+}

@@ -24,7 +24,7 @@ public struct QuarryCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IndexCommand.self, SearchCommand.self, StatsCommand.self, CheckCommand.self,
+            IndexCommand.self, SearchCommand.self, BenchCommand.self, StatsCommand.self, CheckCommand.self,
             GetCommand.self,
         ]
     )

@@ -28,8 +28,11 @@ struct Analyzer {
     private let stemmer = EnglishStemmer()
     private var stemmed: [UInt8] = []
 
-    init(_ kind: AnalyzerKind) {
+    /// - Parameter bulk: true when analyzing lots of text (indexing): non-ASCII classes come from tables built
+    ///   once per process; false for queries and snippets, which look characters up directly.
+    init(_ kind: AnalyzerKind, bulk: Bool = false) {
         self.kind = kind
+        self.tokenizer = Tokenizer(useTables: bulk)
         stemmed.reserveCapacity(128)
     }
 

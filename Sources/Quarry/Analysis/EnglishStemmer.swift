@@ -16,7 +16,7 @@
 // Snowball 3.x differs from the classic Porter2 description in a few places, all
 // implemented here because the reference does them:
 //   * R1 special prefixes: arsen, commun, emerg, gener, inter, later, organ, past, univers;
-//   * short syllable: also any stem ending in "past" ("pasting" -> "past");
+//   * short syllable: also any stem ending in "past" ("pasting" -> "paste");
 //   * step 1a: "-us" is kept like "-ss" ("bus", "virus");
 //   * step 1b: "proceed/exceed/succeed" (whole word before -eed/-eedly), "inning,
 //     outing, canning, herring, earring, evening" (whole word before -ing) are left
@@ -77,6 +77,13 @@ private let _y: UInt8 = 0x79
     return d < 32 && (UInt32(0x0110_4111) >> UInt32(d)) & 1 != 0
 }
 
+/// 1 for a e i o u y, else 0; branch-free (a-y lie in 64..<128: bit c - 64 of the
+/// constant, kept only when c is in that range).
+@inline(__always) private func vowelBit(_ c: UInt8) -> UInt64 {
+    let inRange: UInt64 = c >> 6 == 1 ? 1 : 0
+    return (UInt64(0x0220_8222_0000_0000) &>> UInt64(c & 63)) & inRange
+}
+
 /// a e i o u y w x Y (Snowball `v_WXY`).
 @inline(__always) private func isVowelWXY(_ c: UInt8) -> Bool {
     let d = c &- _a
@@ -95,6 +102,48 @@ private let _y: UInt8 = 0x79
 
 // MARK: - The algorithm
 
+/// Exceptional forms packed little-endian, at the slot of their perfect hash
+/// `(word &* 0x7EBC_E192_36D7_E1F5) >> 60` (see `isExceptionalForm`).
+private let _exceptionalForms: [UInt64] = [
+    0x0000_0000_796C_6469,  // 0: idly
+    0x0000_0000_7369_6B73,  // 1: skis
+    0x0000_0000_7361_6962,  // 2: bias
+    0x0000_0000_796C_6775,  // 3: ugly
+    0x0000_736F_6D73_6F63,  // 4: cosmos
+    0x0000_796C_676E_6973,  // 5: singly
+    0x0000_0000_796C_6E6F,  // 6: only
+    0x0000_0000_0079_6B73,  // 7: sky
+    0x0000_0000_7377_656E,  // 8: news
+    0x0000_0073_6564_6E61,  // 9: andes
+    0x0000_0079_6C72_6165,  // 10: early
+    0x0000_0073_6569_6B73,  // 11: skies
+    0x0000_0073_616C_7461,  // 12: atlas
+    0x0000_796C_746E_6567,  // 13: gently
+    0x0000_0000_6577_6F68,  // 14: howe
+    0,  // 15
+]
+
+/// R1 special prefixes packed little-endian, at the slot of the perfect hash of
+/// their first four letters `(first4 &* 0x0F74_D919_6DBA_2387) >> 60` (see `specialPrefixLength`).
+private let _specialPrefixes: [UInt64] = [
+    0x0073_7265_7669_6E75,  // 0: univers
+    0x0000_0000_7473_6170,  // 1: past
+    0,  // 2
+    0x0000_0072_6574_616C,  // 3: later
+    0,  // 4
+    0,  // 5
+    0,  // 6
+    0x0000_006E_6573_7261,  // 7: arsen
+    0,  // 8
+    0,  // 9
+    0x0000_0072_656E_6567,  // 10: gener
+    0x0000_006E_6167_726F,  // 11: organ
+    0,  // 12
+    0x0000_0067_7265_6D65,  // 13: emerg
+    0x0000_6E75_6D6D_6F63,  // 14: commun
+    0x0000_0072_6574_6E69,  // 15: inter
+]
+
 /// Working state over the word's bytes in `b` (a scratch buffer, or the output
 /// buffer itself for long words), edited in place. `n` is the current length;
 /// `p1`/`p2` are the starts of R1/R2 as byte offsets.
@@ -108,9 +157,9 @@ private struct _EnglishStemmerWork {
     var p2: Int = 0
     var vowels: UInt64 = 0
     var useMask = false
-    /// The first 8 bytes of the word as it was (after a leading apostrophe),
-    /// little-endian, zero past its end: exceptional forms and R1 prefixes are
-    /// recognised with a few integer comparisons instead of branchy byte tests.
+    /// The first 8 bytes of the word after the prelude, little-endian, zero past
+    /// its end: exceptional forms and R1 prefixes are recognised with a few integer
+    /// comparisons instead of branchy byte tests.
     var head: UInt64 = 0
 
     @inline(__always) init(_ b: UnsafeMutablePointer<UInt8>) {
@@ -134,11 +183,6 @@ private struct _EnglishStemmerWork {
 
     @inline(__always) func ends(_ s: StaticString) -> Bool {
         ends(s, at: n)
-    }
-
-    /// True when the word (`0..<n`) starts with `s`.
-    @inline(__always) func startsWith(_ s: StaticString) -> Bool {
-        n >= s.utf8CodeUnitCount && ends(s, at: s.utf8CodeUnitCount)
     }
 
     /// True when bytes `0..<end` are exactly `s`.
@@ -217,13 +261,13 @@ private struct _EnglishStemmerWork {
     /// Stems the `count` (>= 3) bytes at `source` into `b` (which may be `source`
     /// itself); the stem is `b[0..<n]`.
     @inline(__always) mutating func run(_ source: UnsafePointer<UInt8>, _ count: Int) {
-        let (yFound, nonASCII) = prelude(source, count)
+        let yFound = prelude(source, count)
         // Exceptional forms (whole word, no apostrophe: `head` holds it all) and words
         // of fewer than 3 letters (only possible for non-ASCII words here; valid UTF-8
         // needs at most 8 bytes for 2 characters) are left alone or rewritten whole.
         if (count <= 6 && source[0] != _apostrophe && isExceptionalForm(head)
             && (head >> UInt64((count - 1) &* 8)) & 0xFF != 0)  // (no NUL-padded lookalikes)
-            || (nonASCII && count <= 8 && hasFewerThanThreeChars(source, count))
+            || (count <= 8 && head & 0x8080_8080_8080_8080 != 0 && hasFewerThanThreeChars(source, count))
         {
             copy(source, count)
             rewriteException()
@@ -269,24 +313,22 @@ private struct _EnglishStemmerWork {
     }
 
     /// Is the word (packed by `prelude` into `head`) one of the exceptional forms?
-    /// Branch-free: every comparison is made.
+    /// A perfect hash of the 15 forms picks the one candidate to compare with: a
+    /// table load instead of a tree of unpredictable branches.
     @inline(__always) func isExceptionalForm(_ k: UInt64) -> Bool {
-        var hit = k == 0x0000_0000_0079_6B73  // sky
-        hit = hit || k == 0x0000_0000_7361_6962  // bias
-        hit = hit || k == 0x0000_0000_6577_6F68  // howe
-        hit = hit || k == 0x0000_0000_7377_656E  // news
-        hit = hit || k == 0x0000_0000_7369_6B73  // skis
-        hit = hit || k == 0x0000_0000_796C_6469  // idly
-        hit = hit || k == 0x0000_0000_796C_6775  // ugly
-        hit = hit || k == 0x0000_0000_796C_6E6F  // only
-        hit = hit || k == 0x0000_0073_6564_6E61  // andes
-        hit = hit || k == 0x0000_0073_616C_7461  // atlas
-        hit = hit || k == 0x0000_0073_6569_6B73  // skies
-        hit = hit || k == 0x0000_0079_6C72_6165  // early
-        hit = hit || k == 0x0000_736F_6D73_6F63  // cosmos
-        hit = hit || k == 0x0000_796C_746E_6567  // gently
-        hit = hit || k == 0x0000_796C_676E_6973  // singly
-        return hit
+        let candidate = _exceptionalForms[Int(truncatingIfNeeded: (k &* 0x7EBC_E192_36D7_E1F5) >> 60)]
+        return k == candidate && candidate != 0
+    }
+
+    /// Length of the R1 special prefix the word starts with (arsen, commun, emerg,
+    /// gener, inter, later, organ, past, univers), or 0. A perfect hash of their
+    /// first four letters picks the one candidate to compare with.
+    @inline(__always) func specialPrefixLength() -> Int {
+        let candidate = _specialPrefixes[Int(truncatingIfNeeded: ((head & 0xFFFF_FFFF) &* 0x0F74_D919_6DBA_2387) >> 60)]
+        // Letters in the candidate (none are zero bytes); 0 gives an empty mask.
+        let length = (71 &- candidate.leadingZeroBitCount) >> 3
+        let mask = (UInt64(1) << UInt64(length &* 8)) &- 1
+        return head & mask == candidate ? length : 0
     }
 
     /// Rewrites an exceptional form (already copied into `b`) to its stem; other
@@ -317,37 +359,48 @@ private struct _EnglishStemmerWork {
 
     /// Copies the word into `b` without a leading apostrophe, marking initial y
     /// and y after a vowel as 'Y'; records the vowel positions and `head`.
-    /// Returns whether any y was marked and whether any byte is non-ASCII.
-    mutating func prelude(_ source: UnsafePointer<UInt8>, _ count: Int) -> (Bool, Bool) {
+    /// Returns whether any y was marked. `b` must have room for 8 bytes.
+    mutating func prelude(_ source: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         let start = source[0] == _apostrophe ? 1 : 0
         let s = source + start
         n = count - start
         useMask = n <= 64
+        if n < 8 {
+            // Zero the bytes `head` reads past the end of a short word.
+            UnsafeMutableRawPointer(b).storeBytes(of: 0, as: UInt64.self)
+        }
         var found = false
         var mask: UInt64 = 0
-        var packed: UInt64 = 0
-        var high: UInt8 = 0
         var prevVowel = true  // a y at the start is marked too
         var i = 0
-        while i < n {
-            let original = s[i]
-            var c = original
+        let maskEnd = n < 64 ? n : 64
+        while i < maskEnd {
+            var c = s[i]
             if c == _y && prevVowel {
                 c = _Y
                 found = true
             }
             b[i] = c
-            let v = isVowel(c)
-            // Shifts of 64 bits or more give zero.
-            mask |= UInt64(v ? 1 : 0) << UInt64(i)
-            packed |= UInt64(original) << UInt64(i &* 8)
-            high |= original
-            prevVowel = v
+            let v = vowelBit(c)
+            mask |= v &<< UInt64(i)
+            prevVowel = v != 0
+            i += 1
+        }
+        while i < n {  // past 64 bytes: no mask (`useMask` is false)
+            var c = s[i]
+            if c == _y && prevVowel {
+                c = _Y
+                found = true
+            }
+            b[i] = c
+            prevVowel = isVowel(c)
             i += 1
         }
         vowels = mask
-        head = packed
-        return (found, high >= 0x80)
+        // Marking y never matters to the users of `head`: exceptional forms and R1
+        // prefixes have no y after a vowel, and no 'Y'.
+        head = UInt64(littleEndian: UnsafeRawPointer(b).loadUnaligned(as: UInt64.self))
+        return found
     }
 
     mutating func markRegions() {
@@ -355,20 +408,7 @@ private struct _EnglishStemmerWork {
         p2 = n
         // Special prefixes that form R1 by themselves (compared within `head`,
         // which is zero past the end of the word; none of them contains a y).
-        let h4 = head & 0xFFFF_FFFF
-        let h5 = head & 0xFF_FFFF_FFFF
-        let h6 = head & 0xFFFF_FFFF_FFFF
-        let h7 = head & 0xFF_FFFF_FFFF_FFFF
-        var i = 0
-        i = h5 == 0x0000_006E_6573_7261 ? 5 : i  // arsen
-        i = h6 == 0x0000_6E75_6D6D_6F63 ? 6 : i  // commun
-        i = h5 == 0x0000_0067_7265_6D65 ? 5 : i  // emerg
-        i = h5 == 0x0000_0072_656E_6567 ? 5 : i  // gener
-        i = h5 == 0x0000_0072_6574_6E69 ? 5 : i  // inter
-        i = h5 == 0x0000_0072_6574_616C ? 5 : i  // later
-        i = h5 == 0x0000_006E_6167_726F ? 5 : i  // organ
-        i = h4 == 0x0000_0000_7473_6170 ? 4 : i  // past
-        i = h7 == 0x0073_7265_7669_6E75 ? 7 : i  // univers
+        var i = specialPrefixLength()
         if i == 0 {
             guard let e = pastVowelThenNonVowel(from: 0) else { return }
             i = e

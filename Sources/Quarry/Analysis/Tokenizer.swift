@@ -23,8 +23,11 @@ struct Tokenizer {
 
     private var token: [UInt8] = []
     private let table: [UInt8] = Tokenizer.asciiTable
+    /// Use the tabulated Basic Multilingual Plane (for bulk text; costs ~5 ms to build once per process).
+    let useTables: Bool
 
-    init() {
+    init(useTables: Bool = true) {
+        self.useTables = useTables
         token.reserveCapacity(256)
     }
 
@@ -52,7 +55,9 @@ struct Tokenizer {
                     }
                 } else {
                     let (v, len) = decodeScalar(text, i)
-                    if !UnicodeTables.shared.isAlphanumeric(v) {
+                    let alnum =
+                        useTables ? UnicodeTables.shared.isAlphanumeric(v) : UnicodeTables.isAlphanumericDirect(v)
+                    if !alnum {
                         i += len
                         continue
                     }
@@ -68,9 +73,14 @@ struct Tokenizer {
                         i += 1
                     } else {
                         let (v, len) = decodeScalar(text, i)
-                        let tables = UnicodeTables.shared
-                        if !tables.isAlphanumeric(v) { break }
-                        tables.appendLowercase(v, to: &token)
+                        if useTables {
+                            let tables = UnicodeTables.shared
+                            if !tables.isAlphanumeric(v) { break }
+                            tables.appendLowercase(v, to: &token)
+                        } else {
+                            if !UnicodeTables.isAlphanumericDirect(v) { break }
+                            UnicodeTables.appendLowercaseDirect(v, to: &token)
+                        }
                         i += len
                     }
                 }

@@ -2,8 +2,9 @@
 //
 // A token character is one that Rust's `char::is_alphanumeric` accepts (Unicode Alphabetic, or a general category
 // of Nd, Nl or No), so that Quarry's tokens are Tantivy's. Lowercasing is the full Unicode lowercase mapping of
-// each scalar (Rust's `char::to_lowercase`). The Basic Multilingual Plane is tabulated on first use (a few
-// milliseconds, once per process, and only when a non-ASCII letter is met); other planes are looked up directly.
+// each scalar (Rust's `char::to_lowercase`). For indexing, the Basic Multilingual Plane is tabulated on first use
+// (about 5 ms, once per process); queries and snippets, which meet few characters, ask the Unicode properties
+// directly instead, so that `quarry search` never pays for the table.
 
 struct UnicodeTables: Sendable {
     /// One bit per BMP scalar: is it a token character?
@@ -34,6 +35,23 @@ struct UnicodeTables: Sendable {
         }
         self.alnumBits = bits
         self.lower = lower
+    }
+
+    /// Is scalar `v` a token character? (No table.)
+    static func isAlphanumericDirect(_ v: UInt32) -> Bool {
+        guard let s = Unicode.Scalar(v) else { return false }
+        return computeIsAlphanumeric(s)
+    }
+
+    /// Appends the lowercase mapping of scalar `v` (no table).
+    static func appendLowercaseDirect(_ v: UInt32, to out: inout [UInt8]) {
+        guard let s = Unicode.Scalar(v) else { return }
+        let props = s.properties
+        if props.changesWhenLowercased {
+            for x in props.lowercaseMapping.unicodeScalars { appendUTF8(x.value, to: &out) }
+        } else {
+            appendUTF8(v, to: &out)
+        }
     }
 
     static func computeIsAlphanumeric(_ s: Unicode.Scalar) -> Bool {

@@ -11,6 +11,8 @@
 // committed: on an error or an interrupt, the segments written since the last commit are deleted and the index
 // stays at its last commit.
 
+import Synchronization
+
 /// The input formats.
 public enum InputFormat: String, Sendable, CaseIterable {
     case jsonl, tsv, text
@@ -122,7 +124,14 @@ public final class IndexWriter {
         m.nextSegment = max(m.nextSegment, nextSegment)
         m.committedAt = Syscalls.wallClockSeconds()
         m.segments += segments
-        try IndexDirectory.commit(m, in: directory, failAt: options.failCommitAt)
+        do {
+            try IndexDirectory.commit(m, in: directory, failAt: options.failCommitAt)
+        } catch {
+            // A failure after the rename (syncing the directory) leaves the new manifest in place: readers see it,
+            // so it is the committed state, and the files it names must be kept.
+            if let onDisk = try? IndexDirectory.readManifest(directory), onDisk == m { manifest = m }
+            throw error
+        }
         manifest = m
     }
 
@@ -183,10 +192,25 @@ private final class IndexRun: @unchecked Sendable {
 
     var isStopped: Bool { monitor.withLock { stopped } }
 
+    /// The input position (file, line) of the earliest failure so far, packed; `Int.max` while there is none.
+    /// Workers go on with input before it, so that the error reported is the first bad line, not just a bad line.
+    let failureOrder = Atomic<Int>(Int.max)
+
+    static func pack(_ order: (Int, Int)) -> Int {
+        order.0 < 0 ? -1 : order.0 << 40 | min(order.1, (1 << 40) - 1)
+    }
+
+    /// True if the input at `order` comes after a failure (so it need not be read).
+    @inline(__always)
+    func isAfterFailure(_ order: (Int, Int)) -> Bool {
+        IndexRun.pack(order) > failureOrder.load(ordering: .relaxed)
+    }
+
     func fail(_ error: QuarryError, order: (Int, Int)) {
         monitor.withLock {
             if firstError == nil || order < firstError.unsafelyUnwrapped.order {
                 firstError = (order, error)
+                failureOrder.store(IndexRun.pack(order), ordering: .relaxed)
             }
             stopped = true
         }
@@ -240,7 +264,9 @@ private final class IndexRun: @unchecked Sendable {
         report.skippedSamples = samples
         report.commits = commits
         func cleanUp() {
-            for s in uncommitted {
+            // (A commit that failed after its rename is visible: its segments are live, not garbage.)
+            let live = Set(writer.manifest.segments.map(\.name))
+            for s in uncommitted where !live.contains(s.name) {
                 for kind in FileKind.segmentKinds { _ = Syscalls.unlink(s.path(kind, in: writer.directory)) }
             }
         }
@@ -427,15 +453,28 @@ private final class IndexRun: @unchecked Sendable {
                     line += 1
                     start = min(nl + 1, cut)
                 }
-                if start < cut {
-                    let bytes = Array(buffer[start..<cut])
+                // Whole lines go out as chunks; with --commit-every, a chunk ends where a commit falls due.
+                var from = start
+                while from < cut {
+                    var to = cut
+                    if let every = options.commitEvery, every > 0 {
+                        var wanted = every - sinceBarrier
+                        var k = from
+                        while k < cut && wanted > 0 {
+                            if buffer[k] == 0x0A { wanted -= 1 }
+                            k += 1
+                        }
+                        to = k
+                    }
+                    let bytes = Array(buffer[from..<to])
                     var lines = 0
                     for b in bytes where b == 0x0A { lines += 1 }
-                    if atEOF && bytes.last != 0x0A { lines += 1 }
+                    if atEOF && to == cut && bytes.last != 0x0A { lines += 1 }
                     queue.push(.lines(file: fileIndex, firstLine: line, firstRecord: record, bytes: bytes, tsvHeader: header))
                     line += lines
                     record += lines
                     maybeBarrier(lines)
+                    from = to
                 }
                 // Keep the partial last line.
                 let rest = end - cut
@@ -533,9 +572,10 @@ private final class IndexRun: @unchecked Sendable {
                 if !isStopped { _ = flushBuilder() }
                 arriveAtBarrier()
             case .textFiles(let records, let firstRecord):
-                if isStopped || options.isInterrupted() { continue }
+                if isAfterFailure((firstRecord, firstRecord)) || options.isInterrupted() { continue }
                 for (k, r) in records.enumerated() {
                     let location = (firstRecord, firstRecord + k)
+                    if isAfterFailure(location) { break }
                     do {
                         try TextFolder.parse(r, schema: schema, lossy: options.lossy, into: &doc)
                     } catch {
@@ -550,7 +590,7 @@ private final class IndexRun: @unchecked Sendable {
                     if !add(location, { r.relativePath }) { break }
                 }
             case .lines(let file, let firstLine, let firstRecord, let bytes, let header):
-                if isStopped || options.isInterrupted() { continue }
+                if isAfterFailure((file, firstLine)) || options.isInterrupted() { continue }
                 let name = inputs[file] == "-" ? "<stdin>" : inputs[file]
                 if options.format == .tsv, let header, header != tsvHeader {
                     do {
@@ -586,7 +626,7 @@ private final class IndexRun: @unchecked Sendable {
                     var start = 0
                     var lineNumber = firstLine
                     var record = firstRecord
-                    while start < all.count && ok {
+                    while start < all.count && ok && !isAfterFailure((file, lineNumber)) {
                         var end = start
                         while end < all.count && all[end] != 0x0A { end += 1 }
                         let line = UnsafeBufferPointer(rebasing: all[start..<end])
@@ -654,7 +694,7 @@ private final class IndexRun: @unchecked Sendable {
         if let (id, a, b) = try DuplicateIDs.find(readers, newFrom: writer.manifest.segments.count) {
             throw QuarryError(
                 .invalidInput,
-                "duplicate id '\(id)': it is in segments \(a) and \(b); ids must be unique (nothing from this run was committed)",
+                "duplicate id '\(id)': it is in segments \(a) and \(b); ids must be unique (nothing after the last commit was kept)",
                 path: writer.directory)
         }
     }

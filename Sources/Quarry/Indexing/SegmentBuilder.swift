@@ -74,7 +74,7 @@ final class SegmentBuilder {
         self.schema = schema
         self.directory = directory
         self.info = (name, id)
-        self.analyzer = Analyzer(schema.analyzer)
+        self.analyzer = Analyzer(schema.analyzer, bulk: true)
         stateCapacity = 1 << 12
         states = .allocate(capacity: stateCapacity)
         slots = [UInt32](repeating: 0, count: 1 << 13)

@@ -11,11 +11,11 @@
 #endif
 
 /// A pthread mutex with a condition variable.
-final class Monitor: @unchecked Sendable {
+package final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    package init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -27,7 +27,7 @@ final class Monitor: @unchecked Sendable {
         condition.deallocate()
     }
 
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    package func withLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
@@ -85,11 +85,11 @@ final class BlockingQueue<Element>: @unchecked Sendable {
 }
 
 /// A joinable thread running a closure.
-final class Thread: @unchecked Sendable {
+package final class Thread: @unchecked Sendable {
     private var handle = pthread_t()
     private let body: @Sendable () -> Void
 
-    init(_ body: @escaping @Sendable () -> Void) {
+    package init(_ body: @escaping @Sendable () -> Void) {
         self.body = body
         let context = Unmanaged.passRetained(self).toOpaque()
         var attributes = pthread_attr_t()
@@ -114,7 +114,7 @@ final class Thread: @unchecked Sendable {
 
     private var started = true
 
-    func join() {
+    package func join() {
         if started {
             pthread_join(handle, nil)
             started = false
@@ -122,7 +122,7 @@ final class Thread: @unchecked Sendable {
     }
 
     /// The number of processors online.
-    static var processorCount: Int {
+    package static var processorCount: Int {
         let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return n > 0 ? n : 1
     }

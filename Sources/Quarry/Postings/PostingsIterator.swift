@@ -36,9 +36,16 @@ final class PostingsIterator {
     private(set) var corrupted = false
 
     private var positionsBlock = -1
+    /// `[0..<128]`: the decoded group; `[128...]`: the decoded vint tail.
     private var positionValues: UnsafeMutablePointer<UInt32>
     private var positionCapacity: Int
     private let positionOffsets: UnsafeMutablePointer<Int>
+    private var positionTotal = 0
+    private var groupOffsets: UnsafeMutablePointer<Int>
+    private var groupCapacity = 8
+    private var groupsKnown = 0
+    private var decodedGroup = -1
+    private var tailDecoded = false
 
     /// Opens the postings of a term.
     /// - Parameters:
@@ -52,12 +59,15 @@ final class PostingsIterator {
         self.positionsFile = positions
         self.maxDoc = UInt32(clamping: maxDoc)
         self.docFreq = Int(info.docFreq)
-        self.positionsStart = Int(clamping: info.positionsOffset)
+        // Offsets past the end (damage) are clamped to it, so that the checked reads fail instead of the offset
+        // arithmetic overflowing.
+        self.positionsStart = min(Int(clamping: info.positionsOffset), positions?.count ?? 0)
         docs = .allocate(capacity: 128)
         freqs = .allocate(capacity: 128)
         positionCapacity = 256
         positionValues = .allocate(capacity: positionCapacity)
         positionOffsets = .allocate(capacity: 129)
+        groupOffsets = .allocate(capacity: 8)
         if info.docFreq <= 1 {
             singleton = true
             numBlocks = 1
@@ -79,7 +89,7 @@ final class PostingsIterator {
         }
         singleton = false
         numBlocks = (docFreq + 127) / 128
-        var c = ByteCursor(postings, position: Int(clamping: info.postingsOffset))
+        var c = ByteCursor(postings, position: min(Int(clamping: info.postingsOffset), postings.count))
         let maxFreq = c.vint()
         let minNorm = c.u8()
         termMaxFreq = UInt32(clamping: maxFreq ?? UInt64(UInt32.max))
@@ -108,6 +118,7 @@ final class PostingsIterator {
         freqs.deallocate()
         positionValues.deallocate()
         positionOffsets.deallocate()
+        groupOffsets.deallocate()
     }
 
     /// The current document's term frequency.
@@ -276,57 +287,127 @@ final class PostingsIterator {
     // MARK: Positions
 
     /// Decodes the positions of the current document into `output` (absolute, increasing).
+    ///
+    /// Only the 128-value groups of the block's chunk that hold this document's positions are decoded (the group
+    /// headers before them are stepped over), so a phrase check costs about the document's frequency, not the
+    /// block's.
     /// - Returns: false if the positions are damaged or the field has none.
     func positions(into output: inout [UInt32]) -> Bool {
         output.removeAll(keepingCapacity: true)
-        guard doc != terminated else { return false }
+        guard doc != terminated, let file = positionsFile else { return false }
         if positionsBlock != block {
-            guard decodePositions() else {
+            guard enterPositionsBlock(file) else {
                 corrupted = true
                 return false
             }
         }
         let start = positionOffsets[index]
         let end = positionOffsets[index + 1]
+        let fullGroups = positionTotal >> 7
         var p: UInt32 = 0
-        for k in start..<end {
-            p &+= positionValues[k]
-            output.append(p)
+        var k = start
+        while k < end {
+            let g = k >> 7
+            if g < fullGroups {
+                guard decodeGroup(g, file) else {
+                    corrupted = true
+                    return false
+                }
+                let upto = min(end, (g + 1) << 7)
+                let base = g << 7
+                for j in k..<upto {
+                    p &+= positionValues[j - base]
+                    output.append(p)
+                }
+                k = upto
+            } else {
+                guard decodeTail(fullGroups, file) else {
+                    corrupted = true
+                    return false
+                }
+                let base = fullGroups << 7
+                for j in k..<end {
+                    p &+= positionValues[128 + j - base]
+                    output.append(p)
+                }
+                k = end
+            }
         }
         return true
     }
 
-    private func decodePositions() -> Bool {
-        guard let file = positionsFile else { return false }
+    /// Sets up the current block's chunk: per-document offsets of its positions, and where its groups start.
+    private func enterPositionsBlock(_ file: RawBytes) -> Bool {
         var total = 0
         positionOffsets[0] = 0
         for i in 0..<blockLength {
             total += Int(freqs[i])
             positionOffsets[i + 1] = total
         }
-        guard total <= file.count else { return false }
-        if total + 128 > positionCapacity {
-            positionValues.deallocate()
-            positionCapacity = total + 128
-            positionValues = .allocate(capacity: positionCapacity)
-        }
+        // Each full group of 128 values takes at least its width byte, each tail value at least one byte.
+        guard (total >> 7) + (total & 127) <= file.count else { return false }
         var start = positionsStart
         if block > 0, let skip {
             start += Int(skip.loadU32((block - 1) * 16 + 8))
         }
-        var c = ByteCursor(file, position: start)
-        var i = 0
-        while i + 128 <= total {
-            guard let w = c.u8(), w <= 32, let packed = c.bytes(16 * Int(w)) else { return false }
-            BlockCodec.unpack(packed.base, width: Int(w), into: positionValues + i)
-            i += 128
+        guard start >= 0, start <= file.count else { return false }
+        let groups = (total >> 7) + 1
+        if groups > groupCapacity {
+            groupOffsets.deallocate()
+            groupCapacity = groups + 16
+            groupOffsets = .allocate(capacity: groupCapacity)
         }
-        while i < total {
-            guard let v = c.vint(), v <= UInt64(UInt32.max) else { return false }
-            positionValues[i] = UInt32(v)
-            i += 1
-        }
+        groupOffsets[0] = start
+        groupsKnown = 1
+        positionTotal = total
+        decodedGroup = -1
+        tailDecoded = false
         positionsBlock = block
+        return true
+    }
+
+    /// The byte offset of group `g` of the current chunk (stepping over the headers of the groups before it).
+    private func groupOffset(_ g: Int, _ file: RawBytes) -> Int? {
+        while groupsKnown <= g {
+            let at = groupOffsets[groupsKnown - 1]
+            guard let w = file.u8(at), w <= 32 else { return nil }
+            let next = at + 1 + 16 * Int(w)
+            guard next <= file.count else { return nil }
+            groupOffsets[groupsKnown] = next
+            groupsKnown += 1
+        }
+        return groupOffsets[g]
+    }
+
+    /// Unpacks full group `g` into `positionValues[0..<128]`.
+    private func decodeGroup(_ g: Int, _ file: RawBytes) -> Bool {
+        if decodedGroup == g { return true }
+        guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32, file.contains(at + 1, 16 * Int(w)) else {
+            return false
+        }
+        BlockCodec.unpack(file.base + at + 1, width: Int(w), into: positionValues)
+        decodedGroup = g
+        return true
+    }
+
+    /// Decodes the chunk's vint tail into `positionValues[128...]`.
+    private func decodeTail(_ fullGroups: Int, _ file: RawBytes) -> Bool {
+        if tailDecoded { return true }
+        guard let at = groupOffset(fullGroups, file) else { return false }
+        let count = positionTotal - (fullGroups << 7)
+        if 128 + count > positionCapacity {
+            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: 128 + count + 64)
+            bigger.update(from: positionValues, count: 128)
+            positionValues.deallocate()
+            positionValues = bigger
+            positionCapacity = 128 + count + 64
+        }
+        var c = ByteCursor(file, position: at)
+        for i in 0..<count {
+            guard let v = c.vint(), v <= UInt64(UInt32.max) else { return false }
+            positionValues[128 + i] = UInt32(v)
+        }
+        tailDecoded = true
         return true
     }
 }

@@ -479,10 +479,10 @@ private struct Lexer {
                 i += 1
             case "\"":
                 out.append(try phrase())
-            case "+" where startOfTerm && i + 1 < chars.count && !Lexer.isSpace(chars[i + 1]):
+            case "+" where startOfTerm && (i + 1 == chars.count || !Lexer.isSpace(chars[i + 1])):
                 out.append(Token(kind: .plus, text: "+", column: column))
                 i += 1
-            case "-" where startOfTerm && i + 1 < chars.count && !Lexer.isSpace(chars[i + 1]):
+            case "-" where startOfTerm && (i + 1 == chars.count || !Lexer.isSpace(chars[i + 1])):
                 out.append(Token(kind: .minus, text: "-", column: column))
                 i += 1
             default:

@@ -140,19 +140,39 @@ final class TermScorer: Scorer {
     }
 }
 
+/// Any scorer, as a concrete class (so that generic code over `Scorer` can hold mixed children).
+final class ScorerBox: Scorer {
+    let inner: any Scorer
+    init(_ inner: any Scorer) { self.inner = inner }
+    @inline(__always) var doc: UInt32 { inner.doc }
+    @inline(__always) func next() -> UInt32 { inner.next() }
+    @inline(__always) func seek(_ target: UInt32) -> UInt32 { inner.seek(target) }
+    @inline(__always) func score() -> Float { inner.score() }
+    var maxScore: Float { inner.maxScore }
+    @inline(__always) func advanceShallow(_ target: UInt32) -> UInt32 { inner.advanceShallow(target) }
+    @inline(__always) func blockMaxScore() -> Float { inner.blockMaxScore() }
+    var cost: Int { inner.cost }
+    func setMinCompetitiveScore(_ threshold: Float) { inner.setMinCompetitiveScore(threshold) }
+    var corrupted: Bool { inner.corrupted }
+}
+
 /// Documents matching any child; the score is the sum of the matching children's scores (in child order). As the
 /// root of a top-k search it runs block-max WAND (Ding and Suel, "Faster top-k document retrieval using block-max
 /// indexes", SIGIR 2011), as Tantivy's `block_wand` does.
-final class UnionScorer: Scorer {
-    private let children: [any Scorer]
-    private(set) var doc: UInt32 = terminated
+///
+/// The logic is generic over the children's type and used by two concrete classes: `TermUnionScorer`, whose
+/// children are all terms (a word over title and body, an OR of words: the common case, compiled with direct calls),
+/// and `UnionScorer` for any mix.
+struct UnionCore<C: Scorer> {
+    let children: [C]
+    var doc: UInt32 = terminated
     let maxScore: Float
     let cost: Int
-    private var threshold: Float = -.infinity
+    var threshold: Float = -.infinity
     private var order: [Int]
     private let childMax: [Float]
 
-    init(_ children: [any Scorer]) {
+    init(_ children: [C]) {
         self.children = children
         maxScore = children.reduce(0) { $0 + $1.maxScore }
         cost = children.reduce(0) { $0 + $1.cost }
@@ -164,7 +184,7 @@ final class UnionScorer: Scorer {
     var corrupted: Bool { children.contains { $0.corrupted } }
 
     @inline(__always)
-    private func minimumDoc() -> UInt32 {
+    func minimumDoc() -> UInt32 {
         var m = terminated
         for c in children {
             let d = c.doc
@@ -173,23 +193,36 @@ final class UnionScorer: Scorer {
         return m
     }
 
-    func next() -> UInt32 {
+    @inline(__always)
+    mutating func next() -> UInt32 {
         if doc == terminated { return doc }
         let current = doc
-        for c in children where c.doc == current { _ = c.next() }
+        var m = terminated
+        for c in children {
+            var d = c.doc
+            if d == current { d = c.next() }
+            if d < m { m = d }
+        }
         if threshold > 0 { return wand() }
-        doc = minimumDoc()
+        doc = m
         return doc
     }
 
-    func seek(_ target: UInt32) -> UInt32 {
+    @inline(__always)
+    mutating func seek(_ target: UInt32) -> UInt32 {
         if target <= doc { return doc }
-        for c in children where c.doc < target { _ = c.seek(target) }
+        var m = terminated
+        for c in children {
+            var d = c.doc
+            if d < target { d = c.seek(target) }
+            if d < m { m = d }
+        }
         if threshold > 0 { return wand() }
-        doc = minimumDoc()
+        doc = m
         return doc
     }
 
+    @inline(__always)
     func score() -> Float {
         var s: Float = 0
         let d = doc
@@ -212,76 +245,134 @@ final class UnionScorer: Scorer {
         return s
     }
 
-    func setMinCompetitiveScore(_ threshold: Float) {
-        self.threshold = threshold
-    }
-
     /// Block-max WAND: moves to the first document, at or after the children's current positions, that may beat
     /// the threshold.
-    private func wand() -> UInt32 {
-        while true {
-            // Children in document order (insertion sort: there are few).
-            for i in 1..<order.count {
-                let k = order[i]
-                let d = children[k].doc
-                var j = i - 1
-                while j >= 0 && children[order[j]].doc > d {
-                    order[j + 1] = order[j]
-                    j -= 1
+    mutating func wand() -> UInt32 {
+        let n = children.count
+        return order.withUnsafeMutableBufferPointer { order in
+            while true {
+                // Children in document order (insertion sort: there are few, and they move little).
+                for i in 1..<n {
+                    let k = order[i]
+                    let d = children[k].doc
+                    var j = i - 1
+                    while j >= 0 && children[order[j]].doc > d {
+                        order[j + 1] = order[j]
+                        j -= 1
+                    }
+                    order[j + 1] = k
                 }
-                order[j + 1] = k
-            }
-            // The pivot: the first position where the bounds of the children so far can beat the threshold.
-            var acc: Float = 0
-            var pivot = -1
-            for i in 0..<order.count {
-                if children[order[i]].doc == terminated { break }
-                acc += childMax[order[i]]
-                if canBeat(acc, threshold) {
-                    pivot = i
-                    break
+                // The pivot: the first position where the bounds of the children so far can beat the threshold.
+                var acc: Float = 0
+                var pivot = -1
+                for i in 0..<n {
+                    if children[order[i]].doc == terminated { break }
+                    acc += childMax[order[i]]
+                    if canBeat(acc, threshold) {
+                        pivot = i
+                        break
+                    }
                 }
-            }
-            if pivot < 0 {
-                doc = terminated
-                return doc
-            }
-            let pivotDoc = children[order[pivot]].doc
-            // Every child on the pivot document belongs to the pivot set.
-            var last = pivot
-            while last + 1 < order.count && children[order[last + 1]].doc == pivotDoc { last += 1 }
-            let nextDoc = last + 1 < order.count ? children[order[last + 1]].doc : terminated
-            // Block-max check over the pivot set.
-            var upTo = terminated
-            var blockSum: Float = 0
-            for i in 0...last {
-                let c = children[order[i]]
-                let u = c.advanceShallow(pivotDoc)
-                if u < upTo { upTo = u }
-                blockSum += c.blockMaxScore()
-            }
-            if !canBeat(blockSum, threshold) {
-                // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.
-                var target = upTo == terminated ? terminated : upTo + 1
-                if nextDoc < target { target = nextDoc }
-                if target <= pivotDoc { target = pivotDoc + 1 }
+                if pivot < 0 {
+                    doc = terminated
+                    return doc
+                }
+                let pivotDoc = children[order[pivot]].doc
+                // Every child on the pivot document belongs to the pivot set.
+                var last = pivot
+                while last + 1 < n && children[order[last + 1]].doc == pivotDoc { last += 1 }
+                let nextDoc = last + 1 < n ? children[order[last + 1]].doc : terminated
+                // Block-max check over the pivot set.
+                var upTo = terminated
+                var blockSum: Float = 0
                 for i in 0...last {
                     let c = children[order[i]]
-                    if c.doc < target { _ = c.seek(target) }
+                    let u = c.advanceShallow(pivotDoc)
+                    if u < upTo { upTo = u }
+                    blockSum += c.blockMaxScore()
                 }
-                continue
-            }
-            if children[order[0]].doc == pivotDoc {
-                doc = pivotDoc
-                return doc
-            }
-            // Bring the children before the pivot up to it.
-            for i in 0..<pivot {
-                let c = children[order[i]]
-                if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+                if !canBeat(blockSum, threshold) {
+                    // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.
+                    var target = upTo == terminated ? terminated : upTo + 1
+                    if nextDoc < target { target = nextDoc }
+                    if target <= pivotDoc { target = pivotDoc + 1 }
+                    for i in 0...last {
+                        let c = children[order[i]]
+                        if c.doc < target { _ = c.seek(target) }
+                    }
+                    continue
+                }
+                if children[order[0]].doc == pivotDoc {
+                    doc = pivotDoc
+                    return doc
+                }
+                // Bring the children before the pivot up to it.
+                for i in 0..<pivot {
+                    let c = children[order[i]]
+                    if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+                }
             }
         }
     }
+}
+
+/// A union of term scorers (see `UnionCore`).
+final class TermUnionScorer: Scorer {
+    private var core: UnionCore<TermScorer>
+
+    init(_ children: [TermScorer]) { core = UnionCore(children) }
+
+    var doc: UInt32 { core.doc }
+    var maxScore: Float { core.maxScore }
+    var cost: Int { core.cost }
+    var corrupted: Bool { core.corrupted }
+    func next() -> UInt32 { core.next() }
+    func seek(_ target: UInt32) -> UInt32 { core.seek(target) }
+    func score() -> Float { core.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
+    func blockMaxScore() -> Float { core.blockMaxScore() }
+    func setMinCompetitiveScore(_ threshold: Float) { core.threshold = threshold }
+
+    /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
+    func countMatches(maxDoc: Int) -> Int {
+        var bits = [UInt64](repeating: 0, count: (maxDoc + 63) / 64)
+        bits.withUnsafeMutableBufferPointer { bits in
+            for c in core.children {
+                var d = c.doc
+                while d != terminated {
+                    bits[Int(d >> 6)] |= 1 << UInt64(d & 63)
+                    d = c.next()
+                }
+            }
+        }
+        return bits.reduce(0) { $0 + $1.nonzeroBitCount }
+    }
+}
+
+/// A union of scorers of any kinds (see `UnionCore`).
+final class UnionScorer: Scorer {
+    private var core: UnionCore<ScorerBox>
+
+    init(_ children: [any Scorer]) { core = UnionCore(children.map { ScorerBox($0) }) }
+
+    var doc: UInt32 { core.doc }
+    var maxScore: Float { core.maxScore }
+    var cost: Int { core.cost }
+    var corrupted: Bool { core.corrupted }
+    func next() -> UInt32 { core.next() }
+    func seek(_ target: UInt32) -> UInt32 { core.seek(target) }
+    func score() -> Float { core.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
+    func blockMaxScore() -> Float { core.blockMaxScore() }
+    func setMinCompetitiveScore(_ threshold: Float) { core.threshold = threshold }
+}
+
+/// A union of `children`: of terms when they all are.
+func makeUnion(_ children: [any Scorer]) -> any Scorer {
+    if children.count == 1 { return children[0] }
+    let terms = children.compactMap { $0 as? TermScorer }
+    if terms.count == children.count { return TermUnionScorer(terms) }
+    return UnionScorer(children)
 }
 
 /// Documents matching every child; the score is the sum of the scoring children's scores (in query order).

@@ -133,16 +133,16 @@ public final class Searcher: @unchecked Sendable {
             var result: any Scorer
             if required.isEmpty {
                 if optional.isEmpty { return nil }
-                result = optional.count == 1 ? optional[0] : UnionScorer(optional)
+                result = makeUnion(optional)
             } else {
                 result = required.count == 1 && scoringFlags[0] ? required[0] : IntersectionScorer(required, scoring: scoringFlags)
                 if !optional.isEmpty {
-                    result = ReqOptScorer(required: result, optional: optional.count == 1 ? optional[0] : UnionScorer(optional))
+                    result = ReqOptScorer(required: result, optional: makeUnion(optional))
                 }
             }
             let excluded = mustNot.compactMap { scorer($0, segment: s) }
             if !excluded.isEmpty {
-                result = ExclusionScorer(required: result, excluded: excluded.count == 1 ? excluded[0] : UnionScorer(excluded))
+                result = ExclusionScorer(required: result, excluded: makeUnion(excluded))
             }
             return result
         }
@@ -217,10 +217,14 @@ public final class Searcher: @unchecked Sendable {
         if case .term(_, _, _, _, let df) = weight { return df }
         for s in reader.segments.indices {
             guard let scorer = scorer(weight, segment: s) else { continue }
-            var d = scorer.doc
-            while d != terminated {
-                total += 1
-                d = scorer.next()
+            if let union = scorer as? TermUnionScorer {
+                total += union.countMatches(maxDoc: reader.segments[s].docCount)
+            } else {
+                var d = scorer.doc
+                while d != terminated {
+                    total += 1
+                    d = scorer.next()
+                }
             }
             if scorer.corrupted {
                 throw QuarryError.corrupt(

@@ -71,7 +71,7 @@ final class MappedFile: @unchecked Sendable {
 }
 
 /// Reads a whole file into memory (for small files such as the manifest).
-func readWholeFile(_ path: String) throws(QuarryError) -> [UInt8] {
+package func readWholeFile(_ path: String) throws(QuarryError) -> [UInt8] {
     let fd: FileDescriptor
     do {
         fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])

@@ -133,7 +133,8 @@ final class StoreReader {
     deinit { block.deallocate() }
 
     private func blockFirstDoc(_ b: Int) -> Int { Int(index.loadU32(b * 16)) }
-    private func blockOffset(_ b: Int) -> Int { Int(index.loadU64(b * 16 + 8)) }
+    /// (Masked as `init` masked it when it validated the offsets, so that the value used is the value checked.)
+    private func blockOffset(_ b: Int) -> Int { Int(index.loadU64(b * 16 + 8) & 0x7FFF_FFFF_FFFF_FFFF) }
 
     /// Loads block `b` into the cache.
     private func load(_ b: Int) throws(QuarryError) {

@@ -296,7 +296,11 @@ struct TermDictionary: @unchecked Sendable {
     func scanBlock(
         _ f: Field, _ b: Int, _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> Bool, onError: () -> Void
     ) {
-        let blockOffset = Int(f.index.loadU64(b * 16))
+        // (The sparse index is not covered by the directory's checksum: an offset past Int.max is damage.)
+        guard let blockOffset = Int(exactly: f.index.loadU64(b * 16)) else {
+            onError()
+            return
+        }
         let start = blockOffset - f.blocksOffset
         guard start >= 0, start < f.blocks.count else {
             onError()

@@ -1,0 +1,136 @@
+// Folders of text files: listing (recursive, sorted, hidden files skipped) and the file -> document rules (title
+// line, mail-style headers, dates, BOM, invalid UTF-8).
+
+import QuarryTestSupport
+import Testing
+
+@testable import Quarry
+
+@Suite struct TextFolderTests {
+    static let schema = Schema()
+
+    static func parse(_ text: [UInt8], path: String = "a.txt", mtime: Int64 = 1_700_000_000, lossy: Bool = false)
+        -> (doc: Document, error: LineError?)
+    {
+        var doc = Document(textFieldCount: 2)
+        do {
+            try TextFolder.parse(
+                TextFileRecord(relativePath: path, bytes: text, modificationTime: mtime), schema: schema, lossy: lossy,
+                into: &doc)
+            return (doc, nil)
+        } catch {
+            return (doc, error)
+        }
+    }
+
+    static func parse(_ text: String, path: String = "a.txt", mtime: Int64 = 1_700_000_000) -> (
+        doc: Document, error: LineError?
+    ) {
+        parse(Array(text.utf8), path: path, mtime: mtime)
+    }
+
+    static func string(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func listingIsRecursiveSortedAndSkipsHiddenFiles() throws {
+        let dir = TemporaryDirectory("folder")
+        for name in [
+            "b.txt", "a.txt", "sub/z.txt", "sub/deeper/y.md", ".hidden", "sub/.secret", ".git/config", "A.txt", "é.txt",
+        ] {
+            let path = dir.file(name)
+            makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
+            writeFile(path, name)
+        }
+        dir.makeDirectory("empty")
+        #expect(try TextFolder.list(dir.path) == ["A.txt", "a.txt", "b.txt", "sub/deeper/y.md", "sub/z.txt", "é.txt"])
+        do {
+            _ = try TextFolder.list(dir.file("missing"))
+            Issue.record("a missing folder must be an error")
+        } catch {
+            #expect(error.code == .invalidInput)
+            #expect(error.path == dir.file("missing"))
+        }
+    }
+
+    @Test func titleIsTheFirstNonEmptyLineAndTheRestIsTheBody() {
+        let r = Self.parse("\n  \nThe Title\r\nline one\r\n\nline two\n")
+        #expect(r.error == nil)
+        #expect(Self.string(r.doc.id) == "a.txt")
+        #expect(Self.string(r.doc.text[0]) == "The Title")
+        #expect(Self.string(r.doc.text[1]) == "line one\r\n\nline two")
+        #expect(r.doc.date == 1_700_000_000, "the file's modification time")
+        #expect(r.doc.valueEnds == [[9], [r.doc.text[1].count]])
+        #expect(
+            Self.string(r.doc.stored)
+                == #"{"id":"a.txt","date":"2023-11-14T22:13:20Z","title":"The Title","body":"line one\r\n\nline two"}"#)
+    }
+
+    @Test func mailStyleHeaders() {
+        let r = Self.parse(
+            "Subject: Quarterly report\nDate: 2024-01-02\nFrom: Zoë <z@example.com>\nX-Tag: a:b\n\nBody text\nmore\n",
+            path: "mail/1.eml")
+        #expect(r.error == nil)
+        #expect(Self.string(r.doc.text[0]) == "Quarterly report")
+        #expect(Self.string(r.doc.text[1]) == "Body text\nmore")
+        #expect(r.doc.date == 1_704_153_600)
+        let stored = StoredDocument(r.doc.stored)
+        #expect(stored.members.map(\.name) == ["id", "date", "title", "body", "From", "X-Tag"])
+        #expect(stored.text("id") == "mail/1.eml")
+        #expect(stored.text("date") == "2024-01-02T00:00:00Z")
+        #expect(stored.text("From") == "Zoë <z@example.com>")
+        #expect(stored.text("X-Tag") == "a:b")
+    }
+
+    @Test func headersNamedLikeTheSchemaFields() {
+        // The title field's and date field's names work as header names, case-insensitively.
+        let r = Self.parse("TITLE: From the header\nDATE: Tue, 09 Nov 1994 11:02:01 GMT\n\nFirst body line\n")
+        #expect(Self.string(r.doc.text[0]) == "From the header")
+        #expect(Self.string(r.doc.text[1]) == "First body line")
+        #expect(r.doc.date == 784_378_921)
+    }
+
+    @Test func aFirstLineThatOnlyLooksLikeAHeader() {
+        let r = Self.parse("Note: this is prose\nnot a header line\n")
+        #expect(Self.string(r.doc.text[0]) == "Note: this is prose")
+        #expect(Self.string(r.doc.text[1]) == "not a header line")
+        // Headers without a title header: the title is the body's first line.
+        let h = Self.parse("Author: Ann\n\nReal title\nbody")
+        #expect(Self.string(h.doc.text[0]) == "Real title")
+        #expect(Self.string(h.doc.text[1]) == "body")
+        #expect(StoredDocument(h.doc.stored).text("Author") == "Ann")
+    }
+
+    @Test func aBadDateHeaderIsAnError() {
+        let r = Self.parse("Date: someday\n\nx")
+        #expect(r.error?.column == 1)
+        #expect(r.error?.message.contains("cannot parse the date header 'someday'") == true)
+    }
+
+    @Test func emptyAndBOMFiles() {
+        let empty = Self.parse("")
+        #expect(empty.error == nil)
+        #expect(empty.doc.text == [[], []])
+        #expect(empty.doc.valueEnds == [[0], [0]])
+        #expect(Self.string(empty.doc.stored) == #"{"id":"a.txt","date":"2023-11-14T22:13:20Z","title":"","body":""}"#)
+        let bom = Self.parse([0xEF, 0xBB, 0xBF] + Array("Title\nBody".utf8))
+        #expect(Self.string(bom.doc.text[0]) == "Title")
+        #expect(Self.string(bom.doc.text[1]) == "Body")
+    }
+
+    @Test func invalidUTF8() {
+        let bytes: [UInt8] = Array("Title\nab".utf8) + [0xFF] + Array("c".utf8)
+        let r = Self.parse(bytes)
+        #expect(r.error?.column == 9)
+        #expect(r.error?.message.contains("invalid UTF-8 at byte 8") == true)
+        let lossy = Self.parse(bytes, lossy: true)
+        #expect(lossy.error == nil)
+        #expect(Self.string(lossy.doc.text[1]) == "ab\u{FFFD}c")
+    }
+
+    @Test func storedJSONEscapesPathsAndText() {
+        let r = Self.parse("Quote \"this\"\n\ttab\\", path: "dir/we\"ird.txt")
+        let stored = StoredDocument(r.doc.stored)
+        #expect(stored.text("id") == "dir/we\"ird.txt")
+        #expect(stored.text("title") == "Quote \"this\"")
+        #expect(stored.text("body") == "\ttab\\")
+    }
+}

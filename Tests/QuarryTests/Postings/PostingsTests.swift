@@ -1,0 +1,473 @@
+// PostingsWriter -> .post/.pos files -> PostingsIterator, against an in-memory model of each term: documents,
+// frequencies, positions, `advance(to:)`, and the block and term bounds used by block-max pruning.
+
+import QuarryTestSupport
+import Testing
+
+@testable import Quarry
+
+/// One term's postings as the model holds them.
+struct ModelPostings {
+    var docs: [UInt32]
+    var freqs: [UInt32]
+    /// Absolute, increasing positions per document.
+    var positions: [[UInt32]]
+
+    /// Random postings of `docFreq` documents below `maxDoc`.
+    static func random(docFreq: Int, maxDoc: Int, maxGap: UInt64, _ rng: inout SeededRandom) -> ModelPostings {
+        var docs: [UInt32] = []
+        var next = UInt64(rng.skewed(below: maxGap))
+        for _ in 0..<docFreq {
+            docs.append(UInt32(next))
+            next += 1 + rng.skewed(below: maxGap)
+        }
+        precondition(Int(docs.last!) < maxDoc)
+        var freqs: [UInt32] = []
+        var positions: [[UInt32]] = []
+        for _ in 0..<docFreq {
+            let f = rng.chance(0.5) ? 1 : UInt32(1 + rng.skewed(below: 40))
+            freqs.append(f)
+            var p = UInt32(rng.skewed(below: 1000))
+            var ps: [UInt32] = []
+            for _ in 0..<f {
+                ps.append(p)
+                p += 1 + UInt32(rng.skewed(below: 300))
+            }
+            positions.append(ps)
+        }
+        return ModelPostings(docs: docs, freqs: freqs, positions: positions)
+    }
+
+    /// What the writer takes: per document its first position, then the gaps.
+    var positionValues: [UInt32] {
+        var out: [UInt32] = []
+        for ps in positions {
+            var previous: UInt32 = 0
+            for p in ps {
+                out.append(p - previous)
+                previous = p
+            }
+        }
+        return out
+    }
+}
+
+/// Writes terms into a `.post` and a `.pos` file and maps them back.
+final class PostingsFixture {
+    let directory = TemporaryDirectory("postings")
+    let id: [UInt8]
+    var postingsFile: MappedFile!
+    var positionsFile: MappedFile!
+    var postings: RawBytes!
+    var positions: RawBytes!
+    var infos: [TermInfo] = []
+
+    init(terms: [ModelPostings], norms: [UInt8]?, withPositions: Bool = true, seed: UInt64 = 1) throws {
+        var rng = SeededRandom(seed: seed)
+        id = rng.bytes(16)
+        let post = try FileWriter(path: directory.file("s.post"), kind: .postings, id: id)
+        let pos = try FileWriter(path: directory.file("s.pos"), kind: .positions, id: id)
+        let writer = PostingsWriter(postings: post, positions: withPositions ? pos : nil)
+        for t in terms {
+            let values = t.positionValues
+            let info = try t.docs.withUnsafeBufferPointer { d in
+                try t.freqs.withUnsafeBufferPointer { f in
+                    try values.withUnsafeBufferPointer { p in
+                        if let norms {
+                            return try norms.withUnsafeBufferPointer { n in
+                                try writer.writeTerm(
+                                    docs: d, freqs: f, positionValues: withPositions ? p : nil, norms: n)
+                            }
+                        }
+                        return try writer.writeTerm(
+                            docs: d, freqs: f, positionValues: withPositions ? p : nil, norms: nil)
+                    }
+                }
+            }
+            infos.append(info)
+        }
+        try post.finish()
+        try pos.finish()
+        postingsFile = try MappedFile(path: directory.file("s.post"))
+        positionsFile = try MappedFile(path: directory.file("s.pos"))
+        postings = try FileFormat.validate(
+            postingsFile.bytes, kind: .postings, id: id, path: postingsFile.path, minimumTrailer: 0)
+        positions = try FileFormat.validate(
+            positionsFile.bytes, kind: .positions, id: id, path: positionsFile.path, minimumTrailer: 0)
+    }
+
+    func iterator(_ term: Int, maxDoc: Int, norms: [UInt8]?, withPositions: Bool = true) -> PostingsIterator {
+        let info = infos[term]
+        let singletonNorm = info.docFreq == 1 ? (norms?[Int(info.singletonDoc)] ?? 0) : 0
+        return PostingsIterator(
+            postings: postings, positions: withPositions ? positions : nil, info: info, maxDoc: maxDoc,
+            singletonNorm: singletonNorm)
+    }
+}
+
+@Suite struct PostingsTests {
+    static let docFreqs = [1, 2, 127, 128, 129, 255, 256, 300, 1000]
+
+    /// Several terms of every size in one pair of files (so offsets other than zero are exercised), with one
+    /// shared norms column.
+    static func makeFixture(_ rng: inout SeededRandom, maxDoc: Int = 50_000) throws -> (
+        PostingsFixture, [ModelPostings], [UInt8]
+    ) {
+        let norms = (0..<maxDoc).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        var terms: [ModelPostings] = []
+        for df in docFreqs {
+            // Dense and sparse variants.
+            terms.append(.random(docFreq: df, maxDoc: maxDoc, maxGap: 3, &rng))
+            terms.append(.random(docFreq: df, maxDoc: maxDoc, maxGap: UInt64(maxDoc / (df + 1)), &rng))
+        }
+        return (try PostingsFixture(terms: terms, norms: norms, seed: rng.next()), terms, norms)
+    }
+
+    @Test func everyDocumentFrequencyAndPositionMatchesTheModel() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0001)
+        let (fixture, terms, norms) = try Self.makeFixture(&rng)
+        var positions: [UInt32] = []
+        for (t, model) in terms.enumerated() {
+            let it = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+            #expect(it.docFreq == model.docs.count)
+            #expect(it.numBlocks == (model.docs.count + 127) / 128)
+            var k = 0
+            var doc = it.doc
+            while doc != terminated {
+                guard k < model.docs.count else {
+                    Issue.record("term \(t): more documents than the model, \(rng.seedDescription)")
+                    break
+                }
+                #expect(doc == model.docs[k], "term \(t) doc #\(k), \(rng.seedDescription)")
+                #expect(it.freq == model.freqs[k], "term \(t) doc #\(k), \(rng.seedDescription)")
+                #expect(it.positions(into: &positions))
+                #expect(positions == model.positions[k], "term \(t) doc #\(k), \(rng.seedDescription)")
+                k += 1
+                doc = it.next()
+            }
+            #expect(k == model.docs.count, "term \(t), \(rng.seedDescription)")
+            #expect(!it.corrupted)
+            // Stays terminated.
+            #expect(it.next() == terminated)
+            #expect(it.advance(to: 0) == terminated)
+            #expect(!it.positions(into: &positions))
+        }
+    }
+
+    @Test func positionsOfEveryOtherDocumentAndOnlySome() throws {
+        // Positions are decoded lazily per block: ask for them out of the usual pattern.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0002)
+        let (fixture, terms, norms) = try Self.makeFixture(&rng)
+        var positions: [UInt32] = []
+        for (t, model) in terms.enumerated() {
+            let it = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+            var k = 0
+            while it.doc != terminated {
+                if rng.chance(0.3) {
+                    #expect(it.positions(into: &positions))
+                    #expect(positions == model.positions[k], "term \(t) doc #\(k), \(rng.seedDescription)")
+                    // Twice in a row gives the same answer.
+                    #expect(it.positions(into: &positions))
+                    #expect(positions == model.positions[k])
+                }
+                k += 1
+                _ = it.next()
+            }
+        }
+    }
+
+    @Test func advanceMatchesALinearScan() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0003)
+        let (fixture, terms, norms) = try Self.makeFixture(&rng)
+        var positions: [UInt32] = []
+        for (t, model) in terms.enumerated() {
+            for _ in 0..<4 {
+                let it = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+                var current = 0  // index into the model of the iterator's document
+                var target: UInt32 = 0
+                while true {
+                    // Mostly small steps, sometimes far jumps, sometimes a target at or before the current doc.
+                    switch Int.random(in: 0..<10, using: &rng) {
+                    case 0: target = target / 2
+                    case 1: target += UInt32(rng.skewed(below: 60_000))
+                    case 2:
+                        _ = it.next()
+                        current += 1
+                        if current < model.docs.count {
+                            #expect(it.doc == model.docs[current])
+                        } else {
+                            #expect(it.doc == terminated)
+                        }
+                    default: target += UInt32(rng.skewed(below: 400))
+                    }
+                    if current >= model.docs.count { break }
+                    let got = it.advance(to: target)
+                    // The model: the first document at or after both the target and the current document.
+                    while current < model.docs.count && model.docs[current] < target { current += 1 }
+                    if current >= model.docs.count {
+                        #expect(got == terminated, "term \(t) target \(target), \(rng.seedDescription)")
+                        break
+                    }
+                    #expect(got == model.docs[current], "term \(t) target \(target), \(rng.seedDescription)")
+                    #expect(it.doc == got)
+                    #expect(it.freq == model.freqs[current])
+                    if rng.chance(0.3) {
+                        #expect(it.positions(into: &positions))
+                        #expect(positions == model.positions[current], "term \(t), \(rng.seedDescription)")
+                    }
+                }
+                #expect(!it.corrupted)
+            }
+        }
+    }
+
+    @Test func advanceToEveryDocumentAndBetween() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0004)
+        let (fixture, terms, norms) = try Self.makeFixture(&rng)
+        for (t, model) in terms.enumerated() {
+            // Exactly onto each document.
+            let exact = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+            for (k, d) in model.docs.enumerated() {
+                #expect(exact.advance(to: d) == d)
+                #expect(exact.freq == model.freqs[k])
+            }
+            #expect(exact.advance(to: model.docs.last! + 1) == terminated)
+            // One past each document lands on the next.
+            let between = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+            for k in 0..<(model.docs.count - 1) where rng.chance(0.5) {
+                let got = between.advance(to: model.docs[k] + 1)
+                #expect(got == model.docs[k + 1], "term \(t), \(rng.seedDescription)")
+            }
+            // Straight past the end.
+            let past = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+            #expect(past.advance(to: UInt32(norms.count)) == terminated)
+            #expect(!past.corrupted)
+        }
+    }
+
+    @Test func blockBoundsCoverTheirDocuments() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0005)
+        let (fixture, terms, norms) = try Self.makeFixture(&rng)
+        for (t, model) in terms.enumerated() {
+            let it = fixture.iterator(t, maxDoc: norms.count, norms: norms)
+            let df = model.docs.count
+            #expect(it.termMaxFreq == model.freqs.max()!)
+            #expect(it.termMinNorm == model.docs.map { norms[Int($0)] }.min()!)
+            for b in 0..<it.numBlocks {
+                let range = (b * 128)..<min(b * 128 + 128, df)
+                #expect(it.blockLastDoc(b) == model.docs[range.upperBound - 1], "term \(t) block \(b)")
+                let maxFreq = range.map { model.freqs[$0] }.max()!
+                let minNorm = range.map { norms[Int(model.docs[$0])] }.min()!
+                #expect(it.blockMaxFreq(b) >= maxFreq, "term \(t) block \(b)")
+                #expect(it.blockMaxFreq(b) == maxFreq, "frequencies below 65535 are exact")
+                #expect(it.blockMinNorm(b) <= minNorm, "term \(t) block \(b)")
+                #expect(it.blockMinNorm(b) == minNorm)
+                // findBlock: the first block whose last document is >= target.
+                let target = model.docs[range.lowerBound]
+                #expect(it.findBlock(target, from: 0) == b)
+                #expect(it.findBlock(it.blockLastDoc(b), from: 0) == b)
+            }
+            #expect(it.findBlock(model.docs.last! + 1, from: 0) == it.numBlocks)
+        }
+    }
+
+    @Test func hugeFrequenciesSaturateTheSkipEntryButNotTheTermBound() throws {
+        // A frequency above UInt16.max in a term of several blocks: the block bound falls back to the term's.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0006)
+        var model = ModelPostings.random(docFreq: 300, maxDoc: 1000, maxGap: 2, &rng)
+        model.freqs[200] = 70_000
+        model.positions[200] = (0..<70_000).map { UInt32($0 * 2) }
+        let norms = [UInt8](repeating: 9, count: 1000)
+        let fixture = try PostingsFixture(terms: [model], norms: norms)
+        let it = fixture.iterator(0, maxDoc: 1000, norms: norms)
+        #expect(it.termMaxFreq == 70_000)
+        #expect(it.blockMaxFreq(1) >= 70_000)
+        #expect(it.advance(to: model.docs[200]) == model.docs[200])
+        #expect(it.freq == 70_000)
+        var positions: [UInt32] = []
+        #expect(it.positions(into: &positions))
+        let same = positions == model.positions[200]  // (not inside #expect: it would print 70,000 numbers)
+        #expect(same, "\(positions.count) positions decoded")
+        #expect(it.next() == model.docs[201])
+        #expect(it.positions(into: &positions))
+        #expect(positions == model.positions[201])
+    }
+
+    @Test func extremeDocumentIds() throws {
+        // Gaps that need all 32 bits, and the largest document below `terminated`.
+        let docs: [UInt32] =
+            [1, 0x8000_0006] + (0..<140).map { 0xFFFF_0000 + UInt32($0) } + [0xFFFF_FFF0, 0xFFFF_FFFE]
+        let model = ModelPostings(
+            docs: docs, freqs: docs.map { _ in 1 }, positions: docs.map { _ in [0] })
+        let fixture = try PostingsFixture(terms: [model], norms: nil)
+        let it = fixture.iterator(0, maxDoc: Int(UInt32.max), norms: nil)
+        var seen: [UInt32] = []
+        var d = it.doc
+        while d != terminated {
+            seen.append(d)
+            d = it.next()
+        }
+        #expect(seen == docs)
+        #expect(!it.corrupted)
+        let jump = fixture.iterator(0, maxDoc: Int(UInt32.max), norms: nil)
+        #expect(jump.advance(to: 0x8000_0007) == 0xFFFF_0000)
+        #expect(jump.advance(to: 0xFFFF_0100) == 0xFFFF_FFF0)
+        #expect(jump.termMinNorm == 0, "no norms: bounds are 0")
+    }
+
+    @Test func singletonsAreInlinedInTheTermInfo() throws {
+        let norms: [UInt8] = [1, 2, 3, 4, 5]
+        let model = ModelPostings(docs: [3], freqs: [4], positions: [[2, 5, 9, 11]])
+        let fixture = try PostingsFixture(terms: [model], norms: norms)
+        let info = fixture.infos[0]
+        #expect(info.docFreq == 1)
+        #expect(info.singletonDoc == 3)
+        #expect(info.singletonFreq == 4)
+        let it = fixture.iterator(0, maxDoc: 5, norms: norms)
+        #expect(it.doc == 3)
+        #expect(it.freq == 4)
+        #expect(it.termMaxFreq == 4)
+        #expect(it.termMinNorm == 4, "the singleton's norm is passed in")
+        #expect(it.blockLastDoc(0) == 3)
+        var positions: [UInt32] = []
+        #expect(it.positions(into: &positions))
+        #expect(positions == [2, 5, 9, 11])
+        #expect(it.next() == terminated)
+        // advance past it.
+        let again = fixture.iterator(0, maxDoc: 5, norms: norms)
+        #expect(again.advance(to: 3) == 3)
+        #expect(again.advance(to: 4) == terminated)
+        // A singleton pointing past the segment is damage.
+        let bad = PostingsIterator(
+            postings: fixture.postings, positions: nil, info: info, maxDoc: 3, singletonNorm: 0)
+        #expect(bad.doc == terminated)
+        #expect(bad.corrupted)
+    }
+
+    @Test func withoutPositionsFileThereAreNoPositions() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0007)
+        let model = ModelPostings.random(docFreq: 200, maxDoc: 1000, maxGap: 3, &rng)
+        let fixture = try PostingsFixture(terms: [model], norms: nil, withPositions: false)
+        #expect(fixture.positions.count == FileFormat.headerSize, "nothing written to .pos")
+        let it = fixture.iterator(0, maxDoc: 1000, norms: nil, withPositions: false)
+        var positions: [UInt32] = [42]
+        #expect(!it.positions(into: &positions))
+        #expect(positions.isEmpty)
+        var docs: [UInt32] = []
+        while it.doc != terminated {
+            docs.append(it.doc)
+            _ = it.next()
+        }
+        #expect(docs == model.docs)
+    }
+
+    @Test func documentsPastMaxDocAreReportedAsDamage() throws {
+        // Postings written for a larger segment than the reader is told: the block that leaves the segment fails.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0008)
+        let model = ModelPostings.random(docFreq: 300, maxDoc: 10_000, maxGap: 30, &rng)
+        let fixture = try PostingsFixture(terms: [model], norms: nil)
+        let maxDoc = Int(model.docs[200])  // documents 200... are out of range
+        let it = fixture.iterator(0, maxDoc: maxDoc, norms: nil)
+        var n = 0
+        while it.doc != terminated {
+            n += 1
+            _ = it.next()
+        }
+        #expect(it.corrupted)
+        #expect(n == 128, "the first block decodes, the second does not")
+    }
+
+    @Test func highlyCompressiblePositionsDecode() throws {
+        // A word repeated thousands of times in one document: gaps of 1 pack at one bit each, so the chunk holds
+        // far more positions than the `.pos` file has bytes. (Regression: this used to be reported as damage.)
+        for (docFreq, repeats) in [(1, 5000), (2, 3000), (200, 2000)] {
+            var model = ModelPostings(
+                docs: (0..<docFreq).map { UInt32($0) }, freqs: Array(repeating: 1, count: docFreq),
+                positions: Array(repeating: [0], count: docFreq))
+            model.freqs[docFreq - 1] = UInt32(repeats)
+            model.positions[docFreq - 1] = (0..<repeats).map { UInt32($0) }
+            let fixture = try PostingsFixture(terms: [model], norms: nil)
+            #expect(fixture.positions.count < repeats, "the case must be one where positions outnumber bytes")
+            let it = fixture.iterator(0, maxDoc: docFreq, norms: nil)
+            #expect(it.advance(to: UInt32(docFreq - 1)) == UInt32(docFreq - 1))
+            var positions: [UInt32] = []
+            #expect(it.positions(into: &positions), "docFreq \(docFreq)")
+            let same = positions == model.positions[docFreq - 1]
+            #expect(same, "docFreq \(docFreq): \(positions.count) positions decoded")
+            #expect(!it.corrupted)
+        }
+    }
+
+    @Test func damagedTermInfoAndDataNeverTrap() throws {
+        // Offsets, counts and bytes as damage could leave them: the iterator must end (and flag the damage),
+        // never trap or read out of bounds.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0009)
+        let (fixture, terms, norms) = try Self.makeFixture(&rng, maxDoc: 5000)
+        let extremes: [UInt64] = [
+            0, 1, 31, 32, 33, UInt64(fixture.postings.count), UInt64(fixture.postings.count) - 1, 1 << 31, 1 << 32,
+            1 << 62, UInt64(Int.max) - 1, UInt64(Int.max), UInt64(Int.max) + 1, .max - 1, .max,
+        ]
+        var positions: [UInt32] = []
+        func exercise(_ it: PostingsIterator) {
+            var steps = 0
+            while it.doc != terminated && steps < 3000 {
+                _ = it.freq
+                _ = it.positions(into: &positions)
+                _ = it.blockLastDoc(max(0, it.currentBlock))
+                if rng.chance(0.2) {
+                    _ = it.advance(to: it.doc &+ UInt32(rng.skewed(below: 2000)))
+                } else {
+                    _ = it.next()
+                }
+                steps += 1
+            }
+            for b in 0..<min(it.numBlocks, 64) {
+                _ = it.blockMaxFreq(b)
+                _ = it.blockMinNorm(b)
+            }
+        }
+        // 1. Damaged term infos over sound data.
+        for _ in 0..<400 {
+            var info = fixture.infos[Int.random(in: 0..<fixture.infos.count, using: &rng)]
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: info.postingsOffset = extremes.randomElement(using: &rng)!
+            case 1: info.positionsOffset = extremes.randomElement(using: &rng)!
+            case 2: info.docFreq = [0, 1, 2, 129, 1000, 70_000, UInt32.max].randomElement(using: &rng)!
+            case 3: info.singletonDoc = UInt32.random(in: 0...UInt32.max, using: &rng)
+            default:
+                info.postingsOffset = rng.skewed(below: UInt64(fixture.postings.count) + 100)
+                info.positionsOffset = rng.skewed(below: UInt64(fixture.positions.count) + 100)
+            }
+            exercise(
+                PostingsIterator(
+                    postings: fixture.postings, positions: fixture.positions, info: info, maxDoc: norms.count,
+                    singletonNorm: 0))
+        }
+        // 2. Sound term infos over damaged bytes.
+        let postingsBytes = fixture.postings.toArray()
+        let positionsBytes = fixture.positions.toArray()
+        for _ in 0..<150 {
+            var post = postingsBytes
+            var pos = positionsBytes
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                if rng.chance(0.6) {
+                    post[Int.random(in: FileFormat.headerSize..<post.count, using: &rng)] = UInt8.random(
+                        in: 0...255, using: &rng)
+                } else {
+                    pos[Int.random(in: FileFormat.headerSize..<pos.count, using: &rng)] = UInt8.random(
+                        in: 0...255, using: &rng)
+                }
+            }
+            if rng.chance(0.2) { post.removeLast(Int.random(in: 0..<(post.count / 2), using: &rng)) }
+            if rng.chance(0.2) { pos.removeLast(Int.random(in: 0..<(pos.count / 2), using: &rng)) }
+            let t = Int.random(in: 0..<terms.count, using: &rng)
+            post.withRawBytes { p in
+                pos.withRawBytes { q in
+                    exercise(
+                        PostingsIterator(
+                            postings: p, positions: q, info: fixture.infos[t], maxDoc: norms.count, singletonNorm: 0))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+// A brute-force reference for search: it keeps every document's analyzed fields in memory and evaluates a query
+// document by document, from the definitions alone (no postings, no skipping, no pruning). Scores follow the same
+// BM25 definition and add up in the same clause order as the engine's scorers, so they must agree exactly.
+
+import Testing
+
+@testable import Quarry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A document as the oracle sees it.
+struct OracleDocument {
+    var id: String
+    var date: Int64?
+    /// Per text field (index = ord - 1): the terms with their positions.
+    var fields: [[(term: [UInt8], position: Int)]]
+    var lengths: [Int]
+}
+
+struct Oracle {
+    let schema: Schema
+    let documents: [OracleDocument]
+    /// Per field ord: term -> documents holding it.
+    private var docFreq: [Int: [[UInt8]: Int]] = [:]
+    private var totalLength: [Int: Int] = [:]
+
+    /// - Parameter texts: per document: id, date, and the text of each text field (title, body, ...); a field may
+    ///   have several values (a position gap of one between them, as the engine does).
+    init(schema: Schema, texts: [(id: String, date: Int64?, fields: [[String]])]) {
+        self.schema = schema
+        var analyzer = Analyzer(schema.analyzer)
+        var docs: [OracleDocument] = []
+        for t in texts {
+            var fields: [[(term: [UInt8], position: Int)]] = []
+            var lengths: [Int] = []
+            for values in t.fields {
+                var terms: [(term: [UInt8], position: Int)] = []
+                var base = 0
+                var length = 0
+                for v in values {
+                    for (term, position) in analyzer.terms(v) {
+                        terms.append((term, base + position))
+                        length += 1
+                    }
+                    // The next value starts after every token of this one (dropped ones too) and a gap of one.
+                    base += Oracle.positionsUsed(v) + 1
+                }
+                fields.append(terms)
+                lengths.append(length)
+            }
+            docs.append(OracleDocument(id: t.id, date: t.date, fields: fields, lengths: lengths))
+        }
+        documents = docs
+        for ord in schema.textFieldOrds {
+            var df: [[UInt8]: Int] = [:]
+            var total = 0
+            for d in docs {
+                var seen = Set<[UInt8]>()
+                for (term, _) in d.fields[ord - 1] where seen.insert(term).inserted { df[term, default: 0] += 1 }
+                total += d.lengths[ord - 1]
+            }
+            docFreq[ord] = df
+            totalLength[ord] = total
+        }
+    }
+
+    /// The number of tokens in `text`, kept or dropped (what positions advance by).
+    static func positionsUsed(_ text: String) -> Int {
+        var tokenizer = Tokenizer(useTables: false)
+        var s = text
+        return s.withUTF8 { buf in tokenizer.tokenize(buf) { _, _, _, _ in } }
+    }
+
+    private func avgLength(_ ord: Int) -> Float {
+        let avg = Float(totalLength[ord] ?? 0) / Float(max(documents.count, 1))
+        return avg > 0 ? avg : 1
+    }
+
+    private func idf(_ ord: Int, _ term: [UInt8]) -> Float {
+        BM25.idf(docFreq: docFreq[ord]?[term] ?? 0, docCount: documents.count)
+    }
+
+    private func bm25(weight: Float, tf: Int, ord: Int, doc: OracleDocument) -> Float {
+        let norm = FieldNorm.encode(UInt32(doc.lengths[ord - 1]))
+        let dl = Float(FieldNorm.decode(norm))
+        let factor = BM25.k1 * ((1 - BM25.b) + BM25.b * dl / avgLength(ord))
+        let f = Float(tf)
+        return weight * (f / (f + factor))
+    }
+
+    /// Phrase frequency by brute force: the number of occurrences of the last term that end a chain of occurrences
+    /// (one per term) whose aligned positions (position - offset) differ step by step by at most `slop` in total.
+    func phraseFrequency(_ doc: OracleDocument, ord: Int, terms: [[UInt8]], offsets: [Int], slop: Int) -> Int {
+        let field = doc.fields[ord - 1]
+        var aligned: [[Int]] = []
+        for (t, o) in zip(terms, offsets) {
+            aligned.append(field.filter { $0.term == t }.map { $0.position - o })
+        }
+        if aligned.contains(where: { $0.isEmpty }) { return 0 }
+        func reachable(_ i: Int, _ value: Int, _ budget: Int) -> Bool {
+            if i == 0 { return true }
+            for p in aligned[i - 1] {
+                let c = abs(p - value)
+                if c <= budget && reachable(i - 1, p, budget - c) { return true }
+            }
+            return false
+        }
+        let last = aligned.count - 1
+        return aligned[last].filter { reachable(last, $0, slop) }.count
+    }
+
+    /// Whether `doc` matches `query`, and its score.
+    func evaluate(_ query: Query, _ doc: OracleDocument) -> (Bool, Float) {
+        switch query {
+        case .none:
+            return (false, 0)
+        case .term(let ord, let term):
+            if ord == Schema.idOrd {
+                // The id field has no norms (norm 0) and an average length of 1.
+                guard Array(doc.id.utf8) == term else { return (false, 0) }
+                let weight = BM25.idf(docFreq: 1, docCount: documents.count) * (1 + BM25.k1)
+                let factor = BM25.k1 * ((1 - BM25.b) + BM25.b * 0 / 1)
+                return (true, weight * (1 / (1 + factor)))
+            }
+            let tf = doc.fields[ord - 1].filter { $0.term == term }.count
+            if tf == 0 { return (false, 0) }
+            let weight = idf(ord, term) * (1 + BM25.k1)
+            return (true, bm25(weight: weight, tf: tf, ord: ord, doc: doc))
+        case .phrase(let ord, let terms, let offsets, let slop):
+            let pf = phraseFrequency(doc, ord: ord, terms: terms, offsets: offsets, slop: slop)
+            if pf == 0 { return (false, 0) }
+            var idfSum: Float = 0
+            for t in terms { idfSum += idf(ord, t) }
+            return (true, bm25(weight: idfSum * (1 + BM25.k1), tf: pf, ord: ord, doc: doc))
+        case .dateRange(let lo, let hi):
+            guard let d = doc.date else { return (false, 0) }
+            return ((lo.map { d >= $0 } ?? true) && (hi.map { d < $0 } ?? true), 0)
+        case .boolean(let must, let should, let mustNot, let filter):
+            var mustSum: Float = 0
+            for q in must {
+                let (m, s) = evaluate(q, doc)
+                if !m { return (false, 0) }
+                mustSum += s
+            }
+            for q in filter where !evaluate(q, doc).0 { return (false, 0) }
+            for q in mustNot where evaluate(q, doc).0 { return (false, 0) }
+            var shouldSum: Float = 0
+            var anyShould = false
+            for q in should {
+                let (m, s) = evaluate(q, doc)
+                if m {
+                    shouldSum += s
+                    anyShould = true
+                }
+            }
+            let required = !must.isEmpty || !filter.isEmpty
+            if !required && !anyShould { return (false, 0) }
+            if should.isEmpty { return (true, mustSum) }
+            if !required { return (true, shouldSum) }
+            return (true, mustSum + shouldSum)
+        }
+    }
+
+    /// Every matching document (index in `documents`) with its score.
+    func matches(_ query: Query) -> [(doc: Int, score: Float)] {
+        let q = query.normalized()
+        var out: [(Int, Float)] = []
+        for (i, d) in documents.enumerated() {
+            let (m, s) = evaluate(q, d)
+            if m { out.append((i, s)) }
+        }
+        return out
+    }
+}

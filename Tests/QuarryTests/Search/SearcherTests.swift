@@ -1,0 +1,244 @@
+// Search against the brute-force oracle: random corpora, random queries of every kind, exact hit sets, counts and
+// BM25 scores; pruned top-k equal to exhaustive top-k; the same results however the index is split into segments.
+
+import QuarryTestSupport
+import Testing
+
+@testable import Quarry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A random corpus with a small Zipfian vocabulary, so terms repeat within documents and phrases recur.
+struct SearchCorpus {
+    static let vocabulary = [
+        "the", "bank", "rates", "interest", "market", "cobol", "data", "file", "record", "program", "year", "new",
+        "central", "report", "loan", "price", "oil", "trade", "zürich", "café", "naïve", "über", "straße", "x",
+        "alpha", "beta", "gamma", "delta", "omega", "sigma", "ΣΑΣ", "日本", "tax-payer", "don't", "3.14", "a1",
+    ]
+
+    var lines: [String] = []
+    var texts: [(id: String, date: Int64?, fields: [[String]])] = []
+    /// Bodies as word lists, to sample phrases that occur.
+    var bodies: [[String]] = []
+
+    init(documents: Int, seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        func word() -> String {
+            // Zipf-like: index = floor(n * u^3).
+            let u = Double(rng.next() % 1_000_000) / 1_000_000
+            let i = Int(Double(SearchCorpus.vocabulary.count) * u * u * u)
+            return SearchCorpus.vocabulary[min(i, SearchCorpus.vocabulary.count - 1)]
+        }
+        for i in 0..<documents {
+            let titleLength = Int(rng.next() % 6)
+            let bodyLength = Int(rng.next() % 40)
+            let title = (0..<titleLength).map { _ in word() }
+            let body = (0..<bodyLength).map { _ in word() }
+            let hasDate = rng.next() % 10 != 0
+            let date: Int64? = hasDate ? Int64(946_684_800 + Int64(rng.next() % (11 * 365 * 86400))) : nil
+            let id = "doc-\(i)"
+            var json = "{\"id\":\"\(id)\""
+            if let date { json += ",\"date\":\(date)" }
+            json += ",\"title\":\"\(title.joined(separator: " "))\",\"body\":\"\(body.joined(separator: " "))\"}"
+            lines.append(json)
+            texts.append((id, date, [[title.joined(separator: " ")], [body.joined(separator: " ")]]))
+            bodies.append(body)
+        }
+    }
+
+    /// Writes the corpus as JSON Lines.
+    func write(to path: String) {
+        writeFile(path, lines.joined(separator: "\n") + "\n")
+    }
+}
+
+/// Random query texts over the corpus vocabulary.
+struct QueryGenerator {
+    var rng: SeededRandom
+    let corpus: SearchCorpus
+
+    mutating func word() -> String {
+        let v = SearchCorpus.vocabulary
+        // Mostly frequent words, sometimes rare ones.
+        let u = Double(rng.next() % 1000) / 1000
+        return v[min(Int(Double(v.count) * u * u), v.count - 1)]
+    }
+
+    mutating func phrase() -> String {
+        // A phrase from a real body half the time.
+        if rng.next() % 2 == 0 {
+            let body = corpus.bodies[Int(rng.next() % UInt64(corpus.bodies.count))]
+            if body.count >= 3 {
+                let n = 2 + Int(rng.next() % 2)
+                let start = Int(rng.next() % UInt64(body.count - n + 1))
+                return "\"" + body[start..<(start + n)].joined(separator: " ") + "\""
+            }
+        }
+        return "\"\(word()) \(word())\""
+    }
+
+    mutating func query() -> String {
+        switch rng.next() % 16 {
+        case 0: return word()
+        case 1: return "\(word()) \(word())"
+        case 2: return "\(word()) \(word()) \(word())"
+        case 3: return "\(word()) OR \(word())"
+        case 4: return "\(word()) -\(word())"
+        case 5: return phrase()
+        case 6: return phrase() + "~\(rng.next() % 4)"
+        case 7: return "title:\(word()) \(word())"
+        case 8: return "body:\(phrase()) OR title:\(word())"
+        case 9: return "(\(word()) OR \(word())) \(word())"
+        case 10: return "\(word()) date:[\(2000 + rng.next() % 6) TO \(2004 + rng.next() % 6)]"
+        case 11: return "date:>=\(2001 + rng.next() % 9)-0\(1 + rng.next() % 9) \(word()) OR \(word())"
+        case 12: return "+\(word()) \(word()) \(word())"
+        case 13: return "\(word()) OR \(phrase()) -\(word())"
+        case 14: return "(\(word()) \(word())) OR (\(word()) NOT \(word()))"
+        default: return "\(word()) \(word()) OR \(word()) \(word())"
+        }
+    }
+}
+
+@Suite("Searcher against the oracle")
+struct SearcherTests {
+    /// Builds an index of `corpus`; `commitEvery` > 0 makes many segments.
+    static func build(_ corpus: SearchCorpus, in dir: TemporaryDirectory, name: String, commitEvery: Int?, threads: Int)
+        throws -> IndexReader
+    {
+        let input = dir.path + "/\(name).jsonl"
+        corpus.write(to: input)
+        var options = IndexOptions()
+        options.threads = threads
+        options.commitEvery = commitEvery
+        let writer = try IndexWriter(directory: dir.path + "/" + name, schema: Schema(), options: options)
+        _ = try writer.index([input])
+        writer.close()
+        return try IndexReader(directory: dir.path + "/" + name)
+    }
+
+    static func id(_ reader: IndexReader, _ hit: Hit) throws -> String {
+        StoredDocument(try reader.storedDocument(segment: hit.segment, doc: hit.doc)).text("id") ?? ""
+    }
+
+    static func close(_ a: Float, _ b: Float) -> Bool {
+        abs(a - b) <= 1e-5 * max(1, abs(b))
+    }
+
+    @Test("random queries: counts, hit sets and scores equal the oracle; pruned top-k equals exhaustive",
+          arguments: [UInt64(1), 2, 3, 4])
+    func randomQueries(seed: UInt64) throws {
+        let dir = TemporaryDirectory("oracle")
+        let corpus = SearchCorpus(documents: 600, seed: seed)
+        let reader = try SearcherTests.build(corpus, in: dir, name: "idx", commitEvery: seed % 2 == 0 ? 97 : nil, threads: 2)
+        let searcher = Searcher(reader: reader)
+        let oracle = Oracle(schema: reader.schema, texts: corpus.texts)
+        let index = Dictionary(uniqueKeysWithValues: corpus.texts.enumerated().map { ($0.element.id, $0.offset) })
+        var generator = QueryGenerator(rng: SeededRandom(seed: seed &* 7919), corpus: corpus)
+        for q in 0..<150 {
+            let any = q % 3 == 0
+            let text = generator.query()
+            var parser = QueryParser(schema: reader.schema, defaultOr: any)
+            let query: Query
+            do {
+                query = try parser.parse(text)
+            } catch {
+                // Only queries that exclude everything may fail here.
+                #expect(error.message.contains("only excludes"), "seed \(seed): '\(text)' failed: \(error)")
+                continue
+            }
+            let expected = oracle.matches(query)
+            let count = try searcher.count(query)
+            #expect(count == expected.count, "seed \(seed) query '\(text)' (\(query)): count \(count), oracle \(expected.count)")
+            for k in [1, 3, 10, 1000] {
+                let pruned = try searcher.search(query, limit: k).hits
+                let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
+                #expect(pruned == exhaustive, "seed \(seed) query '\(text)' k=\(k): pruned differs from exhaustive")
+                // Scores match the oracle's, document by document.
+                var scores: [Float] = []
+                for hit in pruned {
+                    let id = try SearcherTests.id(reader, hit)
+                    guard let i = index[id], let e = expected.first(where: { $0.doc == i }) else {
+                        Issue.record("seed \(seed) query '\(text)': hit \(id) is not a match of the oracle")
+                        continue
+                    }
+                    #expect(SearcherTests.close(hit.score, e.score), "seed \(seed) query '\(text)': \(id) score \(hit.score), oracle \(e.score)")
+                    scores.append(hit.score)
+                }
+                // The top-k scores are the oracle's k best (ties may pick different documents).
+                let best = expected.map(\.score).sorted(by: >).prefix(k)
+                #expect(scores.count == best.count, "seed \(seed) query '\(text)' k=\(k): \(scores.count) hits, oracle \(best.count)")
+                for (a, b) in zip(scores, best) where !SearcherTests.close(a, b) {
+                    Issue.record("seed \(seed) query '\(text)' k=\(k): ranked score \(a), oracle \(b)")
+                    break
+                }
+            }
+        }
+    }
+
+    @Test("the same results however the index is split into segments", arguments: [UInt64(11), 12])
+    func segmentation(seed: UInt64) throws {
+        let dir = TemporaryDirectory("segments")
+        let corpus = SearchCorpus(documents: 500, seed: seed)
+        let one = try SearcherTests.build(corpus, in: dir, name: "one", commitEvery: nil, threads: 1)
+        let many = try SearcherTests.build(corpus, in: dir, name: "many", commitEvery: 41, threads: 2)
+        #expect(one.segments.count == 1)
+        #expect(many.segments.count > 5)
+        var generator = QueryGenerator(rng: SeededRandom(seed: seed), corpus: corpus)
+        for _ in 0..<80 {
+            let text = generator.query()
+            var parser = QueryParser(schema: one.schema)
+            guard let query = try? parser.parse(text) else { continue }
+            let a = Searcher(reader: one)
+            let b = Searcher(reader: many)
+            #expect(try a.count(query) == b.count(query), "seed \(seed) '\(text)'")
+            let ha = try a.search(query, limit: 1000).hits
+            let hb = try b.search(query, limit: 1000).hits
+            var sa: [String: Float] = [:]
+            for h in ha { sa[try SearcherTests.id(one, h)] = h.score }
+            var sb: [String: Float] = [:]
+            for h in hb { sb[try SearcherTests.id(many, h)] = h.score }
+            #expect(sa == sb, "seed \(seed) '\(text)': different hits or scores between 1 and \(many.segments.count) segments")
+        }
+    }
+
+    @Test("date sorting orders by date, newest or oldest first")
+    func dateSort() throws {
+        let dir = TemporaryDirectory("datesort")
+        let corpus = SearchCorpus(documents: 300, seed: 5)
+        let reader = try SearcherTests.build(corpus, in: dir, name: "idx", commitEvery: 77, threads: 2)
+        let searcher = Searcher(reader: reader)
+        var parser = QueryParser(schema: reader.schema)
+        let query = try parser.parse("bank")
+        let newest = try searcher.search(query, limit: 20, sort: .dateDescending).hits
+        let dates = newest.map { $0.date ?? Int64.min }
+        #expect(dates == dates.sorted(by: >))
+        let all = corpus.texts.filter { t in t.fields.joined().joined(separator: " ").contains("bank") }
+        let best = all.compactMap(\.date).sorted(by: >).prefix(20)
+        #expect(Array(dates.prefix(best.count)) == Array(best))
+        let oldest = try searcher.search(query, limit: 20, sort: .date).hits
+        #expect(oldest.map { $0.date ?? Int64.max } == oldest.map { $0.date ?? Int64.max }.sorted())
+    }
+
+    @Test("a score by hand: one term in one field")
+    func handComputed() throws {
+        let dir = TemporaryDirectory("hand")
+        var corpus = SearchCorpus(documents: 0, seed: 0)
+        // Three documents; "bank" twice in d1's body of 4 terms.
+        corpus.lines = [
+            "{\"id\":\"d1\",\"title\":\"\",\"body\":\"bank bank loan rates\"}",
+            "{\"id\":\"d2\",\"title\":\"\",\"body\":\"loan rates\"}",
+            "{\"id\":\"d3\",\"title\":\"\",\"body\":\"oil\"}",
+        ]
+        let reader = try SearcherTests.build(corpus, in: dir, name: "idx", commitEvery: nil, threads: 1)
+        var parser = QueryParser(schema: reader.schema)
+        let hits = try Searcher(reader: reader).search(try parser.parse("body:bank"), limit: 10).hits
+        #expect(hits.count == 1)
+        // N = 3, n = 1: idf = ln(1 + 2.5/1.5); avgdl = 7/3; dl = 4; tf = 2.
+        let idf = log(1 + 2.5 / 1.5)
+        let k = 1.2 * (0.25 + 0.75 * 4 / (7.0 / 3))
+        let expected = idf * 2.2 * 2 / (2 + k)
+        #expect(abs(Double(hits[0].score) - expected) < 1e-5, "score \(hits[0].score), by hand \(expected)")
+    }
+}

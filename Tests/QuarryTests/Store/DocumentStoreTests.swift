@@ -1,0 +1,247 @@
+// The document store (zstd-compressed blocks of ~16 KiB) and StoredDocument's parsing of a stored JSON object.
+
+import QuarryTestSupport
+import Testing
+
+@testable import Quarry
+
+@Suite struct DocumentStoreTests {
+    /// A document of `size` bytes of compressible text with some noise.
+    static func document(size: Int, _ rng: inout SeededRandom) -> [UInt8] {
+        let words = ["the", "quick", "brown", "fox", "é", "日本", "\n", "{", "}", "\""].map { Array($0.utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        while out.count < size {
+            if rng.chance(0.05) {
+                out.append(UInt8.random(in: 0...255, using: &rng))
+            } else {
+                out += words[Int.random(in: 0..<words.count, using: &rng)]
+                out.append(0x20)
+            }
+        }
+        return Array(out.prefix(size))
+    }
+
+    static func randomSizes(_ count: Int, _ rng: inout SeededRandom) -> [Int] {
+        var sizes = [0, 1, 0, StoreWriter.blockTarget - 2, StoreWriter.blockTarget, 40_000, 0, 70_000]
+        while sizes.count < count {
+            sizes.append(rng.chance(0.02) ? Int.random(in: 16_384...50_000, using: &rng) : Int(rng.skewed(below: 3000)))
+        }
+        sizes.shuffle(using: &rng)
+        return sizes
+    }
+
+    /// Writes `documents` to a store file and opens it.
+    final class Store {
+        let dir = TemporaryDirectory("store")
+        let id: [UInt8]
+        let path: String
+        let size: Int
+
+        init(_ documents: [[UInt8]], seed: UInt64) throws {
+            var rng = SeededRandom(seed: seed)
+            id = rng.bytes(16)
+            path = dir.file("s.store")
+            let writer = try StoreWriter(path: path, segmentID: id, compressor: ZstdCompressor())
+            for d in documents { try d.withUnsafeBytes { try writer.add($0) } }
+            #expect(writer.docCount == UInt32(documents.count))
+            size = try writer.finish()
+        }
+
+        func reader(path: String? = nil, expectedDocs: Int) throws -> (StoreReader, MappedFile) {
+            let file = try MappedFile(path: path ?? self.path)
+            return (try StoreReader(file: file, segmentID: id, expectedDocs: expectedDocs), file)
+        }
+
+        /// (first document, offset) of each block, from the block index.
+        func blocks() -> [(firstDoc: Int, offset: Int)] {
+            let bytes = readFile(path)
+            let trailer = bytes.count - FileFormat.footerSize - StoreReader.trailerSize
+            func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+            let indexOffset = u32(trailer)  // (the high half of the u64 is 0 here)
+            let count = u32(trailer + 8)
+            return (0..<count).map { b in (u32(indexOffset + b * 16), u32(indexOffset + b * 16 + 8)) }
+        }
+    }
+
+    @Test func everyDocumentReadsBackInAnyOrder() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0001)
+        let documents = Self.randomSizes(600, &rng).map { Self.document(size: $0, &rng) }
+        let store = try Store(documents, seed: rng.next())
+        #expect(store.size == fileSize(store.path))
+        let (reader, file) = try store.reader(expectedDocs: documents.count)
+        defer { withExtendedLifetime(file) {} }
+        do {
+            #expect(reader.docCount == documents.count)
+            #expect(reader.blockCount > 5, "documents span many blocks")
+            var order = Array(documents.indices)
+            order.shuffle(using: &rng)
+            for d in order + order.prefix(50) {
+                let got = try reader.document(d)
+                #expect(got == documents[d], "document \(d) (\(documents[d].count) bytes), \(rng.seedDescription)")
+            }
+            // In order too (the block cache is reused).
+            for d in documents.indices { #expect(try reader.document(d) == documents[d]) }
+            try reader.verifyAllBlocks()
+            let firstByte = try reader.withDocument(documents.count - 1) { $0.count }
+            #expect(firstByte == documents.last!.count)
+        }
+    }
+
+    @Test func blocksAreAboutSixteenKiB() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0002)
+        let documents = (0..<400).map { _ in Self.document(size: 1000, &rng) }
+        let store = try Store(documents, seed: 1)
+        let blocks = store.blocks()
+        // Each block closes at the first document that takes it to 16 KiB: 17 documents of ~1 KB.
+        #expect(blocks.count == (400 + 16) / 17)
+        for (b, block) in blocks.enumerated() { #expect(block.firstDoc == b * 17) }
+    }
+
+    @Test func emptyStore() throws {
+        let store = try Store([], seed: 2)
+        let (reader, file) = try store.reader(expectedDocs: 0)
+        defer { withExtendedLifetime(file) {} }
+        do {
+            #expect(reader.blockCount == 0)
+            try reader.verifyAllBlocks()
+            #expect(throws: QuarryError.self) { try reader.document(0) }
+        }
+    }
+
+    @Test func outOfRangeDocumentsAndWrongCounts() throws {
+        let store = try Store([[1], [2, 3]], seed: 3)
+        let (reader, file) = try store.reader(expectedDocs: 2)
+        defer { withExtendedLifetime(file) {} }
+        do {
+            for d in [-1, 2, Int.max] {
+                #expect(thrownQuarryError { try reader.document(d) }?.code == .invalidArgument, "document \(d)")
+            }
+        }
+        #expect(thrownQuarryError { try store.reader(expectedDocs: 3) }?.code == .corruptIndex)
+    }
+
+    @Test func aDamagedBlockIsReportedNotReturned() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0003)
+        let documents = (0..<200).map { _ in Self.document(size: Int.random(in: 100...2000, using: &rng), &rng) }
+        let store = try Store(documents, seed: 4)
+        let blocks = store.blocks()
+        #expect(blocks.count >= 4)
+        let pristine = readFile(store.path)
+        let indexOffset =
+            blocks.isEmpty
+            ? 0
+            : {
+                let trailer = pristine.count - FileFormat.footerSize - StoreReader.trailerSize
+                return (0..<4).reduce(0) { $0 | Int(pristine[trailer + $1]) << (8 * $1) }
+            }()
+        for b in [0, 1, blocks.count - 1] {
+            let start = blocks[b].offset
+            let end = b + 1 < blocks.count ? blocks[b + 1].offset : indexOffset
+            let lastDoc = (b + 1 < blocks.count ? blocks[b + 1].firstDoc : documents.count) - 1
+            // Flip one byte: early in the frame, in the middle, and in its checksum at the end.
+            for offset in [start + 6, (start + end) / 2, end - 2] {
+                var bytes = pristine
+                bytes[offset] ^= 0x55
+                let path = store.dir.file("damaged.store")
+                writeFile(path, bytes)
+                let (reader, file) = try store.reader(path: path, expectedDocs: documents.count)
+                defer { withExtendedLifetime(file) {} }
+                do {
+                    for d in [blocks[b].firstDoc, lastDoc] {
+                        let error = thrownQuarryError { try reader.document(d) }
+                        #expect(error?.code == .corruptIndex, "block \(b) byte \(offset): document \(d)")
+                        #expect(error?.path == path)
+                        #expect(error?.message.contains("block \(b)") == true)
+                    }
+                    // The other blocks still read.
+                    let other = b == 0 ? blocks[1].firstDoc : 0
+                    #expect(try reader.document(other) == documents[other])
+                    #expect(
+                        thrownQuarryError { try reader.verifyAllBlocks() }?.code == .corruptIndex,
+                        "verifyAllBlocks, damage in block \(b) at byte \(offset)")
+                }
+            }
+        }
+        // A damaged block index fails its checksum when the store opens.
+        var bytes = pristine
+        bytes[indexOffset + 5] ^= 1
+        writeFile(store.dir.file("index.store"), bytes)
+        #expect(
+            thrownQuarryError { try store.reader(path: store.dir.file("index.store"), expectedDocs: documents.count) }?
+                .code == .corruptIndex)
+    }
+
+    @Test func aBlockIndexWithItsChecksumRecomputedNeverTraps() throws {
+        // Damage that the index checksum cannot catch (the CRC recomputed, as a crafted file would have it): every
+        // byte of the block index set to 0xFF or 0x80 in turn. Opening fails or reading fails, or the documents read
+        // back right; nothing traps.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0005)
+        let documents = (0..<60).map { _ in Self.document(size: Int.random(in: 100...2000, using: &rng), &rng) }
+        let store = try Store(documents, seed: 6)
+        let pristine = readFile(store.path)
+        let trailer = pristine.count - FileFormat.footerSize - StoreReader.trailerSize
+        let indexOffset = (0..<4).reduce(0) { $0 | Int(pristine[trailer + $1]) << (8 * $1) }
+        let blockCount = store.blocks().count
+        let path = store.dir.file("crafted.store")
+        for offset in indexOffset..<(indexOffset + 16 * blockCount) {
+            for value: UInt8 in [0xFF, 0x80] {
+                var bytes = pristine
+                bytes[offset] = value
+                let crc = CRC32.of(Array(bytes[indexOffset..<(indexOffset + 16 * blockCount)]))
+                for k in 0..<4 { bytes[trailer + 16 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+                writeFile(path, bytes)
+                guard let (reader, file) = try? store.reader(path: path, expectedDocs: documents.count) else {
+                    continue
+                }
+                defer { withExtendedLifetime(file) {} }
+                for d in documents.indices {
+                    if let error = thrownQuarryError({ try reader.document(d) }) {
+                        #expect(error.code == .corruptIndex)
+                    }
+                }
+                _ = thrownQuarryError { try reader.verifyAllBlocks() }
+            }
+        }
+    }
+
+    // MARK: StoredDocument
+
+    @Test func storedDocumentMembers() {
+        let json =
+            #" { "id" : "a\"1", "n": -1.5e3, "t":true, "z": null, "arr": ["x", 1, "y\u00e9", null, "\ud83d\ude00"], "o": {"k": [1, {"m": "}"}]}, "e": "" } "#
+        let doc = StoredDocument(Array(json.utf8))
+        #expect(doc.members.map(\.name) == ["id", "n", "t", "z", "arr", "o", "e"])
+        #expect(doc.text("id") == "a\"1")
+        #expect(doc.rawValue("id") == Array(#""a\"1""#.utf8))
+        #expect(doc.text("n") == "-1.5e3")
+        #expect(doc.text("t") == "true")
+        #expect(doc.text("z") == nil)
+        #expect(doc.rawValue("z") == Array("null".utf8))
+        #expect(doc.text("arr") == "x\nyé\n😀")
+        #expect(doc.rawValue("o") == Array(#"{"k": [1, {"m": "}"}]}"#.utf8))
+        #expect(doc.text("e") == "")
+        #expect(doc.text("missing") == nil)
+        #expect(doc.rawValue("missing") == nil)
+    }
+
+    @Test(arguments: ["", "[]", "{", "{\"a\"", "{\"a\":}", "not json", "{\"a\":1 \"b\":2}"])
+    func malformedDocumentsKeepWhatParsed(_ json: String) {
+        // A damaged store must not trap: members parsed before the damage are kept, the rest is dropped.
+        let doc = StoredDocument(Array(json.utf8))
+        #expect(doc.json == Array(json.utf8))
+        #expect(doc.members.count <= 1)
+        if json == "{\"a\":1 \"b\":2}" { #expect(doc.text("a") == "1") }
+    }
+
+    @Test func storedDocumentOfTheCorpusMatchesItsModel() {
+        let corpus = RandomCorpus(count: 200, seed: 0x5702_0004)
+        for d in corpus.documents {
+            let doc = StoredDocument(Array(d.line.utf8))
+            #expect(doc.text("id") == d.id)
+            #expect(doc.text("title") == d.title)
+            #expect(doc.text("body") == d.body.joined(separator: "\n"))
+            #expect(doc.rawValue("date").map { String(decoding: $0, as: UTF8.self) } == d.dateText)
+        }
+    }
+}

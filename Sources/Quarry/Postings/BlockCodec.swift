@@ -165,6 +165,37 @@ enum BlockCodec {
         }
     }
 
+    /// The smallest of 128 values and their sum (four lanes at a time).
+    @inline(__always)
+    static func minimumAndSum(_ values: UnsafePointer<UInt32>) -> (UInt32, UInt64) {
+        let raw = UnsafeRawPointer(values)
+        var m = SIMD4<UInt32>(repeating: .max)
+        var lo = SIMD4<UInt64>(repeating: 0)
+        for r in 0..<32 {
+            let v = raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self)
+            m = pointwiseMin(m, v)
+            lo &+= SIMD4<UInt64>(truncatingIfNeeded: v)
+        }
+        return (m.min(), lo[0] &+ lo[1] &+ lo[2] &+ lo[3])
+    }
+
+    /// The smallest of values 1..<128.
+    static func minimumAfterFirst(_ values: UnsafePointer<UInt32>) -> UInt32 {
+        var m = UInt32.max
+        for i in 1..<128 { m = min(m, values[i]) }
+        return m
+    }
+
+    /// Adds one to each of 128 values (frequencies are stored minus one).
+    @inline(__always)
+    static func addOne(_ values: UnsafeMutablePointer<UInt32>) {
+        let raw = UnsafeMutableRawPointer(values)
+        for r in 0..<32 {
+            let v = raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self)
+            raw.storeBytes(of: v &+ 1, toByteOffset: r * 16, as: SIMD4<UInt32>.self)
+        }
+    }
+
     /// Turns 128 deltas into values in place: `v[0] = base + d[0]`, `v[i] = v[i-1] + d[i]` (wrapping).
     @inline(__always)
     static func prefixSum(_ values: UnsafeMutablePointer<UInt32>, count: Int, base: UInt32) {

@@ -41,11 +41,19 @@ final class PostingsIterator {
     private var positionCapacity: Int
     private let positionOffsets: UnsafeMutablePointer<Int>
     private var positionTotal = 0
+    /// How many per-document position offsets of the block are summed so far.
+    private var offsetsKnown = 0
     private var groupOffsets: UnsafeMutablePointer<Int>
     private var groupCapacity = 8
     private var groupsKnown = 0
     private var decodedGroup = -1
-    private var tailDecoded = false
+    /// Values of the vint tail decoded so far, and where the next one starts.
+    private var tailDecoded = 0
+    private var tailCursor = 0
+    private var currentPositions: UnsafeMutablePointer<UInt32>
+    private var currentCapacity = 64
+    /// How many positions `positionsBuffer` holds.
+    private(set) var loadedPositionCount = 0
 
     /// Opens the postings of a term.
     /// - Parameters:
@@ -68,6 +76,7 @@ final class PostingsIterator {
         positionValues = .allocate(capacity: positionCapacity)
         positionOffsets = .allocate(capacity: 129)
         groupOffsets = .allocate(capacity: 8)
+        currentPositions = .allocate(capacity: 64)
         if info.docFreq <= 1 {
             singleton = true
             numBlocks = 1
@@ -119,6 +128,7 @@ final class PostingsIterator {
         positionValues.deallocate()
         positionOffsets.deallocate()
         groupOffsets.deallocate()
+        currentPositions.deallocate()
     }
 
     /// The current document's term frequency.
@@ -249,15 +259,25 @@ final class PostingsIterator {
                 postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
             else { return fail() }
             BlockCodec.unpack(postings.base + start + 2, width: Int(dw), into: docs)
+            // Documents increase strictly when every delta after the first is at least 1 and the sum does not
+            // wrap; both are checked on the deltas, four lanes at a time, before the prefix sum.
+            let (minDelta, sum) = BlockCodec.minimumAndSum(docs)
+            guard minDelta >= 1 || (docs[0] == 0 && BlockCodec.minimumAfterFirst(docs) >= 1) else { return fail() }
+            guard b == 0 || docs[0] >= 1, UInt64(base) + sum < UInt64(maxDoc) else { return fail() }
             BlockCodec.prefixSum(docs, count: 128, base: base)
             BlockCodec.unpack(postings.base + start + 2 + 16 * Int(dw), width: Int(fw), into: freqs)
-            for i in 0..<128 { freqs[i] &+= 1 }
+            BlockCodec.addOne(freqs)
         } else {
             var c = ByteCursor(postings, position: start)
             var prev = base
             for i in 0..<length {
                 guard let code = c.vint(), code >> 1 <= UInt64(UInt32.max) else { return fail() }
-                prev &+= UInt32(code >> 1)
+                let delta = UInt32(code >> 1)
+                // Deltas after the first document of the segment are at least 1, and documents stay in the segment.
+                if delta == 0 && (i > 0 || b > 0) { return fail() }
+                let (next, overflow) = prev.addingReportingOverflow(delta)
+                if overflow || next >= maxDoc { return fail() }
+                prev = next
                 docs[i] = prev
                 if code & 1 == 1 {
                     freqs[i] = 1
@@ -267,12 +287,8 @@ final class PostingsIterator {
                 }
             }
         }
-        // Documents must increase, stay in the segment, and end where the skip entry says.
-        if b > 0 && docs[0] <= base { return fail() }
-        var ok = docs[length - 1] < maxDoc
-        for i in 1..<max(length, 1) where docs[i] <= docs[i - 1] { ok = false }
-        if let skip, docs[length - 1] != skip.loadU32(b * 16) { ok = false }
-        if !ok { return fail() }
+        // The block ends where the skip entry says.
+        if let skip, docs[length - 1] != skip.loadU32(b * 16) { return fail() }
         return true
     }
 
@@ -286,64 +302,95 @@ final class PostingsIterator {
 
     // MARK: Positions
 
-    /// Decodes the positions of the current document into `output` (absolute, increasing).
+    /// The current document's positions (absolute, increasing), as decoded by the last `loadPositions()`.
+    var positionsBuffer: UnsafePointer<UInt32> { UnsafePointer(currentPositions) }
+
+    /// Decodes the positions of the current document into `positionsBuffer`.
     ///
     /// Only the 128-value groups of the block's chunk that hold this document's positions are decoded (the group
     /// headers before them are stepped over), so a phrase check costs about the document's frequency, not the
     /// block's.
-    /// - Returns: false if the positions are damaged or the field has none.
-    func positions(into output: inout [UInt32]) -> Bool {
-        output.removeAll(keepingCapacity: true)
-        guard doc != terminated, let file = positionsFile else { return false }
+    /// - Returns: the number of positions, or -1 if they are damaged or the field has none.
+    func loadPositions() -> Int {
+        guard doc != terminated, let file = positionsFile else { return -1 }
         if positionsBlock != block {
             guard enterPositionsBlock(file) else {
                 corrupted = true
-                return false
+                return -1
             }
+        }
+        while offsetsKnown <= index {
+            positionOffsets[offsetsKnown + 1] = positionOffsets[offsetsKnown] + Int(freqs[offsetsKnown])
+            offsetsKnown += 1
         }
         let start = positionOffsets[index]
         let end = positionOffsets[index + 1]
+        let count = end - start
+        if count > currentCapacity {
+            currentPositions.deallocate()
+            currentCapacity = count + 64
+            currentPositions = .allocate(capacity: currentCapacity)
+        }
+        let out = currentPositions
+        loadedPositionCount = 0
         let fullGroups = positionTotal >> 7
         var p: UInt32 = 0
         var k = start
+        var n = 0
         while k < end {
             let g = k >> 7
             if g < fullGroups {
-                guard decodeGroup(g, file) else {
-                    corrupted = true
-                    return false
-                }
                 let upto = min(end, (g + 1) << 7)
                 let base = g << 7
+                guard decodeGroup(g, file) else {
+                    corrupted = true
+                    return -1
+                }
                 for j in k..<upto {
                     p &+= positionValues[j - base]
-                    output.append(p)
+                    out[n] = p
+                    n += 1
                 }
                 k = upto
             } else {
-                guard decodeTail(fullGroups, file) else {
-                    corrupted = true
-                    return false
-                }
                 let base = fullGroups << 7
+                guard decodeTail(fullGroups, file, upTo: end - base) else {
+                    corrupted = true
+                    return -1
+                }
                 for j in k..<end {
                     p &+= positionValues[128 + j - base]
-                    output.append(p)
+                    out[n] = p
+                    n += 1
                 }
                 k = end
             }
         }
+        loadedPositionCount = n
+        return n
+    }
+
+    /// Decodes the positions of the current document into `output` (absolute, increasing).
+    /// - Returns: false if the positions are damaged or the field has none.
+    func positions(into output: inout [UInt32]) -> Bool {
+        output.removeAll(keepingCapacity: true)
+        let n = loadPositions()
+        if n < 0 { return false }
+        output.append(contentsOf: UnsafeBufferPointer(start: currentPositions, count: n))
         return true
     }
 
     /// Sets up the current block's chunk: per-document offsets of its positions, and where its groups start.
     private func enterPositionsBlock(_ file: RawBytes) -> Bool {
+        // The chunk's value count; per-document offsets are summed later, only as far as needed.
         var total = 0
-        positionOffsets[0] = 0
-        for i in 0..<blockLength {
-            total += Int(freqs[i])
-            positionOffsets[i + 1] = total
+        if blockLength == 128 {
+            total = Int(BlockCodec.minimumAndSum(freqs).1)
+        } else {
+            for i in 0..<blockLength { total += Int(freqs[i]) }
         }
+        positionOffsets[0] = 0
+        offsetsKnown = 0
         // Each full group of 128 values takes at least its width byte, each tail value at least one byte.
         guard (total >> 7) + (total & 127) <= file.count else { return false }
         var start = positionsStart
@@ -361,7 +408,7 @@ final class PostingsIterator {
         groupsKnown = 1
         positionTotal = total
         decodedGroup = -1
-        tailDecoded = false
+        tailDecoded = 0
         positionsBlock = block
         return true
     }
@@ -390,24 +437,31 @@ final class PostingsIterator {
         return true
     }
 
-    /// Decodes the chunk's vint tail into `positionValues[128...]`.
-    private func decodeTail(_ fullGroups: Int, _ file: RawBytes) -> Bool {
-        if tailDecoded { return true }
-        guard let at = groupOffset(fullGroups, file) else { return false }
-        let count = positionTotal - (fullGroups << 7)
-        if 128 + count > positionCapacity {
-            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: 128 + count + 64)
-            bigger.update(from: positionValues, count: 128)
-            positionValues.deallocate()
-            positionValues = bigger
-            positionCapacity = 128 + count + 64
+    /// Decodes the chunk's vint tail into `positionValues[128...]`, as far as its first `upTo` values (the tail is
+    /// decoded incrementally: later documents of the block continue where earlier ones stopped).
+    private func decodeTail(_ fullGroups: Int, _ file: RawBytes, upTo: Int) -> Bool {
+        if tailDecoded >= upTo { return true }
+        if tailDecoded == 0 {
+            guard let at = groupOffset(fullGroups, file) else { return false }
+            tailCursor = at
+            let count = positionTotal - (fullGroups << 7)
+            if 128 + count > positionCapacity {
+                let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: 128 + count + 64)
+                bigger.update(from: positionValues, count: 128)
+                positionValues.deallocate()
+                positionValues = bigger
+                positionCapacity = 128 + count + 64
+            }
         }
-        var c = ByteCursor(file, position: at)
-        for i in 0..<count {
+        var c = ByteCursor(file, position: tailCursor)
+        var i = tailDecoded
+        while i < upTo {
             guard let v = c.vint(), v <= UInt64(UInt32.max) else { return false }
             positionValues[128 + i] = UInt32(v)
+            i += 1
         }
-        tailDecoded = true
+        tailDecoded = upTo
+        tailCursor = c.position
         return true
     }
 }

@@ -11,20 +11,38 @@
 // The score is BM25 with the phrase frequency as tf and the sum of the terms' idf as idf (Tantivy's phrase weight).
 
 final class PhraseScorer: Scorer {
+    /// Keeps the iterators alive; loops go through `refs` (in query order) and `lead`/`others` (rarest first).
     private let terms: [PostingsIterator]
-    private let byCost: [Int]
+    private let refs: [Ref<PostingsIterator>]
+    private let lead: Ref<PostingsIterator>
+    private let others: [Ref<PostingsIterator>]
     private let offsets: [Int]
     private let slop: Int
     private let weight: FieldWeight
     private let norms: UnsafePointer<UInt8>?
     private(set) var doc: UInt32 = terminated
     private var frequency: UInt32 = 0
-    private var positions: [UInt32] = []
-    private var aligned: [[Int]]
-    private var costs: [[Int]]
+    // Scratch buffers: aligned positions and chain costs of the previous and the current term.
+    private var alignedA = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+    private var alignedB = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+    private var costA = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+    private var costB = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+    private var capacityA = 64
+    private var capacityB = 64
+    private var capacityCostA = 64
+    private var capacityCostB = 64
+    /// Terms in the order of their frequency in the current document.
+    private var order: [Int]
     let maxScore: Float
     let cost: Int
     private(set) var positionsCorrupted = false
+    private var shallowBound: Float = 0
+    private var shallowStart: UInt32 = 1
+    private var shallowEnd: UInt32 = 0
+    private var threshold: Float = -.infinity
+    private var windowStart: UInt32 = 1
+    private var windowEnd: UInt32 = 0
+    private var windowBound: Float = 0
 
     init(terms: [PostingsIterator], offsets: [Int], slop: Int, weight: FieldWeight, norms: RawBytes?) {
         self.terms = terms
@@ -32,12 +50,24 @@ final class PhraseScorer: Scorer {
         self.slop = slop
         self.weight = weight
         self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
-        self.byCost = terms.indices.sorted { terms[$0].docFreq < terms[$1].docFreq }
-        self.aligned = Array(repeating: [], count: terms.count)
-        self.costs = Array(repeating: [], count: terms.count)
-        self.maxScore = weight.asymptote
+        let byCost = terms.indices.sorted { terms[$0].docFreq < terms[$1].docFreq }
+        self.refs = terms.map { Ref($0) }
+        self.order = Array(terms.indices)
+        self.lead = Ref(terms[byCost[0]])
+        self.others = byCost.dropFirst().map { Ref(terms[$0]) }
+        // The phrase occurs at most as often as the least frequent of its terms (its last term, with slop) and in
+        // documents no shorter than any term's shortest.
+        let maxFreq = slop == 0 ? terms.map(\.termMaxFreq).min() ?? 0 : terms.last?.termMaxFreq ?? 0
+        self.maxScore = weight.bound(maxTf: maxFreq, minNorm: terms.map(\.termMinNorm).max() ?? 0)
         self.cost = terms.map(\.docFreq).min() ?? 0
         doc = advanceToMatch(terms[byCost[0]].doc)
+    }
+
+    deinit {
+        alignedA.deallocate()
+        alignedB.deallocate()
+        costA.deallocate()
+        costB.deallocate()
     }
 
     var corrupted: Bool { positionsCorrupted || terms.contains { $0.corrupted } }
@@ -47,13 +77,24 @@ final class PhraseScorer: Scorer {
 
     private func advanceToMatch(_ start: UInt32) -> UInt32 {
         var d = start
-        let lead = terms[byCost[0]]
         outer: while d != terminated {
-            for k in 1..<byCost.count {
-                let t = terms[byCost[k]]
-                let td = t.doc < d ? t.advance(to: d) : t.doc
+            if threshold > 0 {
+                // Skip windows of blocks where the phrase cannot score enough (set when it is part of a top-k root).
+                if d < windowStart || d > windowEnd {
+                    windowStart = d
+                    windowEnd = advanceShallow(d)
+                    windowBound = shallowBound
+                }
+                if !canBeat(windowBound, threshold) {
+                    if windowEnd == terminated { return terminated }
+                    d = lead.with { $0.advance(to: windowEnd + 1) }
+                    continue
+                }
+            }
+            for t in others {
+                let td = t.with { t in t.doc < d ? t.advance(to: d) : t.doc }
                 if td > d {
-                    d = lead.advance(to: td)
+                    d = lead.with { $0.advance(to: td) }
                     continue outer
                 }
             }
@@ -62,93 +103,146 @@ final class PhraseScorer: Scorer {
                 frequency = f
                 return d
             }
-            d = lead.next()
+            d = lead.with { $0.next() }
         }
         return terminated
     }
 
+    /// Grows a scratch buffer to hold `count` values.
+    @inline(__always)
+    private static func reserve(_ buffer: inout UnsafeMutablePointer<Int>, _ capacity: inout Int, _ count: Int) {
+        if count > capacity {
+            buffer.deallocate()
+            capacity = count + 64
+            buffer = .allocate(capacity: capacity)
+        }
+    }
+
     /// The phrase frequency in the document all terms are on.
     private func computeFrequency() -> UInt32 {
-        for (i, t) in terms.enumerated() {
-            guard t.positions(into: &positions) else {
+        let n = refs.count
+        if slop == 0 {
+            // Intersect the terms' aligned positions, fewest occurrences first, loading each term's positions only
+            // when the intersection so far is not empty.
+            for i in 0..<n { order[i] = i }
+            for i in 1..<n {
+                let k = order[i]
+                let f = refs[k].with { $0.freq }
+                var j = i - 1
+                while j >= 0 && refs[order[j]].with({ $0.freq }) > f {
+                    order[j + 1] = order[j]
+                    j -= 1
+                }
+                order[j + 1] = k
+            }
+            let first = order[0]
+            guard refs[first].with({ $0.loadPositions() }) >= 0 else {
                 positionsCorrupted = true
                 return 0
             }
-            aligned[i].removeAll(keepingCapacity: true)
-            let o = offsets[i]
-            for p in positions { aligned[i].append(Int(p) - o) }
-        }
-        if slop == 0 {
-            // Intersect the aligned lists; the count of common values is the frequency.
-            var common = aligned[0]
-            for i in 1..<aligned.count {
+            var count = refs[first].with { $0.loadedPositionCount }
+            PhraseScorer.reserve(&alignedA, &capacityA, count)
+            let o0 = offsets[first]
+            let p0 = refs[first].with { $0.positionsBuffer }
+            for j in 0..<count { alignedA[j] = Int(p0[j]) - o0 }
+            for step in 1..<n {
+                let i = order[step]
+                guard refs[i].with({ $0.loadPositions() }) >= 0 else {
+                    positionsCorrupted = true
+                    return 0
+                }
+                let o = offsets[i]
+                let (p, m) = refs[i].with { ($0.positionsBuffer, $0.loadedPositionCount) }
                 var out = 0
                 var a = 0
                 var b = 0
-                let other = aligned[i]
-                while a < common.count && b < other.count {
-                    if common[a] < other[b] {
+                while a < count && b < m {
+                    let x = alignedA[a]
+                    let y = Int(p[b]) - o
+                    if x < y {
                         a += 1
-                    } else if common[a] > other[b] {
+                    } else if x > y {
                         b += 1
                     } else {
-                        common[out] = common[a]
+                        alignedA[out] = x
                         out += 1
                         a += 1
                         b += 1
                     }
                 }
-                common.removeLast(common.count - out)
-                if out == 0 { return 0 }
+                count = out
+                if count == 0 { return 0 }
             }
-            return UInt32(common.count)
+            return UInt32(count)
         }
-        // Sloppy: the cheapest chain cost ending at each occurrence of each term, by dynamic programming.
-        // cost_i(x) = min over y in term i-1 of cost_{i-1}(y) + |x - y|, computed with two sweeps.
-        costs[0].removeAll(keepingCapacity: true)
-        costs[0].append(contentsOf: repeatElement(0, count: aligned[0].count))
-        for i in 1..<aligned.count {
-            let prev = aligned[i - 1]
-            let prevCost = costs[i - 1]
-            let cur = aligned[i]
-            costs[i].removeAll(keepingCapacity: true)
-            costs[i].append(contentsOf: repeatElement(Int.max / 4, count: cur.count))
+        for t in refs where t.with({ $0.loadPositions() }) < 0 {
+            positionsCorrupted = true
+            return 0
+        }
+        var count = refs[0].with { $0.loadedPositionCount }
+        PhraseScorer.reserve(&alignedA, &capacityA, count)
+        let o0 = offsets[0]
+        let p0 = refs[0].with { $0.positionsBuffer }
+        for j in 0..<count { alignedA[j] = Int(p0[j]) - o0 }
+        // Sloppy: the cheapest chain cost ending at each occurrence of each term, by dynamic programming:
+        // cost_i(x) = min over y in term i-1 of cost_{i-1}(y) + |x - y|, in two sweeps; chains over the slop are
+        // dropped as they go.
+        PhraseScorer.reserve(&costA, &capacityCostA, count)
+        for j in 0..<count { costA[j] = 0 }
+        let unreachable = Int.max / 4
+        for i in 1..<n {
+            let o = offsets[i]
+            let (p, m) = refs[i].with { ($0.positionsBuffer, $0.loadedPositionCount) }
+            PhraseScorer.reserve(&alignedB, &capacityB, m)
+            PhraseScorer.reserve(&costB, &capacityCostB, m)
+            for k in 0..<m {
+                alignedB[k] = Int(p[k]) - o
+                costB[k] = unreachable
+            }
             // Left sweep: min over y <= x of (cost(y) - y) + x.
-            var best = Int.max / 4
+            var best = unreachable
             var j = 0
-            for (k, x) in cur.enumerated() {
-                while j < prev.count && prev[j] <= x {
-                    if prevCost[j] <= slop { best = min(best, prevCost[j] - prev[j]) }
+            for k in 0..<m {
+                let x = alignedB[k]
+                while j < count && alignedA[j] <= x {
+                    if costA[j] <= slop { best = min(best, costA[j] - alignedA[j]) }
                     j += 1
                 }
-                if best < Int.max / 4 { costs[i][k] = min(costs[i][k], best + x) }
+                if best < unreachable { costB[k] = min(costB[k], best + x) }
             }
             // Right sweep: min over y >= x of (cost(y) + y) - x.
-            best = Int.max / 4
-            j = prev.count - 1
-            for k in stride(from: cur.count - 1, through: 0, by: -1) {
-                let x = cur[k]
-                while j >= 0 && prev[j] >= x {
-                    if prevCost[j] <= slop { best = min(best, prevCost[j] + prev[j]) }
+            best = unreachable
+            j = count - 1
+            var k = m - 1
+            while k >= 0 {
+                let x = alignedB[k]
+                while j >= 0 && alignedA[j] >= x {
+                    if costA[j] <= slop { best = min(best, costA[j] + alignedA[j]) }
                     j -= 1
                 }
-                if best < Int.max / 4 { costs[i][k] = min(costs[i][k], best - x) }
+                if best < unreachable { costB[k] = min(costB[k], best - x) }
+                k -= 1
             }
+            swap(&alignedA, &alignedB)
+            swap(&capacityA, &capacityB)
+            swap(&costA, &costB)
+            swap(&capacityCostA, &capacityCostB)
+            count = m
         }
-        var count: UInt32 = 0
-        for c in costs[aligned.count - 1] where c <= slop { count += 1 }
-        return count
+        var frequency: UInt32 = 0
+        for j in 0..<count where costA[j] <= slop { frequency += 1 }
+        return frequency
     }
 
     func next() -> UInt32 {
         if doc == terminated { return doc }
-        doc = advanceToMatch(terms[byCost[0]].next())
+        doc = advanceToMatch(lead.with { $0.next() })
         return doc
     }
 
     func seek(_ target: UInt32) -> UInt32 {
         if target <= doc { return doc }
-        doc = advanceToMatch(terms[byCost[0]].advance(to: target))
+        doc = advanceToMatch(lead.with { $0.advance(to: target) })
         return doc
     }
 
@@ -157,9 +251,45 @@ final class PhraseScorer: Scorer {
         return weight.score(tf: frequency, norm: n)
     }
 
-    func advanceShallow(_ target: UInt32) -> UInt32 { doc == terminated ? terminated : terminated - 1 }
-    func blockMaxScore() -> Float { doc == terminated ? 0 : maxScore }
-    func setMinCompetitiveScore(_ threshold: Float) {}
+    /// Block bounds: a phrase occurs at most as often as its rarest-in-the-document term (as often as its last
+    /// term, with slop), and the document's norm is at least every term's block minimum.
+    func advanceShallow(_ target: UInt32) -> UInt32 {
+        if doc == terminated || target == terminated {
+            shallowBound = 0
+            return terminated
+        }
+        // The window computed last still covers the target: its bound holds (block bounds only shrink inside it).
+        if target >= shallowStart && target <= shallowEnd { return shallowEnd }
+        var upTo = terminated
+        var freq = UInt32.max
+        var norm: UInt8 = 0
+        for (i, t) in refs.enumerated() {
+            let (last, f, n) = t.with { t -> (UInt32, UInt32, UInt8) in
+                let b = t.findBlock(target, from: t.currentBlock)
+                if b >= t.numBlocks { return (terminated, 0, 0) }
+                return (t.blockLastDoc(b), t.blockMaxFreq(b), t.blockMinNorm(b))
+            }
+            if last == terminated {
+                shallowBound = 0
+                return terminated
+            }
+            if last < upTo { upTo = last }
+            if slop == 0 || i == refs.count - 1 { freq = min(freq, f) }
+            norm = max(norm, n)
+        }
+        shallowBound = weight.bound(maxTf: freq, minNorm: norm)
+        shallowStart = target
+        shallowEnd = upTo
+        return upTo
+    }
+
+    func blockMaxScore() -> Float { shallowBound }
+
+    func setMinCompetitiveScore(_ threshold: Float) {
+        self.threshold = threshold
+        windowStart = 1
+        windowEnd = 0
+    }
 }
 
 /// Documents whose date is in `[lower, upper)`, read from the date column a block of 128 at a time; blocks whose

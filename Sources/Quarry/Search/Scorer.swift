@@ -44,6 +44,17 @@ func canBeat(_ bound: Float, _ threshold: Float) -> Bool {
     bound * (1 + 1.0 / 65536) + 1e-30 > threshold
 }
 
+/// An unretained reference for hot loops: the object must be kept alive elsewhere (by the array it came from).
+/// Going through `with` passes the object at +0, so a loop over children does no reference counting.
+struct Ref<T: AnyObject> {
+    private let unmanaged: Unmanaged<T>
+
+    init(_ object: T) { unmanaged = .passUnretained(object) }
+
+    @inline(__always)
+    func with<R>(_ body: (T) -> R) -> R { unmanaged._withUnsafeGuaranteedRef(body) }
+}
+
 /// Matches nothing.
 final class EmptyScorer: Scorer {
     var doc: UInt32 { terminated }
@@ -164,7 +175,9 @@ final class ScorerBox: Scorer {
 /// children are all terms (a word over title and body, an OR of words: the common case, compiled with direct calls),
 /// and `UnionScorer` for any mix.
 struct UnionCore<C: Scorer> {
+    /// Keeps the children alive; the loops go through `refs`.
     let children: [C]
+    private let refs: [Ref<C>]
     var doc: UInt32 = terminated
     let maxScore: Float
     let cost: Int
@@ -174,6 +187,7 @@ struct UnionCore<C: Scorer> {
 
     init(_ children: [C]) {
         self.children = children
+        refs = children.map { Ref($0) }
         maxScore = children.reduce(0) { $0 + $1.maxScore }
         cost = children.reduce(0) { $0 + $1.cost }
         order = Array(children.indices)
@@ -186,8 +200,8 @@ struct UnionCore<C: Scorer> {
     @inline(__always)
     func minimumDoc() -> UInt32 {
         var m = terminated
-        for c in children {
-            let d = c.doc
+        for r in refs {
+            let d = r.with { $0.doc }
             if d < m { m = d }
         }
         return m
@@ -198,9 +212,8 @@ struct UnionCore<C: Scorer> {
         if doc == terminated { return doc }
         let current = doc
         var m = terminated
-        for c in children {
-            var d = c.doc
-            if d == current { d = c.next() }
+        for r in refs {
+            let d = r.with { c in c.doc == current ? c.next() : c.doc }
             if d < m { m = d }
         }
         if threshold > 0 { return wand() }
@@ -212,9 +225,8 @@ struct UnionCore<C: Scorer> {
     mutating func seek(_ target: UInt32) -> UInt32 {
         if target <= doc { return doc }
         var m = terminated
-        for c in children {
-            var d = c.doc
-            if d < target { d = c.seek(target) }
+        for r in refs {
+            let d = r.with { c in c.doc < target ? c.seek(target) : c.doc }
             if d < m { m = d }
         }
         if threshold > 0 { return wand() }
@@ -226,14 +238,18 @@ struct UnionCore<C: Scorer> {
     func score() -> Float {
         var s: Float = 0
         let d = doc
-        for c in children where c.doc == d { s += c.score() }
+        for r in refs {
+            r.with { c in
+                if c.doc == d { s += c.score() }
+            }
+        }
         return s
     }
 
     func advanceShallow(_ target: UInt32) -> UInt32 {
         var upTo = terminated
-        for c in children {
-            let u = c.advanceShallow(target)
+        for r in refs {
+            let u = r.with { $0.advanceShallow(target) }
             if u < upTo { upTo = u }
         }
         return upTo
@@ -241,7 +257,7 @@ struct UnionCore<C: Scorer> {
 
     func blockMaxScore() -> Float {
         var s: Float = 0
-        for c in children { s += c.blockMaxScore() }
+        for r in refs { s += r.with { $0.blockMaxScore() } }
         return s
     }
 
@@ -254,9 +270,9 @@ struct UnionCore<C: Scorer> {
                 // Children in document order (insertion sort: there are few, and they move little).
                 for i in 1..<n {
                     let k = order[i]
-                    let d = children[k].doc
+                    let d = refs[k].with { $0.doc }
                     var j = i - 1
-                    while j >= 0 && children[order[j]].doc > d {
+                    while j >= 0 && refs[order[j]].with({ $0.doc }) > d {
                         order[j + 1] = order[j]
                         j -= 1
                     }
@@ -266,7 +282,7 @@ struct UnionCore<C: Scorer> {
                 var acc: Float = 0
                 var pivot = -1
                 for i in 0..<n {
-                    if children[order[i]].doc == terminated { break }
+                    if refs[order[i]].with({ $0.doc }) == terminated { break }
                     acc += childMax[order[i]]
                     if canBeat(acc, threshold) {
                         pivot = i
@@ -277,19 +293,20 @@ struct UnionCore<C: Scorer> {
                     doc = terminated
                     return doc
                 }
-                let pivotDoc = children[order[pivot]].doc
+                let pivotDoc = refs[order[pivot]].with { $0.doc }
                 // Every child on the pivot document belongs to the pivot set.
                 var last = pivot
-                while last + 1 < n && children[order[last + 1]].doc == pivotDoc { last += 1 }
-                let nextDoc = last + 1 < n ? children[order[last + 1]].doc : terminated
+                while last + 1 < n && refs[order[last + 1]].with({ $0.doc }) == pivotDoc { last += 1 }
+                let nextDoc = last + 1 < n ? refs[order[last + 1]].with { $0.doc } : terminated
                 // Block-max check over the pivot set.
                 var upTo = terminated
                 var blockSum: Float = 0
                 for i in 0...last {
-                    let c = children[order[i]]
-                    let u = c.advanceShallow(pivotDoc)
-                    if u < upTo { upTo = u }
-                    blockSum += c.blockMaxScore()
+                    refs[order[i]].with { c in
+                        let u = c.advanceShallow(pivotDoc)
+                        if u < upTo { upTo = u }
+                        blockSum += c.blockMaxScore()
+                    }
                 }
                 if !canBeat(blockSum, threshold) {
                     // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.
@@ -297,19 +314,21 @@ struct UnionCore<C: Scorer> {
                     if nextDoc < target { target = nextDoc }
                     if target <= pivotDoc { target = pivotDoc + 1 }
                     for i in 0...last {
-                        let c = children[order[i]]
-                        if c.doc < target { _ = c.seek(target) }
+                        refs[order[i]].with { c in
+                            if c.doc < target { _ = c.seek(target) }
+                        }
                     }
                     continue
                 }
-                if children[order[0]].doc == pivotDoc {
+                if refs[order[0]].with({ $0.doc }) == pivotDoc {
                     doc = pivotDoc
                     return doc
                 }
                 // Bring the children before the pivot up to it.
                 for i in 0..<pivot {
-                    let c = children[order[i]]
-                    if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+                    refs[order[i]].with { c in
+                        if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+                    }
                 }
             }
         }
@@ -353,7 +372,9 @@ final class TermUnionScorer: Scorer {
 final class UnionScorer: Scorer {
     private var core: UnionCore<ScorerBox>
 
-    init(_ children: [any Scorer]) { core = UnionCore(children.map { ScorerBox($0) }) }
+    init(_ children: [any Scorer]) {
+        core = UnionCore(children.map { ScorerBox($0) })
+    }
 
     var doc: UInt32 { core.doc }
     var maxScore: Float { core.maxScore }
@@ -364,7 +385,23 @@ final class UnionScorer: Scorer {
     func score() -> Float { core.score() }
     func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
     func blockMaxScore() -> Float { core.blockMaxScore() }
-    func setMinCompetitiveScore(_ threshold: Float) { core.threshold = threshold }
+
+    /// Besides the union's own block-max WAND, each child may skip what it cannot make competitive: a document
+    /// whose score from child i is at most `threshold - (maxScore - maxScore_i)` cannot beat the threshold
+    /// whatever the others add (and if the child skips it, the partial score of the others is lower still). This
+    /// is what lets a phrase skip blocks before checking positions.
+    func setMinCompetitiveScore(_ threshold: Float) {
+        core.threshold = threshold
+        propagateThreshold(threshold, to: core.children, total: core.maxScore)
+    }
+}
+
+/// Gives each child of a sum the threshold it must beat on its own (see `UnionScorer.setMinCompetitiveScore`).
+func propagateThreshold(_ threshold: Float, to children: [ScorerBox], total: Float) {
+    for c in children {
+        let own = threshold - (total - c.maxScore)
+        if own > 0 { c.setMinCompetitiveScore(own) }
+    }
 }
 
 /// A union of `children`: of terms when they all are.
@@ -376,51 +413,73 @@ func makeUnion(_ children: [any Scorer]) -> any Scorer {
 }
 
 /// Documents matching every child; the score is the sum of the scoring children's scores (in query order).
-/// Iterates by leapfrogging from the cheapest child.
-final class IntersectionScorer: Scorer {
-    private let byCost: [any Scorer]
-    private let scoring: [any Scorer]
-    private(set) var doc: UInt32 = terminated
+/// Iterates by leapfrogging from the cheapest child. As the root of a top-k search it skips windows of documents
+/// whose summed block bounds cannot beat the threshold (Lucene's block-max conjunction); the bound of a window is
+/// computed once per window, not per candidate.
+///
+/// Generic over the children's type, for two concrete classes: `ConjunctionScorer` over unions of terms (plain
+/// words over title and body: the common AND query) and `IntersectionScorer` for any mix (phrases, date filters).
+struct IntersectionCore<C: Scorer> {
+    let children: [C]
+    private let byCost: [Ref<C>]
+    private let scoring: [Ref<C>]
+    var doc: UInt32 = terminated
     let maxScore: Float
     let cost: Int
-    private var threshold: Float = -.infinity
+    var threshold: Float = -.infinity
+    private var windowEnd: UInt32 = 0
+    private var windowStart: UInt32 = 1
+    private var windowMax: Float = 0
 
     /// - Parameters:
     ///   - children: every required clause, in query order.
     ///   - scoring: which of them add to the score (filters do not).
-    init(_ children: [any Scorer], scoring: [Bool]) {
-        byCost = children.sorted { $0.cost < $1.cost }
-        self.scoring = zip(children, scoring).filter { $0.1 }.map { $0.0 }
-        maxScore = self.scoring.reduce(0) { $0 + $1.maxScore }
-        cost = byCost.first?.cost ?? 0
-        doc = align(byCost.first?.doc ?? terminated)
+    init(_ children: [C], scoring: [Bool]) {
+        self.children = children
+        byCost = children.sorted { $0.cost < $1.cost }.map { Ref($0) }
+        let scorers = zip(children, scoring).filter { $0.1 }.map { $0.0 }
+        self.scoring = scorers.map { Ref($0) }
+        maxScore = scorers.reduce(0) { $0 + $1.maxScore }
+        cost = children.map(\.cost).min() ?? 0
+        doc = align(byCost.first?.with { $0.doc } ?? terminated)
     }
 
-    var corrupted: Bool { byCost.contains { $0.corrupted } }
+    var corrupted: Bool { children.contains { $0.corrupted } }
 
-    private func align(_ start: UInt32) -> UInt32 {
+    /// The window of block bounds holding `d` and its summed bound.
+    private mutating func window(_ d: UInt32) -> (UInt32, Float) {
+        if d >= windowStart && d <= windowEnd { return (windowEnd, windowMax) }
+        var upTo = terminated
+        var sum: Float = 0
+        for c in scoring {
+            c.with { c in
+                let u = c.advanceShallow(d)
+                if u < upTo { upTo = u }
+                sum += c.blockMaxScore()
+            }
+        }
+        windowStart = d
+        windowEnd = upTo
+        windowMax = sum
+        return (upTo, sum)
+    }
+
+    private mutating func align(_ start: UInt32) -> UInt32 {
         var d = start
         let lead = byCost[0]
         outer: while d != terminated {
             if threshold > 0 {
-                var upTo = terminated
-                var sum: Float = 0
-                for c in scoring {
-                    let u = c.advanceShallow(d)
-                    if u < upTo { upTo = u }
-                    sum += c.blockMaxScore()
-                }
-                if !canBeat(sum, threshold) {
+                let (upTo, bound) = window(d)
+                if !canBeat(bound, threshold) {
                     if upTo == terminated { return terminated }
-                    d = lead.seek(upTo + 1)
+                    d = lead.with { $0.seek(upTo + 1) }
                     continue
                 }
             }
             for i in 1..<byCost.count {
-                let c = byCost[i]
-                let cd = c.doc < d ? c.seek(d) : c.doc
+                let cd = byCost[i].with { c in c.doc < d ? c.seek(d) : c.doc }
                 if cd > d {
-                    d = lead.seek(cd)
+                    d = lead.with { $0.seek(cd) }
                     continue outer
                 }
             }
@@ -429,28 +488,28 @@ final class IntersectionScorer: Scorer {
         return terminated
     }
 
-    func next() -> UInt32 {
+    mutating func next() -> UInt32 {
         if doc == terminated { return doc }
-        doc = align(byCost[0].next())
+        doc = align(byCost[0].with { $0.next() })
         return doc
     }
 
-    func seek(_ target: UInt32) -> UInt32 {
+    mutating func seek(_ target: UInt32) -> UInt32 {
         if target <= doc { return doc }
-        doc = align(byCost[0].seek(target))
+        doc = align(byCost[0].with { $0.seek(target) })
         return doc
     }
 
     func score() -> Float {
         var s: Float = 0
-        for c in scoring { s += c.score() }
+        for c in scoring { s += c.with { $0.score() } }
         return s
     }
 
     func advanceShallow(_ target: UInt32) -> UInt32 {
         var upTo = terminated
         for c in scoring {
-            let u = c.advanceShallow(target)
+            let u = c.with { $0.advanceShallow(target) }
             if u < upTo { upTo = u }
         }
         return upTo
@@ -458,13 +517,71 @@ final class IntersectionScorer: Scorer {
 
     func blockMaxScore() -> Float {
         var s: Float = 0
-        for c in scoring { s += c.blockMaxScore() }
+        for c in scoring { s += c.with { $0.blockMaxScore() } }
         return s
     }
 
-    func setMinCompetitiveScore(_ threshold: Float) {
-        self.threshold = threshold
+    mutating func setThreshold(_ t: Float) {
+        threshold = t
+        windowEnd = 0
+        windowStart = 1
     }
+}
+
+/// An intersection of unions of terms (see `IntersectionCore`).
+final class ConjunctionScorer: Scorer {
+    private var core: IntersectionCore<TermUnionScorer>
+
+    init(_ children: [TermUnionScorer]) {
+        core = IntersectionCore(children, scoring: Array(repeating: true, count: children.count))
+    }
+
+    var doc: UInt32 { core.doc }
+    var maxScore: Float { core.maxScore }
+    var cost: Int { core.cost }
+    var corrupted: Bool { core.corrupted }
+    func next() -> UInt32 { core.next() }
+    func seek(_ target: UInt32) -> UInt32 { core.seek(target) }
+    func score() -> Float { core.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
+    func blockMaxScore() -> Float { core.blockMaxScore() }
+    func setMinCompetitiveScore(_ threshold: Float) { core.setThreshold(threshold) }
+}
+
+/// An intersection of scorers of any kinds (see `IntersectionCore`).
+final class IntersectionScorer: Scorer {
+    private var core: IntersectionCore<ScorerBox>
+
+    init(_ children: [any Scorer], scoring: [Bool]) {
+        core = IntersectionCore(children.map { ScorerBox($0) }, scoring: scoring)
+        scoringChildren = zip(core.children, scoring).filter { $0.1 }.map { $0.0 }
+    }
+
+    private let scoringChildren: [ScorerBox]
+
+    var doc: UInt32 { core.doc }
+    var maxScore: Float { core.maxScore }
+    var cost: Int { core.cost }
+    var corrupted: Bool { core.corrupted }
+    func next() -> UInt32 { core.next() }
+    func seek(_ target: UInt32) -> UInt32 { core.seek(target) }
+    func score() -> Float { core.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
+    func blockMaxScore() -> Float { core.blockMaxScore() }
+
+    /// As for unions: a child that cannot reach `threshold - (the others' maxima)` on its own may skip.
+    func setMinCompetitiveScore(_ threshold: Float) {
+        core.setThreshold(threshold)
+        propagateThreshold(threshold, to: scoringChildren, total: core.maxScore)
+    }
+}
+
+/// An intersection of `children` (`scoring` says which add to the score): of unions of terms when they all are.
+func makeIntersection(_ children: [any Scorer], scoring: [Bool]) -> any Scorer {
+    if children.count == 1 && scoring[0] { return children[0] }
+    let unions = children.compactMap { $0 as? TermUnionScorer }
+    if unions.count == children.count && !scoring.contains(false) { return ConjunctionScorer(unions) }
+    return IntersectionScorer(children, scoring: scoring)
 }
 
 /// Documents of `required` that do not match `excluded`.

@@ -135,7 +135,7 @@ public final class Searcher: @unchecked Sendable {
                 if optional.isEmpty { return nil }
                 result = makeUnion(optional)
             } else {
-                result = required.count == 1 && scoringFlags[0] ? required[0] : IntersectionScorer(required, scoring: scoringFlags)
+                result = makeIntersection(required, scoring: scoringFlags)
                 if !optional.isEmpty {
                     result = ReqOptScorer(required: result, optional: makeUnion(optional))
                 }

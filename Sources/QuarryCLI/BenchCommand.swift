@@ -243,13 +243,13 @@ struct BenchCommand: ParsableCommand {
         }
         var kindOrder: [String] = []
         for q in queries where !kindOrder.contains(q.kind) { kindOrder.append(q.kind) }
-        let totalQueries = all.count
         let kinds = kindOrder.map { k in
-            (k, BenchStats(byKind[k] ?? [], queries: queries.filter { $0.kind == k }.count, wall: wall, total: totalQueries))
+            (k, BenchStats(byKind[k] ?? [], queries: queries.filter { $0.kind == k }.count, threads: threadCount))
         }
         _ = sink
         return BenchReport(
-            mode: mode, kinds: kinds, overall: BenchStats(all, queries: queries.count, wall: wall, total: totalQueries),
+            mode: mode, kinds: kinds,
+            overall: BenchStats(all, queries: queries.count, threads: threadCount, wall: wall),
             samples: byKind)
     }
 
@@ -374,7 +374,10 @@ struct BenchStats {
     var max: Double
     var qps: Double
 
-    init(_ values: [Double], queries: Int, wall: Double, total: Int) {
+    /// - Parameters:
+    ///   - threads: threads that searched at once.
+    ///   - wall: the run's wall-clock seconds; for one kind (nil), throughput is derived from its mean latency.
+    init(_ values: [Double], queries: Int, threads: Int, wall: Double? = nil) {
         let sorted = values.sorted()
         func pct(_ p: Double) -> Double {
             guard !sorted.isEmpty else { return 0 }
@@ -389,8 +392,11 @@ struct BenchStats {
         p95 = pct(95)
         p99 = pct(99)
         max = sorted.last ?? 0
-        // Throughput of this kind's share of the run.
-        qps = wall > 0 ? Double(sorted.count) / wall : 0
+        if let wall {
+            qps = wall > 0 ? Double(sorted.count) / wall : 0
+        } else {
+            qps = mean > 0 ? Double(threads) * 1e6 / mean : 0
+        }
     }
 
     static let header =

@@ -41,6 +41,14 @@ public struct QuarryCommand: ParsableCommand {
     /// Runs the command line; returns the exit status instead of exiting (for tests).
     public static func runReturningStatus(_ arguments: [String]? = nil) -> Int32 {
         do {
+            // `quarry search` starts on a fast path when its arguments are plain.
+            let argv = arguments ?? Array(CommandLine.arguments.dropFirst())
+            if argv.first == "search", let request = SearchRequest.parseFast(argv.dropFirst()),
+                (try? request.validate()) != nil
+            {
+                try request.run()
+                return 0
+            }
             var command = try parseAsRoot(arguments)
             try command.run()
             return 0
@@ -68,6 +76,12 @@ public struct QuarryCommand: ParsableCommand {
 struct IndexLocation: ParsableArguments {
     @Option(name: [.short, .customLong("index")], help: "The index directory (default: $QUARRY_INDEX).")
     var index: String?
+
+    init() {}
+
+    init(index: String?) {
+        self.index = index
+    }
 
     /// The directory, from the option or the environment.
     func resolve() throws -> String {

@@ -21,14 +21,16 @@ struct Tokenizer {
         return t
     }()
 
-    private var token: [UInt8] = []
     private let table: [UInt8] = Tokenizer.asciiTable
     /// Use the tabulated Basic Multilingual Plane (for bulk text; costs ~5 ms to build once per process).
     let useTables: Bool
+    /// The current token's lowercase bytes. Only tokens under 40 bytes are kept, so only their first 40 bytes are
+    /// ever stored; lowercasing a character can take up to 12 bytes, hence the room.
+    private let token: TokenBuffer
 
     init(useTables: Bool = true) {
         self.useTables = useTables
-        token.reserveCapacity(256)
+        self.token = TokenBuffer()
     }
 
     /// Tokenizes `text`, calling `emit(token, position, start, end)` for every kept token, where `token` is the
@@ -42,9 +44,8 @@ struct Tokenizer {
         var position = 0
         var i = 0
         let n = text.count
-        var token = self.token
-        self.token = []
-        defer { self.token = token }
+        let out = token.bytes
+        let limit = Tokenizer.maxTokenBytes
         table.withUnsafeBufferPointer { table in
             while i < n {
                 let b = text[i]
@@ -63,35 +64,45 @@ struct Tokenizer {
                     }
                 }
                 let start = i
-                token.removeAll(keepingCapacity: true)
+                var k = 0
                 while i < n {
                     let c = text[i]
                     if c < 0x80 {
                         let l = table[Int(c)]
                         if l == 0 { break }
-                        token.append(l)
+                        if i - start < limit {
+                            out[k] = l
+                            k += 1
+                        }
                         i += 1
                     } else {
                         let (v, len) = decodeScalar(text, i)
                         if useTables {
                             let tables = UnicodeTables.shared
                             if !tables.isAlphanumeric(v) { break }
-                            tables.appendLowercase(v, to: &token)
+                            if i - start < limit { k = tables.writeLowercase(v, to: out, at: k) }
                         } else {
                             if !UnicodeTables.isAlphanumericDirect(v) { break }
-                            UnicodeTables.appendLowercaseDirect(v, to: &token)
+                            if i - start < limit { k = UnicodeTables.writeLowercaseDirect(v, to: out, at: k) }
                         }
                         i += len
                     }
                 }
-                if i - start < Tokenizer.maxTokenBytes {
-                    token.withUnsafeBufferPointer { emit($0, position, start, i) }
+                if i - start < limit {
+                    emit(UnsafeBufferPointer(start: out, count: k), position, start, i)
                 }
                 position += 1
             }
         }
         return position
     }
+}
+
+/// Room for one token's lowercase bytes (owned by a tokenizer; not shared between threads).
+final class TokenBuffer: @unchecked Sendable {
+    static let capacity = Tokenizer.maxTokenBytes * 12 + 16
+    let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: TokenBuffer.capacity)
+    deinit { bytes.deallocate() }
 }
 
 /// Decodes the UTF-8 scalar at `i`; malformed bytes decode as U+FFFD (not alphanumeric) of length 1.

@@ -43,15 +43,18 @@ struct UnicodeTables: Sendable {
         return computeIsAlphanumeric(s)
     }
 
-    /// Appends the lowercase mapping of scalar `v` (no table).
-    static func appendLowercaseDirect(_ v: UInt32, to out: inout [UInt8]) {
-        guard let s = Unicode.Scalar(v) else { return }
+    /// Writes the lowercase mapping of scalar `v` at `out + at` (no table; room for 12 bytes: a mapping has at
+    /// most 3 scalars); returns the offset after it.
+    static func writeLowercaseDirect(_ v: UInt32, to out: UnsafeMutablePointer<UInt8>, at: Int) -> Int {
+        guard let s = Unicode.Scalar(v) else { return at }
         let props = s.properties
+        var k = at
         if props.changesWhenLowercased {
-            for x in props.lowercaseMapping.unicodeScalars { appendUTF8(x.value, to: &out) }
+            for x in props.lowercaseMapping.unicodeScalars.prefix(3) { k = writeUTF8(x.value, to: out, at: k) }
         } else {
-            appendUTF8(v, to: &out)
+            k = writeUTF8(v, to: out, at: k)
         }
+        return k
     }
 
     static func computeIsAlphanumeric(_ s: Unicode.Scalar) -> Bool {
@@ -72,23 +75,39 @@ struct UnicodeTables: Sendable {
         return UnicodeTables.computeIsAlphanumeric(s)
     }
 
-    /// Appends the UTF-8 of the lowercase mapping of scalar `v` to `out`.
+    /// Writes the UTF-8 of the lowercase mapping of scalar `v` at `out + at` (room for 12 bytes); returns the
+    /// offset after it.
     @inline(__always)
-    func appendLowercase(_ v: UInt32, to out: inout [UInt8]) {
+    func writeLowercase(_ v: UInt32, to out: UnsafeMutablePointer<UInt8>, at: Int) -> Int {
         if v < 65536 {
             let m = lower[Int(v)]
-            if m != 0xFFFF_FFFF {
-                appendUTF8(m, to: &out)
-                return
-            }
+            if m != 0xFFFF_FFFF { return writeUTF8(m, to: out, at: at) }
         }
-        guard let s = Unicode.Scalar(v) else { return }
-        let props = s.properties
-        if props.changesWhenLowercased {
-            for x in props.lowercaseMapping.unicodeScalars { appendUTF8(x.value, to: &out) }
-        } else {
-            appendUTF8(v, to: &out)
-        }
+        return UnicodeTables.writeLowercaseDirect(v, to: out, at: at)
+    }
+}
+
+/// Writes the UTF-8 of scalar `v` at `out + at`; returns the offset after it.
+@inline(__always)
+func writeUTF8(_ v: UInt32, to out: UnsafeMutablePointer<UInt8>, at: Int) -> Int {
+    if v < 0x80 {
+        out[at] = UInt8(v)
+        return at + 1
+    } else if v < 0x800 {
+        out[at] = UInt8(0xC0 | (v >> 6))
+        out[at + 1] = UInt8(0x80 | (v & 0x3F))
+        return at + 2
+    } else if v < 0x10000 {
+        out[at] = UInt8(0xE0 | (v >> 12))
+        out[at + 1] = UInt8(0x80 | ((v >> 6) & 0x3F))
+        out[at + 2] = UInt8(0x80 | (v & 0x3F))
+        return at + 3
+    } else {
+        out[at] = UInt8(0xF0 | (v >> 18))
+        out[at + 1] = UInt8(0x80 | ((v >> 12) & 0x3F))
+        out[at + 2] = UInt8(0x80 | ((v >> 6) & 0x3F))
+        out[at + 3] = UInt8(0x80 | (v & 0x3F))
+        return at + 4
     }
 }
 

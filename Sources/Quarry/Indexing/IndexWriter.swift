@@ -13,6 +13,10 @@
 
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The input formats.
 public enum InputFormat: String, Sendable, CaseIterable {
     case jsonl, tsv, text
@@ -237,9 +241,12 @@ private final class IndexRun: @unchecked Sendable {
 
     func execute() throws(QuarryError) -> IndexReport {
         var workers: [Thread] = []
-        let budget = max(options.memoryBudget / workerCount, 4 << 20)
-        for _ in 0..<workerCount {
-            workers.append(Thread { [self] in self.work(budget: budget) })
+        // Each worker's share of the budget, less room for what a flush allocates. The first segments are cut at
+        // staggered sizes, so that workers do not all flush (and hold flush buffers) at the same time.
+        let share = max(options.memoryBudget / workerCount * 7 / 8, 4 << 20)
+        for k in 0..<workerCount {
+            let first = max(share * (k + 1) / workerCount, 2 << 20)
+            workers.append(Thread { [self] in self.work(budget: share, firstBudget: first) })
         }
         var bytesRead = 0
         var readError: QuarryError?
@@ -419,21 +426,12 @@ private final class IndexRun: @unchecked Sendable {
                 // Cut after the last newline (or everything at end of input).
                 var cut = end
                 if !atEOF {
-                    var k = end - 1
-                    while k >= filled && buffer[k] != 0x0A { k -= 1 }
-                    if k < filled {
-                        // No newline in the new bytes: maybe in earlier ones.
-                        var j = filled - 1
-                        while j >= 0 && buffer[j] != 0x0A { j -= 1 }
-                        if j < 0 {
-                            filled = end
-                            if atEOF { break }
-                            continue
-                        }
-                        cut = j + 1
-                    } else {
-                        cut = k + 1
+                    // After the last newline (the bytes before `filled` had none).
+                    guard let k = buffer.withUnsafeBytes({ lastNewline($0, filled, end) }) else {
+                        filled = end
+                        continue
                     }
+                    cut = k + 1
                 }
                 var start = 0
                 if skippingLongLine {
@@ -458,17 +456,17 @@ private final class IndexRun: @unchecked Sendable {
                 while from < cut {
                     var to = cut
                     if let every = options.commitEvery, every > 0 {
+                        // Just after the newline that completes the records due before the next commit.
                         var wanted = every - sinceBarrier
                         var k = from
                         while k < cut && wanted > 0 {
-                            if buffer[k] == 0x0A { wanted -= 1 }
-                            k += 1
+                            k = buffer.withUnsafeBytes { nextNewline($0, k, cut) } + 1
+                            wanted -= 1
                         }
-                        to = k
+                        to = min(k, cut)
                     }
                     let bytes = Array(buffer[from..<to])
-                    var lines = 0
-                    for b in bytes where b == 0x0A { lines += 1 }
+                    var lines = bytes.withUnsafeBytes { countNewlines($0) }
                     if atEOF && to == cut && bytes.last != 0x0A { lines += 1 }
                     queue.push(.lines(file: fileIndex, firstLine: line, firstRecord: record, bytes: bytes, tsvHeader: header))
                     line += lines
@@ -501,7 +499,8 @@ private final class IndexRun: @unchecked Sendable {
 
     // MARK: Working (worker threads)
 
-    private func work(budget: Int) {
+    private func work(budget: Int, firstBudget: Int) {
+        var limit = firstBudget
         let compressor = ZstdCompressor()
         var builder: SegmentBuilder?
         var doc = Document(textFieldCount: schema.textFields.count)
@@ -553,7 +552,8 @@ private final class IndexRun: @unchecked Sendable {
                 if added & 63 == 0 {
                     monitor.withLock { documents += 64 }
                 }
-                if b.memoryUsage >= budget || b.mustFlush {
+                if b.memoryUsage >= limit || b.mustFlush {
+                    limit = budget
                     return flushBuilder()
                 }
                 return true
@@ -627,15 +627,14 @@ private final class IndexRun: @unchecked Sendable {
                     var lineNumber = firstLine
                     var record = firstRecord
                     while start < all.count && ok && !isAfterFailure((file, lineNumber)) {
-                        var end = start
-                        while end < all.count && all[end] != 0x0A { end += 1 }
+                        let end = nextNewline(UnsafeRawBufferPointer(all), start, all.count)
                         let line = UnsafeBufferPointer(rebasing: all[start..<end])
                         let thisLine = lineNumber
                         lineNumber += 1
                         record += 1
                         start = end + 1
                         // Skip blank lines.
-                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                        if isBlank(line) { continue }
                         if options.lossy && firstInvalidUTF8(line) < line.count {
                             repaired = Array(String(decoding: line, as: UTF8.self).utf8)
                             repaired.withUnsafeBufferPointer { handle($0, thisLine, record) }
@@ -702,4 +701,51 @@ private final class IndexRun: @unchecked Sendable {
 
 private func < (a: (Int, Int), b: (Int, Int)) -> Bool {
     a.0 != b.0 ? a.0 < b.0 : a.1 < b.1
+}
+
+// MARK: Line scanning
+
+/// The offset of the first newline in `bytes[from..<to]`, or `to`.
+@inline(__always)
+func nextNewline(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int {
+    guard from < to, let base = bytes.baseAddress else { return to }
+    guard let hit = memchr(base + from, 0x0A, to - from) else { return to }
+    return UnsafeRawPointer(hit) - base
+}
+
+/// The offset of the last newline in `bytes[from..<to]`, or nil.
+func lastNewline(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int? {
+    guard from < to, let base = bytes.baseAddress else { return nil }
+    // Backwards, eight bytes at a time (memrchr is a GNU extension Swift does not import).
+    var i = to
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    while i - 8 >= from {
+        let w = base.loadUnaligned(fromByteOffset: i - 8, as: UInt64.self) ^ (0x0A &* ones)
+        if (w &- ones) & ~w & (0x80 &* ones) != 0 { break }
+        i -= 8
+    }
+    while i > from {
+        i -= 1
+        if base.load(fromByteOffset: i, as: UInt8.self) == 0x0A { return i }
+    }
+    return nil
+}
+
+/// The number of newlines in `bytes`.
+func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var n = 0
+    var i = 0
+    while true {
+        i = nextNewline(bytes, i, bytes.count)
+        if i >= bytes.count { return n }
+        n += 1
+        i += 1
+    }
+}
+
+/// True if `line` holds only spaces, tabs and carriage returns.
+@inline(__always)
+func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+    for b in line where b != 0x20 && b != 0x09 && b != 0x0D { return false }
+    return true
 }

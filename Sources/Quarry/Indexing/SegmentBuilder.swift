@@ -39,7 +39,8 @@ final class SegmentBuilder {
     struct TermState {
         var postings: SliceCursor
         var positions: SliceCursor
-        var keyOffset: UInt32
+        /// Where the term's bytes are in the arena.
+        var keyAddress: UInt32
         var lastDoc: UInt32
         var pendingDelta: UInt32
         var freq: UInt32
@@ -54,13 +55,18 @@ final class SegmentBuilder {
     let info: (name: String, id: [UInt8])
     private var analyzer: Analyzer
     private let arena = SliceArena()
-    private var states: UnsafeMutablePointer<TermState>
-    private var stateCapacity: Int
+    /// Term states in chunks of `chunkSize`, so that growing never copies (or doubles) them.
+    private var chunks: UnsafeMutablePointer<UnsafeMutablePointer<TermState>>
+    private var chunkCapacity = 64
+    private var chunkCount = 0
+    private static let chunkShift = 14
+    private static let chunkSize = 1 << chunkShift
     private(set) var termCount = 0
-    private var keys: [UInt8] = []
-    // Hash table: slots hold term id + 1 (0 = empty); `slotHashes` the hash's high bits.
-    private var slots: [UInt32]
-    private var slotHashes: [UInt32]
+    private var keyBytes = 0
+    /// Hash table, open addressing with linear probing: a slot holds the hash's high 32 bits and the term id + 1
+    /// (0 = empty), so a probe touches one cache line.
+    private var table: UnsafeMutablePointer<UInt64>
+    private var tableSize: Int
     private var mask: Int
     private var norms: [[UInt8]]
     private var fieldLengths: [UInt64]
@@ -75,11 +81,11 @@ final class SegmentBuilder {
         self.directory = directory
         self.info = (name, id)
         self.analyzer = Analyzer(schema.analyzer, bulk: true)
-        stateCapacity = 1 << 12
-        states = .allocate(capacity: stateCapacity)
-        slots = [UInt32](repeating: 0, count: 1 << 13)
-        slotHashes = [UInt32](repeating: 0, count: 1 << 13)
-        mask = (1 << 13) - 1
+        chunks = .allocate(capacity: chunkCapacity)
+        tableSize = 1 << 13
+        table = .allocate(capacity: tableSize)
+        table.initialize(repeating: 0, count: tableSize)
+        mask = tableSize - 1
         norms = Array(repeating: [], count: schema.textFields.count)
         fieldLengths = Array(repeating: 0, count: schema.textFields.count)
         fieldTermCounts = Array(repeating: 0, count: schema.textFields.count + 1)
@@ -88,17 +94,29 @@ final class SegmentBuilder {
     }
 
     deinit {
-        states.deallocate()
+        for c in 0..<chunkCount {
+            chunks[c].deinitialize(count: c == chunkCount - 1 ? termCount - c * SegmentBuilder.chunkSize : SegmentBuilder.chunkSize)
+            chunks[c].deallocate()
+        }
+        chunks.deallocate()
+        table.deallocate()
+    }
+
+    /// The state of term `id`.
+    @inline(__always)
+    private func state(_ id: Int) -> UnsafeMutablePointer<TermState> {
+        chunks[id >> SegmentBuilder.chunkShift] + (id & (SegmentBuilder.chunkSize - 1))
     }
 
     /// Bytes of memory the builder holds, including what a flush will need.
     var memoryUsage: Int {
-        arena.bytesAllocated + stateCapacity * MemoryLayout<TermState>.stride + slots.count * 8 + keys.capacity
-            + norms.count * Int(docCount) + Int(docCount) * 8 + store.memoryUsage + termCount * 16
+        arena.bytesAllocated + chunkCount * SegmentBuilder.chunkSize * MemoryLayout<TermState>.stride
+            + tableSize * 8 + norms.reduce(0) { $0 + $1.capacity } + dates.memoryUsage + store.memoryUsage
+            + termCount * 16
     }
 
     /// True when the builder must be flushed whatever the budget (its 32-bit addresses are nearly used up).
-    var mustFlush: Bool { arena.isNearlyFull || keys.count > Int(UInt32.max) - (1 << 24) || docCount >= (1 << 31) - 1 }
+    var mustFlush: Bool { arena.isNearlyFull || docCount >= (1 << 31) - 1 }
 
     // MARK: Hashing
 
@@ -135,27 +153,23 @@ final class SegmentBuilder {
     private func find(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64) -> (id: Int, slot: Int) {
         let tag = UInt32(truncatingIfNeeded: h >> 32)
         var slot = Int(truncatingIfNeeded: h) & mask
-        return slots.withUnsafeBufferPointer { slots in
-            slotHashes.withUnsafeBufferPointer { hashes in
-                keys.withUnsafeBufferPointer { keys in
-                    while true {
-                        let s = slots[slot]
-                        if s == 0 { return (-1, slot) }
-                        if hashes[slot] == tag {
-                            let id = Int(s - 1)
-                            let st = states[id]
-                            if st.field == field && Int(st.keyLength) == bytes.count
-                                && memcmpBytes(
-                                    keys.baseAddress.unsafelyUnwrapped + Int(st.keyOffset),
-                                    bytes.baseAddress.unsafelyUnwrapped, bytes.count) == 0
-                            {
-                                return (id, slot)
-                            }
-                        }
-                        slot = (slot + 1) & mask
-                    }
+        let table = self.table
+        while true {
+            let entry = table[slot]
+            if entry == 0 { return (-1, slot) }
+            if UInt32(truncatingIfNeeded: entry >> 32) == tag {
+                let id = Int(UInt32(truncatingIfNeeded: entry)) - 1
+                        let st = state(id)
+                if st.pointee.field == field && Int(st.pointee.keyLength) == bytes.count
+                    && (bytes.isEmpty
+                        || memcmpBytes(
+                            arena.pointer(st.pointee.keyAddress), bytes.baseAddress.unsafelyUnwrapped, bytes.count)
+                            == 0)
+                {
+                    return (id, slot)
                 }
             }
+            slot = (slot + 1) & mask
         }
     }
 
@@ -170,51 +184,57 @@ final class SegmentBuilder {
     @inline(never)
     private func insert(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ slot: Int) -> Int {
         let id = termCount
-        if id == stateCapacity {
-            let newCapacity = stateCapacity * 2
-            let bigger = UnsafeMutablePointer<TermState>.allocate(capacity: newCapacity)
-            bigger.moveInitialize(from: states, count: termCount)
-            states.deallocate()
-            states = bigger
-            stateCapacity = newCapacity
+        if id == chunkCount << SegmentBuilder.chunkShift {
+            if chunkCount == chunkCapacity {
+                let bigger = UnsafeMutablePointer<UnsafeMutablePointer<TermState>>.allocate(capacity: chunkCapacity * 2)
+                bigger.moveInitialize(from: chunks, count: chunkCount)
+                chunks.deallocate()
+                chunks = bigger
+                chunkCapacity *= 2
+            }
+            chunks[chunkCount] = .allocate(capacity: SegmentBuilder.chunkSize)
+            chunkCount += 1
         }
         let hasStreams = field != UInt8(Schema.idOrd)
         let empty = SliceCursor(start: 0, position: 0, end: 0, level: 0)
-        (states + id).initialize(
+        state(id).initialize(
             to: TermState(
                 postings: hasStreams ? arena.newStream() : empty,
                 positions: hasStreams ? arena.newStream() : empty,
-                keyOffset: UInt32(keys.count), lastDoc: 0, pendingDelta: 0, freq: 0, lastPosition: 0, docFreq: 0,
+                keyAddress: arena.store(bytes), lastDoc: 0, pendingDelta: 0, freq: 0, lastPosition: 0, docFreq: 0,
                 keyLength: UInt16(bytes.count), field: field))
-        keys.append(contentsOf: bytes)
+        keyBytes += bytes.count
         termCount += 1
         fieldTermCounts[Int(field)] += 1
-        slots[slot] = UInt32(id + 1)
-        slotHashes[slot] = UInt32(truncatingIfNeeded: h >> 32)
-        if termCount * 2 > slots.count { rehash() }
+        table[slot] = (h >> 32) << 32 | UInt64(id + 1)
+        if termCount * 2 > tableSize { rehash() }
         return id
     }
 
     @inline(never)
     private func rehash() {
-        let size = slots.count * 2
-        var newSlots = [UInt32](repeating: 0, count: size)
-        var newHashes = [UInt32](repeating: 0, count: size)
+        let size = tableSize * 2
+        let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: size)
+        bigger.initialize(repeating: 0, count: size)
         let newMask = size - 1
-        keys.withUnsafeBufferPointer { keys in
-            for id in 0..<termCount {
-                let st = states[id]
-                let bytes = UnsafeBufferPointer(rebasing: keys[Int(st.keyOffset)..<(Int(st.keyOffset) + Int(st.keyLength))])
-                let h = SegmentBuilder.hash(st.field, bytes)
-                var slot = Int(truncatingIfNeeded: h) & newMask
-                while newSlots[slot] != 0 { slot = (slot + 1) & newMask }
-                newSlots[slot] = UInt32(id + 1)
-                newHashes[slot] = UInt32(truncatingIfNeeded: h >> 32)
-            }
+        for id in 0..<termCount {
+            let st = state(id).pointee
+            let h = SegmentBuilder.hash(st.field, key(st))
+            var slot = Int(truncatingIfNeeded: h) & newMask
+            while bigger[slot] != 0 { slot = (slot + 1) & newMask }
+            bigger[slot] = (h >> 32) << 32 | UInt64(id + 1)
         }
-        slots = newSlots
-        slotHashes = newHashes
+        table.deallocate()
+        table = bigger
+        tableSize = size
         mask = newMask
+    }
+
+    /// The bytes of a term.
+    @inline(__always)
+    private func key(_ st: TermState) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(
+            start: arena.pointer(st.keyAddress).assumingMemoryBound(to: UInt8.self), count: Int(st.keyLength))
     }
 
     // MARK: Adding documents
@@ -232,11 +252,11 @@ final class SegmentBuilder {
         let doc = docCount
         // The id: one term, one document, no positions.
         document.id.withUnsafeBufferPointer { bytes in
-            let id = termID(UInt8(Schema.idOrd), bytes)
-            states[id].docFreq = 1
-            states[id].lastDoc = doc
-            states[id].pendingDelta = doc
-            states[id].freq = 1
+            let st = state(termID(UInt8(Schema.idOrd), bytes))
+            st.pointee.docFreq = 1
+            st.pointee.lastDoc = doc
+            st.pointee.pendingDelta = doc
+            st.pointee.freq = 1
         }
         for f in 0..<schema.textFields.count {
             let field = UInt8(f + 1)
@@ -265,8 +285,7 @@ final class SegmentBuilder {
 
     @inline(__always)
     private func addOccurrence(_ field: UInt8, _ term: UnsafeBufferPointer<UInt8>, _ position: UInt32, _ doc: UInt32) {
-        let id = termID(field, term)
-        let s = states + id
+        let s = state(termID(field, term))
         if s.pointee.docFreq == 0 || s.pointee.lastDoc != doc {
             if s.pointee.docFreq > 0 {
                 writePending(&s.pointee.postings, s.pointee.pendingDelta, s.pointee.freq)
@@ -314,9 +333,9 @@ final class SegmentBuilder {
         var positionBuffer: [UInt32] = []
         var stream: [UInt32] = []
         var currentField = -1
-        try keys.withBuffer { keys throws(QuarryError) in
+        do {
             for id in order {
-                let st = states[Int(id)]
+                let st = state(Int(id)).pointee
                 let field = Int(st.field)
                 if field != currentField {
                     try dictionary.startField(field, hasPositions: field != Schema.idOrd)
@@ -346,7 +365,7 @@ final class SegmentBuilder {
                 }
                 docBuffer.append(docBuffer.isEmpty ? st.pendingDelta : docBuffer[docBuffer.count - 1] &+ st.pendingDelta)
                 freqBuffer.append(st.freq)
-                let term = UnsafeBufferPointer(rebasing: keys[Int(st.keyOffset)..<(Int(st.keyOffset) + Int(st.keyLength))])
+                let term = key(st)
                 let info: TermInfo
                 if field == Schema.idOrd {
                     info = try docBuffer.withBuffer { d throws(QuarryError) in
@@ -379,31 +398,28 @@ final class SegmentBuilder {
         // Sort on (field, first 7 bytes) packed in a UInt64, then settle ties by full comparison.
         var pairs: [(UInt64, UInt32)] = []
         pairs.reserveCapacity(termCount)
-        keys.withUnsafeBufferPointer { keys in
-            for id in 0..<termCount {
-                let st = states[id]
-                var prefix = UInt64(st.field) << 56
-                let n = min(Int(st.keyLength), 7)
-                for i in 0..<n {
-                    prefix |= UInt64(keys[Int(st.keyOffset) + i]) << UInt64(48 - 8 * i)
-                }
-                pairs.append((prefix, UInt32(id)))
+        for id in 0..<termCount {
+            let st = state(id).pointee
+            let k = key(st)
+            var prefix = UInt64(st.field) << 56
+            for i in 0..<min(k.count, 7) {
+                prefix |= UInt64(k[i]) << UInt64(48 - 8 * i)
             }
-            pairs.sort { a, b in
-                if a.0 != b.0 { return a.0 < b.0 }
-                let sa = states[Int(a.1)]
-                let sb = states[Int(b.1)]
-                let la = Int(sa.keyLength)
-                let lb = Int(sb.keyLength)
-                if la <= 7 || lb <= 7 {
-                    // Equal 7-byte prefixes: the shorter (a prefix of the other) sorts first.
-                    if la != lb { return la < lb }
-                    return false
-                }
-                let base = keys.baseAddress.unsafelyUnwrapped
-                let c = memcmpBytes(base + Int(sa.keyOffset) + 7, base + Int(sb.keyOffset) + 7, min(la, lb) - 7)
-                return c != 0 ? c < 0 : la < lb
+            pairs.append((prefix, UInt32(id)))
+        }
+        pairs.sort { a, b in
+            if a.0 != b.0 { return a.0 < b.0 }
+            let sa = state(Int(a.1)).pointee
+            let sb = state(Int(b.1)).pointee
+            let la = Int(sa.keyLength)
+            let lb = Int(sb.keyLength)
+            if la <= 7 || lb <= 7 {
+                // Equal 7-byte prefixes: the shorter (a prefix of the other) sorts first.
+                if la != lb { return la < lb }
+                return false
             }
+            let c = memcmpBytes(arena.pointer(sa.keyAddress) + 7, arena.pointer(sb.keyAddress) + 7, min(la, lb) - 7)
+            return c != 0 ? c < 0 : la < lb
         }
         return pairs.map { $0.1 }
     }

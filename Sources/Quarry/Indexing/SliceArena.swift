@@ -1,9 +1,18 @@
 // Memory for the in-memory segment: many small, growing byte streams (one postings stream and one positions stream
-// per term) packed into big pages, as Lucene's `ByteBlockPool` does.
+// per term) packed into big pages, as Lucene's `ByteBlockPool` does, and the terms' bytes.
 //
 // A stream is a chain of slices whose sizes grow (16, 32, 64, ... 2048 bytes); the last 4 bytes of each slice hold
-// the address of the next. A term that occurs once costs two 16-byte slices and no allocation: pages are allocated
-// a megabyte at a time and freed all at once when the segment is flushed.
+// the address of the next. A term that occurs once costs two 16-byte slices and no allocation: pages are mapped
+// a megabyte at a time straight from the kernel and unmapped all at once when the segment is flushed, so the
+// memory goes back to the system at once (malloc would keep it, and the process would outgrow its budget).
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Where a stream's next byte goes.
 struct SliceCursor {
@@ -34,23 +43,38 @@ final class SliceArena {
     init() {}
 
     deinit {
-        for p in pages { p.deallocate() }
+        for p in pages { munmap(p, SliceArena.pageSize) }
     }
 
+    /// The memory at an address.
     @inline(__always)
-    private func pointer(_ address: UInt32) -> UnsafeMutableRawPointer {
+    func pointer(_ address: UInt32) -> UnsafeMutableRawPointer {
         pages[Int(address >> SliceArena.pageShift)] + Int(address & UInt32(SliceArena.pageSize - 1))
     }
 
     private func allocate(_ size: Int) -> UInt32 {
         if pageUsed + size > SliceArena.pageSize {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: SliceArena.pageSize, alignment: 16)
+            let mapped = mmap(nil, SliceArena.pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let p = mapped, p != MAP_FAILED else {
+                fatalError("out of memory: cannot map a page for the in-memory segment")
+            }
             pages.append(p)
             pageUsed = 0
         }
         let address = UInt32((pages.count - 1) << Int(SliceArena.pageShift) + pageUsed)
         pageUsed += size
         return address
+    }
+
+    /// Copies `bytes` (at most a page) into the arena; returns their address.
+    func store(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        precondition(bytes.count <= SliceArena.pageSize, "SliceArena.store: at most a page")
+        // Rounded up to 4 bytes, so that slices stay aligned for their 4-byte links.
+        let a = allocate((bytes.count + 3) & ~3)
+        if let base = bytes.baseAddress {
+            pointer(a).copyMemory(from: base, byteCount: bytes.count)
+        }
+        return a
     }
 
     /// Starts a new, empty stream.
@@ -99,7 +123,7 @@ final class SliceArena {
                 return
             }
             body(UnsafeRawBufferPointer(start: pointer(address), count: Int(sliceEnd - address)))
-            address = pointer(sliceEnd).load(as: UInt32.self)
+            address = pointer(sliceEnd).loadUnaligned(as: UInt32.self)
             level = min(level + 1, SliceArena.maxLevel)
         }
     }

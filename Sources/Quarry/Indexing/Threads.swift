@@ -50,34 +50,34 @@ package final class Monitor: @unchecked Sendable {
     func broadcast() { pthread_cond_broadcast(condition) }
 }
 
-/// A bounded first-in first-out queue; `push` waits while it is full, `pop` while it is empty.
+/// A bounded first-in first-out queue; `push` waits while it is full, `pop` while it is empty. A ring of slots:
+/// a popped item is released at once (work items hold megabytes of input).
 final class BlockingQueue<Element>: @unchecked Sendable {
     private let monitor = Monitor()
-    private var items: [Element] = []
+    private var slots: [Element?]
     private var head = 0
-    private let capacity: Int
+    private var count = 0
 
     init(capacity: Int) {
-        self.capacity = capacity
+        slots = Array(repeating: nil, count: max(1, capacity))
     }
 
     func push(_ item: Element) {
         monitor.withLock {
-            while items.count - head >= capacity { monitor.wait() }
-            items.append(item)
+            while count == slots.count { monitor.wait() }
+            slots[(head + count) % slots.count] = item
+            count += 1
             monitor.broadcast()
         }
     }
 
     func pop() -> Element {
         monitor.withLock {
-            while items.count == head { monitor.wait() }
-            let item = items[head]
-            head += 1
-            if head > 64 && head * 2 > items.count {
-                items.removeFirst(head)
-                head = 0
-            }
+            while count == 0 { monitor.wait() }
+            let item = slots[head].unsafelyUnwrapped
+            slots[head] = nil
+            head = (head + 1) % slots.count
+            count -= 1
             monitor.broadcast()
             return item
         }

@@ -115,9 +115,12 @@ import Testing
         for v in UInt32(0x80)..<0x10000 {
             guard let s = Unicode.Scalar(v) else { continue }
             if tables.isAlphanumeric(v) != NaiveAnalyzer.isAlphanumeric(s) { mismatches.append(v) }
-            var lower: [UInt8] = []
-            tables.appendLowercase(v, to: &lower)
-            if lower != Array(s.properties.lowercaseMapping.utf8) { mismatches.append(v) }
+            let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
+            defer { buffer.deallocate() }
+            let n = tables.writeLowercase(v, to: buffer, at: 0)
+            if Array(UnsafeBufferPointer(start: buffer, count: n)) != Array(s.properties.lowercaseMapping.utf8) {
+                mismatches.append(v)
+            }
         }
         #expect(mismatches.isEmpty, "first: \(mismatches.prefix(10).map { String($0, radix: 16) })")
     }

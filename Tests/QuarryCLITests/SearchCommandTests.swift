@@ -1,0 +1,160 @@
+// `quarry search` and `quarry bench` end to end: output formats, exit statuses, query errors with their column,
+// date options, and the fast argument path agreeing with ArgumentParser.
+
+import QuarryTestSupport
+import Testing
+
+@testable import Quarry
+@testable import QuarryCLI
+
+@Suite(.serialized) struct SearchCommandTests {
+    static let lines = [
+        #"{"id":"a1","date":"2024-01-10T10:00:00Z","title":"Central bank holds interest rates","body":"The central bank held interest rates steady on Thursday.","section":"business"}"#,
+        #"{"id":"a2","date":"2024-03-05T10:00:00Z","title":"Rates rise again","body":"Interest rates rose as the bank fought inflation.","section":"business"}"#,
+        #"{"id":"a3","date":"2023-07-01T10:00:00Z","title":"Beavers return","body":"Beavers are back in British rivers.","section":"science"}"#,
+        #"{"id":"a4","title":"No date here","body":"A bank without a date, and interest in rates."}"#,
+    ]
+
+    struct Fixture {
+        let dir = TemporaryDirectory("search-cli")
+        let index: String
+
+        init() throws {
+            index = dir.file("index")
+            let input = dir.file("corpus.jsonl")
+            writeFile(input, SearchCommandTests.lines.joined(separator: "\n") + "\n")
+            let run = CLITests.quarry(["index", "-i", index, "-q", input])
+            try #require(run.status == 0, "quarry index: \(run.err)")
+        }
+
+        func search(_ arguments: [String]) -> CLITests.Run {
+            CLITests.quarry(["search", "-i", index] + arguments)
+        }
+    }
+
+    @Test func idsCountAndExitStatuses() throws {
+        let f = try Fixture()
+        let ids = f.search(["--ids", "interest rates"])
+        #expect(ids.status == 0)
+        #expect(Set(ids.out.split(separator: "\n").map(String.init)) == ["a1", "a2", "a4"])
+        let count = f.search(["--count", "\"interest rates\""])
+        #expect(count.status == 0)
+        #expect(count.out == "2\n")
+        let none = f.search(["--count", "zebra"])
+        #expect(none.status == 1)
+        #expect(none.out == "0\n")
+        let noIds = f.search(["--ids", "zebra"])
+        #expect(noIds.status == 1)
+        #expect(noIds.out.isEmpty)
+    }
+
+    @Test func jsonLinesCarryTheStoredFields() throws {
+        let f = try Fixture()
+        let run = f.search(["--json", "--limit", "2", "bank"])
+        #expect(run.status == 0)
+        let lines = run.out.split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            guard let o = CLITests.jsonObject(String(line)) else { continue }
+            for key in ["rank", "id", "score", "date", "title", "snippet", "highlights"] {
+                #expect(o.members.contains { $0.name == key }, "missing \(key) in \(line)")
+            }
+            #expect(o.text("section") != nil || o.text("id") == "a4", "stored fields follow: \(line)")
+        }
+        #expect(CLITests.jsonObject(String(lines[0]))?.text("rank") == "1")
+    }
+
+    @Test func dateOptionsAndSorting() throws {
+        let f = try Fixture()
+        let from = f.search(["--ids", "--from", "2024-02", "rates"])
+        #expect(from.out == "a2\n")
+        let to = f.search(["--ids", "--to", "2024-01-10", "rates"])
+        #expect(to.out == "a1\n", "--to includes the whole day")
+        let inQuery = f.search(["--ids", "rates date:[2024 TO 2024]"])
+        #expect(Set(inQuery.out.split(separator: "\n").map(String.init)) == ["a1", "a2"])
+        let newest = f.search(["--ids", "--sort", "-date", "rates"])
+        #expect(newest.out == "a2\na1\na4\n", "undated documents come last")
+        let oldest = f.search(["--ids", "--sort", "date", "rates"])
+        #expect(oldest.out == "a1\na2\na4\n")
+    }
+
+    @Test func queryErrorsPointAtTheColumn() throws {
+        let f = try Fixture()
+        let run = f.search(["bank AND"])
+        #expect(run.status == 2)
+        #expect(run.err.contains("AND needs a term on its right (column 6)"), "\(run.err)")
+        #expect(run.err.contains("  bank AND\n       ^"), "\(run.err)")
+        let field = f.search(["nosuch:bank"])
+        #expect(field.status == 2)
+        #expect(field.err.contains("unknown field 'nosuch'"))
+        let missing = CLITests.quarry(["search", "-i", f.dir.file("nothing"), "bank"])
+        #expect(missing.status == 2)
+    }
+
+    @Test func humanOutputShowsTitleAndSnippet() throws {
+        let f = try Fixture()
+        let run = f.search(["--color", "never", "--limit", "1", "beavers"])
+        #expect(run.status == 0)
+        #expect(run.out == "a3  2023-07-01  " + run.out.dropFirst(16).prefix { $0 != "\n" } + "\n  Beavers return\n  Beavers are back in British rivers.\n\n")
+        let colored = f.search(["--color", "always", "--limit", "1", "beavers"])
+        #expect(colored.out.contains("\u{1B}[1;31mBeavers\u{1B}[0m"))
+    }
+
+    @Test func explainShowsTheFormula() throws {
+        let f = try Fixture()
+        let run = f.search(["--explain", "--color", "never", "--limit", "1", "title:beavers"])
+        #expect(run.out.contains("title:beavers  BM25"))
+        #expect(run.out.contains("idf = ln(1 + (N - n + 0.5) / (n + 0.5)), N = 4, n = 1"))
+    }
+
+    @Test(arguments: [
+        ["bank"],
+        ["-i", "x", "bank", "rates"],
+        ["--limit", "3", "--offset", "2", "--json", "bank"],
+        ["--ids", "--from", "2024", "--to", "2025-02", "a", "b"],
+        ["--count", "--any", "--sort", "-date", "--color", "never", "x"],
+        ["--explain", "-l", "5", "--", "-loan", "bank"],
+    ])
+    func fastArgumentsAgreeWithArgumentParser(_ arguments: [String]) throws {
+        let parsed = try SearchCommand.parse(arguments).request
+        #expect(SearchRequest.parseFast(arguments[...]) == parsed)
+    }
+
+    @Test(arguments: [["--help"], ["--limit=3", "x"], ["-l5", "x"], ["--bogus", "x"], ["--limit"]])
+    func unusualArgumentsGoThroughArgumentParser(_ arguments: [String]) {
+        #expect(SearchRequest.parseFast(arguments[...]) == nil)
+    }
+
+    @Test func benchReportsEveryKind() throws {
+        let f = try Fixture()
+        let queries = f.dir.file("queries.jsonl")
+        writeFile(
+            queries,
+            """
+            {"q": "bank", "kind": "term"}
+            {"q": "\\"interest rates\\"", "kind": "phrase"}
+            {"q": "rates", "kind": "date", "date_from": "2024-01-01", "date_to": "2024-12-31"}
+            bank OR beavers
+
+            """)
+        let run = CLITests.quarry(["bench", "-i", f.index, "--queries", queries, "--warmup", "0", "--repeat", "2", "--json"])
+        #expect(run.status == 0, "\(run.err)")
+        guard let o = CLITests.jsonObject(run.out.trimmingTrailingNewline) else { return }
+        #expect(o.text("queries") == "4")
+        guard let kinds = o.rawValue("kinds").map({ StoredDocument($0) }) else {
+            Issue.record("no kinds in \(run.out)")
+            return
+        }
+        #expect(kinds.members.map(\.name) == ["term", "phrase", "date", "query"])
+        let bad = CLITests.quarry(["bench", "-i", f.index, "--queries", f.dir.file("missing.jsonl")])
+        #expect(bad.status == 2)
+    }
+}
+
+extension String {
+    fileprivate var trimmingTrailingNewline: String {
+        var s = self
+        while s.hasSuffix("\n") { s.removeLast() }
+        return s
+    }
+}

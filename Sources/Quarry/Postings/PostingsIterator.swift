@@ -11,6 +11,9 @@
 let terminated: UInt32 = .max
 
 final class PostingsIterator {
+    /// Bytes of a skip entry.
+    static let skipEntrySize = 20
+
     let docFreq: Int
     let numBlocks: Int
     /// Bounds over all of the term's documents.
@@ -40,7 +43,11 @@ final class PostingsIterator {
     private var positionValues: UnsafeMutablePointer<UInt32>
     private var positionCapacity: Int
     private let positionOffsets: UnsafeMutablePointer<Int>
-    private var positionTotal = 0
+    /// The term's position count (-1 until the first positions are read) and where the current block's begin.
+    private var positionTotal = -1
+    private var blockPositionStart = 0
+    /// The stream's group that `groupOffsets[0]` belongs to.
+    private var groupBase = 0
     /// How many per-document position offsets of the block are summed so far.
     private var offsetsKnown = 0
     private var groupOffsets: UnsafeMutablePointer<Int>
@@ -104,8 +111,8 @@ final class PostingsIterator {
         termMaxFreq = UInt32(clamping: maxFreq ?? UInt64(UInt32.max))
         termMinNorm = minNorm ?? 0
         if numBlocks > 1 {
-            skip = postings.slice(c.position, numBlocks * 16)
-            dataStart = c.position + numBlocks * 16
+            skip = postings.slice(c.position, numBlocks * PostingsIterator.skipEntrySize)
+            dataStart = c.position + numBlocks * PostingsIterator.skipEntrySize
         } else {
             skip = nil
             dataStart = c.position
@@ -133,28 +140,47 @@ final class PostingsIterator {
 
     /// The current document's term frequency.
     @inline(__always)
-    var freq: UInt32 { freqs[index] }
+    var freq: UInt32 {
+        if pendingFreqs >= 0 { decodeFreqs() }
+        return freqs[index]
+    }
+
+    /// Frequencies of a full block are unpacked only when asked for (as Tantivy does): leapfrogging through a
+    /// conjunction needs the documents of many blocks but the frequencies of few. -1: decoded; otherwise the
+    /// offset of the packed frequencies, whose width is `pendingFreqWidth`.
+    private var pendingFreqs = -1
+    private var pendingFreqWidth = 0
+
+    @inline(never)
+    private func decodeFreqs() {
+        BlockCodec.unpack(postings.base + pendingFreqs, width: pendingFreqWidth, into: freqs)
+        BlockCodec.addOne(freqs)
+        pendingFreqs = -1
+    }
 
     // MARK: Skip data
 
     /// The last document of block `b`.
     @inline(__always)
     func blockLastDoc(_ b: Int) -> UInt32 {
-        if let skip { return skip.loadU32(b * 16) }
+        if let skip { return skip.loadU32(b * PostingsIterator.skipEntrySize) }
         return docs[blockLength - 1]
     }
 
     /// The largest term frequency in block `b`.
     @inline(__always)
     func blockMaxFreq(_ b: Int) -> UInt32 {
-        if let skip { return UInt32(skip.loadU16(b * 16 + 12)) == UInt32(UInt16.max) ? termMaxFreq : UInt32(skip.loadU16(b * 16 + 12)) }
+        if let skip {
+            let f = UInt32(skip.loadU16(b * PostingsIterator.skipEntrySize + 16))
+            return f == UInt32(UInt16.max) ? termMaxFreq : f
+        }
         return termMaxFreq
     }
 
     /// The smallest norm in block `b`.
     @inline(__always)
     func blockMinNorm(_ b: Int) -> UInt8 {
-        if let skip { return skip.loadU8(b * 16 + 14) }
+        if let skip { return skip.loadU8(b * PostingsIterator.skipEntrySize + 18) }
         return termMinNorm
     }
 
@@ -166,11 +192,12 @@ final class PostingsIterator {
     func findBlock(_ target: UInt32, from: Int) -> Int {
         guard let skip else { return target <= docs[blockLength - 1] ? 0 : 1 }
         var lo = from
-        if lo >= numBlocks || skip.loadU32(lo * 16) >= target { return lo }
+        let e = PostingsIterator.skipEntrySize
+        if lo >= numBlocks || skip.loadU32(lo * e) >= target { return lo }
         // Gallop, then binary search.
         var step = 1
         var hi = lo + 1
-        while hi < numBlocks && skip.loadU32(hi * 16) < target {
+        while hi < numBlocks && skip.loadU32(hi * e) < target {
             lo = hi
             step <<= 1
             hi = lo + step
@@ -179,7 +206,7 @@ final class PostingsIterator {
         // invariant: lastDoc(lo) < target, and hi == numBlocks or lastDoc(hi) >= target
         while hi - lo > 1 {
             let mid = (lo + hi) >> 1
-            if skip.loadU32(mid * 16) < target { lo = mid } else { hi = mid }
+            if skip.loadU32(mid * e) < target { lo = mid } else { hi = mid }
         }
         return hi
     }
@@ -248,8 +275,9 @@ final class PostingsIterator {
     private func decodeBlock(_ b: Int) -> Bool {
         if singleton { return false }
         let length = b == numBlocks - 1 ? docFreq - b * 128 : 128
-        let start = dataStart + (b == 0 ? 0 : Int(skip.unsafelyUnwrapped.loadU32((b - 1) * 16 + 4)))
-        let base: UInt32 = b == 0 ? 0 : skip.unsafelyUnwrapped.loadU32((b - 1) * 16)
+        let e = PostingsIterator.skipEntrySize
+        let start = dataStart + (b == 0 ? 0 : Int(skip.unsafelyUnwrapped.loadU32((b - 1) * e + 4)))
+        let base: UInt32 = b == 0 ? 0 : skip.unsafelyUnwrapped.loadU32((b - 1) * e)
         block = b
         blockLength = length
         index = 0
@@ -265,9 +293,10 @@ final class PostingsIterator {
             guard minDelta >= 1 || (docs[0] == 0 && BlockCodec.minimumAfterFirst(docs) >= 1) else { return fail() }
             guard b == 0 || docs[0] >= 1, UInt64(base) + sum < UInt64(maxDoc) else { return fail() }
             BlockCodec.prefixSum(docs, count: 128, base: base)
-            BlockCodec.unpack(postings.base + start + 2 + 16 * Int(dw), width: Int(fw), into: freqs)
-            BlockCodec.addOne(freqs)
+            pendingFreqs = start + 2 + 16 * Int(dw)
+            pendingFreqWidth = Int(fw)
         } else {
+            pendingFreqs = -1
             var c = ByteCursor(postings, position: start)
             var prev = base
             for i in 0..<length {
@@ -288,12 +317,13 @@ final class PostingsIterator {
             }
         }
         // The block ends where the skip entry says.
-        if let skip, docs[length - 1] != skip.loadU32(b * 16) { return fail() }
+        if let skip, docs[length - 1] != skip.loadU32(b * e) { return fail() }
         return true
     }
 
     private func fail() -> Bool {
         corrupted = true
+        pendingFreqs = -1
         blockLength = max(blockLength, 1)
         docs[0] = terminated
         docs[blockLength - 1] = terminated
@@ -307,9 +337,9 @@ final class PostingsIterator {
 
     /// Decodes the positions of the current document into `positionsBuffer`.
     ///
-    /// Only the 128-value groups of the block's chunk that hold this document's positions are decoded (the group
-    /// headers before them are stepped over), so a phrase check costs about the document's frequency, not the
-    /// block's.
+    /// The term's positions are one stream of 128-value groups (see PostingsWriter.swift); only the groups that
+    /// hold this document's positions are decoded, found from the skip entry of its block by stepping over group
+    /// headers, so a phrase check costs about the document's frequency.
     /// - Returns: the number of positions, or -1 if they are damaged or the field has none.
     func loadPositions() -> Int {
         guard doc != terminated, let file = positionsFile else { return -1 }
@@ -319,12 +349,13 @@ final class PostingsIterator {
                 return -1
             }
         }
+        if pendingFreqs >= 0 { decodeFreqs() }
         while offsetsKnown <= index {
             positionOffsets[offsetsKnown + 1] = positionOffsets[offsetsKnown] + Int(freqs[offsetsKnown])
             offsetsKnown += 1
         }
-        let start = positionOffsets[index]
-        let end = positionOffsets[index + 1]
+        let start = blockPositionStart + positionOffsets[index]
+        let end = blockPositionStart + positionOffsets[index + 1]
         let count = end - start
         if count > currentCapacity {
             currentPositions.deallocate()
@@ -380,42 +411,51 @@ final class PostingsIterator {
         return true
     }
 
-    /// Sets up the current block's chunk: per-document offsets of its positions, and where its groups start.
+    /// Sets up the current block: where its positions start in the term's stream, and the first group holding
+    /// them. Per-document offsets are summed later, only as far as needed.
     private func enterPositionsBlock(_ file: RawBytes) -> Bool {
-        // The chunk's value count; per-document offsets are summed later, only as far as needed.
-        var total = 0
-        if blockLength == 128 {
-            total = Int(BlockCodec.minimumAndSum(freqs).1)
-        } else {
-            for i in 0..<blockLength { total += Int(freqs[i]) }
+        let e = PostingsIterator.skipEntrySize
+        if positionTotal < 0 {
+            // The term's stream length: the last skip entry's count, or the one block's frequencies.
+            if let skip {
+                positionTotal = Int(skip.loadU32((numBlocks - 1) * e + 8))
+            } else {
+                if pendingFreqs >= 0 { decodeFreqs() }
+                var total = 0
+                for i in 0..<blockLength { total += Int(freqs[i]) }
+                positionTotal = total
+            }
+            // Each full group takes at least its width byte, each tail value at least one byte.
+            guard (positionTotal >> 7) + (positionTotal & 127) <= file.count else { return false }
         }
-        positionOffsets[0] = 0
-        offsetsKnown = 0
-        // Each full group of 128 values takes at least its width byte, each tail value at least one byte.
-        guard (total >> 7) + (total & 127) <= file.count else { return false }
-        var start = positionsStart
+        var groupStart = positionsStart
+        blockPositionStart = 0
         if block > 0, let skip {
-            start += Int(skip.loadU32((block - 1) * 16 + 8))
+            blockPositionStart = Int(skip.loadU32((block - 1) * e + 8))
+            groupStart += Int(skip.loadU32((block - 1) * e + 12))
         }
-        guard start >= 0, start <= file.count else { return false }
-        let groups = (total >> 7) + 1
+        guard groupStart >= 0, groupStart <= file.count, blockPositionStart <= positionTotal else { return false }
+        let groups = ((positionTotal - blockPositionStart) >> 7) + 2
         if groups > groupCapacity {
             groupOffsets.deallocate()
             groupCapacity = groups + 16
             groupOffsets = .allocate(capacity: groupCapacity)
         }
-        groupOffsets[0] = start
+        groupBase = blockPositionStart >> 7
+        groupOffsets[0] = groupStart
         groupsKnown = 1
-        positionTotal = total
-        decodedGroup = -1
-        tailDecoded = 0
+        positionOffsets[0] = 0
+        offsetsKnown = 0
         positionsBlock = block
         return true
     }
 
-    /// The byte offset of group `g` of the current chunk (stepping over the headers of the groups before it).
+    /// The byte offset of group `g` of the term's stream (`g` from the current block's first group on),
+    /// stepping over the headers of the groups before it.
     private func groupOffset(_ g: Int, _ file: RawBytes) -> Int? {
-        while groupsKnown <= g {
+        let local = g - groupBase
+        guard local >= 0 else { return nil }
+        while groupsKnown <= local {
             let at = groupOffsets[groupsKnown - 1]
             guard let w = file.u8(at), w <= 32 else { return nil }
             let next = at + 1 + 16 * Int(w)
@@ -423,7 +463,7 @@ final class PostingsIterator {
             groupOffsets[groupsKnown] = next
             groupsKnown += 1
         }
-        return groupOffsets[g]
+        return groupOffsets[local]
     }
 
     /// Unpacks full group `g` into `positionValues[0..<128]`.
@@ -437,8 +477,8 @@ final class PostingsIterator {
         return true
     }
 
-    /// Decodes the chunk's vint tail into `positionValues[128...]`, as far as its first `upTo` values (the tail is
-    /// decoded incrementally: later documents of the block continue where earlier ones stopped).
+    /// Decodes the stream's vint tail into `positionValues[128...]`, as far as its first `upTo` values (the tail
+    /// is the term's, decoded once and on demand: later documents continue where earlier ones stopped).
     private func decodeTail(_ fullGroups: Int, _ file: RawBytes, upTo: Int) -> Bool {
         if tailDecoded >= upTo { return true }
         if tailDecoded == 0 {

@@ -3,9 +3,10 @@
 // `.post`, per term with docFreq >= 2 (a term in one document is inlined in the dictionary):
 //
 //     vint maxFreq, u8 minNorm                   bounds over all the term's documents (block-max WAND / MaxScore)
-//     skip table, only if the term has 2+ blocks: one 16-byte entry per block
-//         u32 lastDoc, u32 docEnd (block end, from the data start), u32 positionsEnd (from the term's positions
-//         start), u16 maxFreq (saturated), u8 minNorm, u8 zero
+//     skip table, only if the term has 2+ blocks: one 20-byte entry per block
+//         u32 lastDoc, u32 docEnd (block end, from the data start), u32 positionCount (positions of the term up to
+//         the block's end), u32 groupOffset (where the positions group holding the next block's first position
+//         starts, from the term's positions start), u16 maxFreq (saturated), u8 minNorm, u8 zero
 //     data: full blocks of 128 documents, then a tail of fewer than 128
 //         full block: u8 docWidth, u8 freqWidth, 128 doc deltas (BlockCodec), 128 (freq - 1) (BlockCodec)
 //         tail: per document vint(delta << 1 | (freq == 1)), then vint freq if freq != 1
@@ -14,9 +15,10 @@
 // block's last document). `maxFreq`/`minNorm` bound BM25 from above for any average length, which makes the
 // block-max pruning exact (Tantivy stores one (freq, norm) pair chosen with the segment's average length instead).
 //
-// `.pos`, per term: one chunk per postings block, holding the positions of the block's documents in order (per
-// document: the first position, then deltas), coded as groups of 128 values (u8 width + BlockCodec) and a vint
-// tail. A chunk's value count is the sum of its block's frequencies, so chunks need no length.
+// `.pos`, per term: the positions of its documents in order (per document: the first position, then the gaps), as
+// one stream of groups of 128 values (u8 width + BlockCodec) ending in a vint tail of fewer than 128. The stream's
+// value count is the sum of the term's frequencies; the skip entries say where each block's positions begin, so a
+// reader decodes only the groups holding the documents it checks (as Tantivy and Lucene do).
 
 /// Encodes terms into the `.post` and `.pos` files of a segment.
 final class PostingsWriter {
@@ -57,7 +59,7 @@ final class PostingsWriter {
             info.singletonFreq = freqs[0]
             if let positionValues, let positions {
                 posChunk.removeAll()
-                encodePositions(positionValues, from: 0, count: positionValues.count, into: &posChunk)
+                encodePositions(positionValues, into: &posChunk)
                 try positions.write(posChunk)
             }
             return info
@@ -69,9 +71,9 @@ final class PostingsWriter {
         var termMaxFreq: UInt32 = 0
         var termMinNorm: UInt8 = 255
         var previousDoc: UInt32 = 0
-        var posStart = 0
-        var posChunkTotal = 0
+        var positionCount = 0
         posChunk.removeAll()
+        if let positionValues { encodePositions(positionValues, into: &posChunk) }
         for b in 0..<numBlocks {
             let lo = b * 128
             let hi = min(lo + 128, df)
@@ -100,19 +102,17 @@ final class PostingsWriter {
                     }
                 }
             }
-            if let positionValues {
-                encodePositions(positionValues, from: posStart, count: freqSum, into: &posChunk)
-                posStart += freqSum
-            }
-            posChunkTotal = posChunk.count
+            positionCount += freqSum
             previousDoc = docs[hi - 1]
             if numBlocks > 1 {
-                guard data.count <= Int(UInt32.max), posChunkTotal <= Int(UInt32.max) else {
+                let group = positionValues == nil ? 0 : groupOffsets[min(positionCount >> 7, groupOffsets.count - 1)]
+                guard data.count <= Int(UInt32.max), positionCount <= Int(UInt32.max), group <= Int(UInt32.max) else {
                     throw QuarryError(.invalidInput, "a term's postings exceed 4 GiB; split the input into smaller indexes")
                 }
                 skip.u32(docs[hi - 1])
                 skip.u32(UInt32(data.count))
-                skip.u32(UInt32(posChunkTotal))
+                skip.u32(UInt32(positionCount))
+                skip.u32(UInt32(group))
                 skip.u16(UInt16(min(maxFreq, UInt32(UInt16.max))))
                 skip.u8(minNorm)
                 skip.u8(0)
@@ -159,14 +159,18 @@ final class PostingsWriter {
         data.append(contentsOf: packed[0..<size])
     }
 
-    /// Encodes `count` position values starting at `from`. The values are already delta-coded per document (the
-    /// first position of each document, then the gaps), as the segment builder keeps them.
-    private func encodePositions(
-        _ values: UnsafeBufferPointer<UInt32>, from: Int, count: Int, into out: inout ByteBuffer
-    ) {
+    /// Byte offsets (from the term's positions start) of each group of the last encoded stream, and of its tail.
+    private var groupOffsets: [Int] = []
+
+    /// Encodes a term's position values (already delta-coded per document: each document's first position, then
+    /// the gaps, as the segment builder keeps them) as groups of 128 and a vint tail; records where groups start.
+    private func encodePositions(_ values: UnsafeBufferPointer<UInt32>, into out: inout ByteBuffer) {
+        groupOffsets.removeAll(keepingCapacity: true)
+        let count = values.count
         var i = 0
         while i + 128 <= count {
-            for k in 0..<128 { scratch[k] = values[from + i + k] }
+            groupOffsets.append(out.count)
+            for k in 0..<128 { scratch[k] = values[i + k] }
             let width = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
             out.u8(UInt8(width))
             let size = BlockCodec.packedSize(width: width)
@@ -178,8 +182,9 @@ final class PostingsWriter {
             out.append(contentsOf: packed[0..<size])
             i += 128
         }
+        groupOffsets.append(out.count)
         while i < count {
-            out.vint(values[from + i])
+            out.vint(values[i])
             i += 1
         }
     }

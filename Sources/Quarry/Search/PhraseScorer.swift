@@ -37,6 +37,7 @@ final class PhraseScorer: Scorer {
     let cost: Int
     private(set) var positionsCorrupted = false
     private var shallowBound: Float = 0
+    private let needsFrequency: Bool
     private var shallowStart: UInt32 = 1
     private var shallowEnd: UInt32 = 0
     private var threshold: Float = -.infinity
@@ -44,7 +45,13 @@ final class PhraseScorer: Scorer {
     private var windowEnd: UInt32 = 0
     private var windowBound: Float = 0
 
-    init(terms: [PostingsIterator], offsets: [Int], slop: Int, weight: FieldWeight, norms: RawBytes?) {
+    /// - Parameter needsFrequency: false when only whether the phrase occurs matters (counting): the check then
+    ///   stops at the first occurrence.
+    init(
+        terms: [PostingsIterator], offsets: [Int], slop: Int, weight: FieldWeight, norms: RawBytes?,
+        needsFrequency: Bool = true
+    ) {
+        self.needsFrequency = needsFrequency
         self.terms = terms
         self.offsets = offsets
         self.slop = slop
@@ -135,17 +142,49 @@ final class PhraseScorer: Scorer {
                 }
                 order[j + 1] = k
             }
+            // The two rarest first, merged straight from their position buffers; the survivors are kept in
+            // `alignedA` for the next terms.
             let first = order[0]
-            guard refs[first].with({ $0.loadPositions() }) >= 0 else {
+            let second = order[1]
+            guard refs[first].with({ $0.loadPositions() }) >= 0, refs[second].with({ $0.loadPositions() }) >= 0 else {
                 positionsCorrupted = true
                 return 0
             }
-            var count = refs[first].with { $0.loadedPositionCount }
-            PhraseScorer.reserve(&alignedA, &capacityA, count)
-            let o0 = offsets[first]
-            let p0 = refs[first].with { $0.positionsBuffer }
-            for j in 0..<count { alignedA[j] = Int(p0[j]) - o0 }
-            for step in 1..<n {
+            let (pa, na) = refs[first].with { ($0.positionsBuffer, $0.loadedPositionCount) }
+            let (pb, nb) = refs[second].with { ($0.positionsBuffer, $0.loadedPositionCount) }
+            let oa = offsets[first]
+            let ob = offsets[second]
+            if !needsFrequency && n == 2 {
+                // Counting: does the phrase occur at all?
+                var a = 0
+                var b = 0
+                while a < na && b < nb {
+                    let x = Int(pa[a]) - oa
+                    let y = Int(pb[b]) - ob
+                    if x < y { a += 1 } else if x > y { b += 1 } else { return 1 }
+                }
+                return 0
+            }
+            PhraseScorer.reserve(&alignedA, &capacityA, min(na, nb))
+            var count = 0
+            var a = 0
+            var b = 0
+            while a < na && b < nb {
+                let x = Int(pa[a]) - oa
+                let y = Int(pb[b]) - ob
+                if x < y {
+                    a += 1
+                } else if x > y {
+                    b += 1
+                } else {
+                    alignedA[count] = x
+                    count += 1
+                    a += 1
+                    b += 1
+                }
+            }
+            if count == 0 { return 0 }
+            for step in 2..<max(n, 2) {
                 let i = order[step]
                 guard refs[i].with({ $0.loadPositions() }) >= 0 else {
                     positionsCorrupted = true
@@ -154,8 +193,8 @@ final class PhraseScorer: Scorer {
                 let o = offsets[i]
                 let (p, m) = refs[i].with { ($0.positionsBuffer, $0.loadedPositionCount) }
                 var out = 0
-                var a = 0
-                var b = 0
+                a = 0
+                b = 0
                 while a < count && b < m {
                     let x = alignedA[a]
                     let y = Int(p[b]) - o
@@ -166,6 +205,7 @@ final class PhraseScorer: Scorer {
                     } else {
                         alignedA[out] = x
                         out += 1
+                        if !needsFrequency && step == n - 1 { return 1 }
                         a += 1
                         b += 1
                     }

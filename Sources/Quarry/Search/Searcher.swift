@@ -94,7 +94,8 @@ public final class Searcher: @unchecked Sendable {
     // MARK: Scorers
 
     /// The scorer of `weight` in segment `s`, or nil if nothing can match there.
-    func scorer(_ weight: Weight, segment s: Int) -> (any Scorer)? {
+    /// - Parameter scoring: false when only matches count (phrases then stop at their first occurrence).
+    func scorer(_ weight: Weight, segment s: Int, scoring: Bool = true) -> (any Scorer)? {
         let seg = reader.segments[s]
         switch weight {
         case .none:
@@ -113,23 +114,25 @@ public final class Searcher: @unchecked Sendable {
             if its.count == 1 {
                 return TermScorer(postings: its[0], weight: w, norms: seg.norms.column(field))
             }
-            return PhraseScorer(terms: its, offsets: offsets, slop: slop, weight: w, norms: seg.norms.column(field))
+            return PhraseScorer(
+                terms: its, offsets: offsets, slop: slop, weight: w, norms: seg.norms.column(field),
+                needsFrequency: scoring)
         case .dateRange(let lo, let hi):
             return DateRangeScorer(column: seg.dates, lower: lo, upper: hi)
         case .boolean(let must, let should, let mustNot, let filter):
             var required: [any Scorer] = []
             var scoringFlags: [Bool] = []
             for w in must {
-                guard let sc = scorer(w, segment: s) else { return nil }
+                guard let sc = scorer(w, segment: s, scoring: scoring) else { return nil }
                 required.append(sc)
                 scoringFlags.append(true)
             }
             for w in filter {
-                guard let sc = scorer(w, segment: s) else { return nil }
+                guard let sc = scorer(w, segment: s, scoring: scoring) else { return nil }
                 required.append(sc)
                 scoringFlags.append(false)
             }
-            let optional = should.compactMap { scorer($0, segment: s) }
+            let optional = should.compactMap { scorer($0, segment: s, scoring: scoring) }
             var result: any Scorer
             if required.isEmpty {
                 if optional.isEmpty { return nil }
@@ -140,7 +143,7 @@ public final class Searcher: @unchecked Sendable {
                     result = ReqOptScorer(required: result, optional: makeUnion(optional))
                 }
             }
-            let excluded = mustNot.compactMap { scorer($0, segment: s) }
+            let excluded = mustNot.compactMap { scorer($0, segment: s, scoring: false) }
             if !excluded.isEmpty {
                 result = ExclusionScorer(required: result, excluded: makeUnion(excluded))
             }
@@ -216,7 +219,7 @@ public final class Searcher: @unchecked Sendable {
         // A lone term: its document frequency (no deleted documents in this format version).
         if case .term(_, _, _, _, let df) = weight { return df }
         for s in reader.segments.indices {
-            guard let scorer = scorer(weight, segment: s) else { continue }
+            guard let scorer = scorer(weight, segment: s, scoring: false) else { continue }
             if let union = scorer as? TermUnionScorer {
                 total += union.countMatches(maxDoc: reader.segments[s].docCount)
             } else {

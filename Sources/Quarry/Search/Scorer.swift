@@ -77,6 +77,8 @@ final class TermScorer: Scorer {
     let maxScore: Float
     private var threshold: Float = -.infinity
     private var shallowBlock = 0
+    private var boundBlock = -1
+    private var bound: Float = 0
 
     init(postings: PostingsIterator, weight: FieldWeight, norms: RawBytes?) {
         self.postings = postings
@@ -136,14 +138,27 @@ final class TermScorer: Scorer {
             shallowBlock = postings.numBlocks
             return terminated
         }
+        // Most calls land in the block of the previous one.
+        if shallowBlock < postings.numBlocks && shallowBlock >= postings.currentBlock {
+            let last = postings.blockLastDoc(shallowBlock)
+            if target <= last && (shallowBlock == 0 || target > postings.blockLastDoc(shallowBlock - 1)) {
+                return last
+            }
+        }
         let from = max(postings.currentBlock, min(shallowBlock, postings.numBlocks))
         let b = postings.findBlock(target, from: from)
         shallowBlock = b
         return b < postings.numBlocks ? postings.blockLastDoc(b) : terminated
     }
 
+    /// The bound of the block of the last `advanceShallow` (cached: a bound costs a division).
     func blockMaxScore() -> Float {
-        shallowBlock < postings.numBlocks ? blockBound(shallowBlock) : 0
+        if shallowBlock >= postings.numBlocks { return 0 }
+        if shallowBlock != boundBlock {
+            boundBlock = shallowBlock
+            bound = blockBound(shallowBlock)
+        }
+        return bound
     }
 
     func setMinCompetitiveScore(_ threshold: Float) {

@@ -12,13 +12,16 @@ let terminated: UInt32 = .max
 
 final class PostingsIterator {
     /// Bytes of a skip entry.
-    static let skipEntrySize = 20
+    static let skipEntrySize = 28
 
     let docFreq: Int
     let numBlocks: Int
     /// Bounds over all of the term's documents.
     let termMaxFreq: UInt32
     let termMinNorm: UInt8
+    /// The term's impacts: four (u8 freq, u8 norm) pairs, little-endian (see PostingsWriter.swift); 0 for a term
+    /// in one document, whose only pair is (termMaxFreq, termMinNorm).
+    let termImpacts: UInt64
 
     private let postings: RawBytes
     private let positionsFile: RawBytes?
@@ -91,6 +94,7 @@ final class PostingsIterator {
             dataStart = 0
             termMaxFreq = info.singletonFreq
             termMinNorm = singletonNorm
+            termImpacts = 0
             docs[0] = info.singletonDoc
             freqs[0] = info.singletonFreq
             block = 0
@@ -110,6 +114,8 @@ final class PostingsIterator {
         let minNorm = c.u8()
         termMaxFreq = UInt32(clamping: maxFreq ?? UInt64(UInt32.max))
         termMinNorm = minNorm ?? 0
+        let impacts = c.u64()
+        termImpacts = impacts ?? 0
         if numBlocks > 1 {
             skip = postings.slice(c.position, numBlocks * PostingsIterator.skipEntrySize)
             dataStart = c.position + numBlocks * PostingsIterator.skipEntrySize
@@ -117,7 +123,7 @@ final class PostingsIterator {
             skip = nil
             dataStart = c.position
         }
-        if maxFreq == nil || minNorm == nil || (numBlocks > 1 && skip == nil) {
+        if maxFreq == nil || minNorm == nil || impacts == nil || (numBlocks > 1 && skip == nil) {
             corrupted = true
             doc = terminated
             return
@@ -175,6 +181,13 @@ final class PostingsIterator {
             return f == UInt32(UInt16.max) ? termMaxFreq : f
         }
         return termMaxFreq
+    }
+
+    /// The impacts of block `b` (four (u8 freq, u8 norm) pairs; see PostingsWriter.swift), or 0 with no skip table.
+    @inline(__always)
+    func blockImpacts(_ b: Int) -> UInt64 {
+        if let skip { return skip.loadU64(b * PostingsIterator.skipEntrySize + 20) }
+        return termImpacts
     }
 
     /// The smallest norm in block `b`.
@@ -356,6 +369,11 @@ final class PostingsIterator {
         }
         let start = blockPositionStart + positionOffsets[index]
         let end = blockPositionStart + positionOffsets[index + 1]
+        // Damaged frequencies could point past the term's positions.
+        guard end <= positionTotal else {
+            corrupted = true
+            return -1
+        }
         let count = end - start
         if count > currentCapacity {
             currentPositions.deallocate()

@@ -2,18 +2,24 @@
 //
 // `.post`, per term with docFreq >= 2 (a term in one document is inlined in the dictionary):
 //
-//     vint maxFreq, u8 minNorm                   bounds over all the term's documents (block-max WAND / MaxScore)
-//     skip table, only if the term has 2+ blocks: one 20-byte entry per block
+//     vint maxFreq, u8 minNorm, 8 bytes impacts  bounds over all the term's documents (block-max WAND / MaxScore)
+//     skip table, only if the term has 2+ blocks: one 28-byte entry per block
 //         u32 lastDoc, u32 docEnd (block end, from the data start), u32 positionCount (positions of the term up to
 //         the block's end), u32 groupOffset (where the positions group holding the next block's first position
-//         starts, from the term's positions start), u16 maxFreq (saturated), u8 minNorm, u8 zero
+//         starts, from the term's positions start), u16 maxFreq (saturated), u8 minNorm, u8 zero, 8 bytes impacts
 //     data: full blocks of 128 documents, then a tail of fewer than 128
 //         full block: u8 docWidth, u8 freqWidth, 128 doc deltas (BlockCodec), 128 (freq - 1) (BlockCodec)
 //         tail: per document vint(delta << 1 | (freq == 1)), then vint freq if freq != 1
 //
 // Deltas are from the previous document (the first block's first from 0, later blocks' first from the previous
-// block's last document). `maxFreq`/`minNorm` bound BM25 from above for any average length, which makes the
-// block-max pruning exact (Tantivy stores one (freq, norm) pair chosen with the segment's average length instead).
+// block's last document).
+//
+// Impacts bound BM25 from above for the block (or the term), for any average length, so that block-max pruning is
+// exact however the index is split (Tantivy stores one (freq, norm) pair chosen with the segment's own average
+// length, which is exact only for one segment). They are up to four (freq, norm) pairs, each a u8 freq (255: "the
+// block's maxFreq or less") and a u8 norm, that dominate every document of the block: BM25 grows with the
+// frequency and falls with the length, so the best of the four pairs' scores is an upper bound (Lucene's
+// "competitive impacts", capped at four). Unused pairs are (0, 0).
 //
 // `.pos`, per term: the positions of its documents in order (per document: the first position, then the gaps), as
 // one stream of groups of 128 values (u8 width + BlockCodec) ending in a vint tail of fewer than 128. The stream's
@@ -29,6 +35,7 @@ final class PostingsWriter {
     private var skip = ByteBuffer()
     private var data = ByteBuffer()
     private var posChunk = ByteBuffer()
+    private var blockImpacts = Impacts()
 
     init(postings: FileWriter, positions: FileWriter?) {
         self.postings = postings
@@ -70,6 +77,7 @@ final class PostingsWriter {
         data.removeAll()
         var termMaxFreq: UInt32 = 0
         var termMinNorm: UInt8 = 255
+        var termImpacts = Impacts()
         var previousDoc: UInt32 = 0
         var positionCount = 0
         posChunk.removeAll()
@@ -80,11 +88,16 @@ final class PostingsWriter {
             var maxFreq: UInt32 = 0
             var minNorm: UInt8 = 255
             var freqSum = 0
+            blockImpacts.reset()
             for i in lo..<hi {
                 maxFreq = max(maxFreq, freqs[i])
                 freqSum += Int(freqs[i])
-                if let norms { minNorm = min(minNorm, norms[Int(docs[i])]) } else { minNorm = 0 }
+                let norm = norms.map { $0[Int(docs[i])] } ?? 0
+                minNorm = min(minNorm, norm)
+                blockImpacts.add(freq: freqs[i], norm: norm)
             }
+            let impacts = blockImpacts.frontier()
+            for (f, n) in impacts { termImpacts.add(freq: f, norm: n) }
             termMaxFreq = max(termMaxFreq, maxFreq)
             termMinNorm = min(termMinNorm, minNorm)
             if hi - lo == 128 {
@@ -116,11 +129,13 @@ final class PostingsWriter {
                 skip.u16(UInt16(min(maxFreq, UInt32(UInt16.max))))
                 skip.u8(minNorm)
                 skip.u8(0)
+                Impacts.encode(impacts, into: &skip)
             }
         }
-        var head = ByteBuffer(capacity: 8)
+        var head = ByteBuffer(capacity: 16)
         head.vint(termMaxFreq)
         head.u8(termMinNorm)
+        Impacts.encode(termImpacts.frontier(), into: &head)
         try postings.write(head)
         if numBlocks > 1 { try postings.write(skip) }
         try postings.write(data)
@@ -186,6 +201,68 @@ final class PostingsWriter {
         while i < count {
             out.vint(values[i])
             i += 1
+        }
+    }
+}
+
+/// The (frequency, norm) pairs that dominate a set of documents: the Pareto frontier of high frequency and short
+/// length, reduced to at most four pairs by merging neighbours (the merged pair takes the higher frequency and the
+/// lower norm, so it still dominates both).
+struct Impacts {
+    /// Per norm byte: the highest frequency seen with it (0: none).
+    private var maxFreqByNorm = [UInt32](repeating: 0, count: 256)
+    private var touched: [UInt8] = []
+
+    mutating func reset() {
+        for n in touched { maxFreqByNorm[Int(n)] = 0 }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    mutating func add(freq: UInt32, norm: UInt8) {
+        let i = Int(norm)
+        if maxFreqByNorm[i] == 0 { touched.append(norm) }
+        if freq > maxFreqByNorm[i] { maxFreqByNorm[i] = freq }
+    }
+
+    /// The frontier (norms and frequencies both increasing), at most four pairs. Consumes nothing: call
+    /// `reset()` before the next set.
+    func frontier() -> [(UInt32, UInt8)] {
+        var points: [(UInt32, UInt8)] = []
+        // From the shortest norm up, a pair is kept when its frequency beats every shorter one's; the others are
+        // dominated (a shorter document with at least their frequency exists).
+        var best: UInt32 = 0
+        for n in touched.sorted() {
+            let f = maxFreqByNorm[Int(n)]
+            if f > best {
+                points.append((f, n))
+                best = f
+            }
+        }
+        while points.count > 4 {
+            // Merge the neighbours closest in frequency: (f_i, n_i), (f_i+1, n_i+1) -> (f_i+1, n_i).
+            var k = 0
+            var smallest = UInt32.max
+            for i in 0..<(points.count - 1) where points[i + 1].0 - points[i].0 < smallest {
+                smallest = points[i + 1].0 - points[i].0
+                k = i
+            }
+            points[k] = (points[k + 1].0, points[k].1)
+            points.remove(at: k + 1)
+        }
+        return points
+    }
+
+    /// Writes up to four pairs as 8 bytes.
+    static func encode(_ points: [(UInt32, UInt8)], into out: inout ByteBuffer) {
+        for k in 0..<4 {
+            if k < points.count {
+                out.u8(UInt8(min(points[k].0, 255)))
+                out.u8(points[k].1)
+            } else {
+                out.u8(0)
+                out.u8(0)
+            }
         }
     }
 }

@@ -422,4 +422,12 @@ final class DateRangeScorer: Scorer {
     func advanceShallow(_ target: UInt32) -> UInt32 { terminated }
     func blockMaxScore() -> Float { 0 }
     func setMinCompetitiveScore(_ threshold: Float) {}
+
+    var canVerify: Bool { true }
+
+    /// Whether `doc`'s date is in the range, read straight from the column.
+    func matches(_ doc: UInt32) -> Bool {
+        guard let v = column.date(Int(doc)) else { return false }
+        return v >= lower && v < upper
+    }
 }

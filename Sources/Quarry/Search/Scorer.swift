@@ -35,6 +35,15 @@ protocol Scorer: AnyObject {
     func setMinCompetitiveScore(_ threshold: Float)
     /// True if damaged data was met.
     var corrupted: Bool { get }
+    /// True if `matches(_:)` answers for any document at a glance (a filter over a column).
+    var canVerify: Bool { get }
+    /// Whether `doc` matches (only when `canVerify`).
+    func matches(_ doc: UInt32) -> Bool
+}
+
+extension Scorer {
+    var canVerify: Bool { false }
+    func matches(_ doc: UInt32) -> Bool { false }
 }
 
 /// Bounds are compared with this slack, so that a sum of bounds added up in another order than the scores can
@@ -79,12 +88,15 @@ final class TermScorer: Scorer {
     private var shallowBlock = 0
     private var boundBlock = -1
     private var bound: Float = 0
+    /// The block last found able to beat the threshold.
+    private var competitiveBlock = -1
 
     init(postings: PostingsIterator, weight: FieldWeight, norms: RawBytes?) {
         self.postings = postings
         self.weight = weight
         self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
-        self.maxScore = weight.bound(maxTf: postings.termMaxFreq, minNorm: postings.termMinNorm)
+        self.maxScore = TermScorer.impactBound(
+            weight, postings.termImpacts, maxFreq: postings.termMaxFreq, minNorm: postings.termMinNorm)
     }
 
     @inline(__always) var doc: UInt32 { postings.doc }
@@ -104,21 +116,25 @@ final class TermScorer: Scorer {
     @inline(__always)
     func next() -> UInt32 {
         let d = postings.next()
-        return threshold > 0 ? skipBlocks(d) : d
+        return threshold > 0 && postings.currentBlock != competitiveBlock ? skipBlocks(d) : d
     }
 
     @inline(__always)
     func seek(_ target: UInt32) -> UInt32 {
         let d = postings.advance(to: target)
-        return threshold > 0 ? skipBlocks(d) : d
+        return threshold > 0 && postings.currentBlock != competitiveBlock ? skipBlocks(d) : d
     }
 
-    /// Skips whole blocks whose bound cannot beat the threshold.
+    /// Skips whole blocks whose bound cannot beat the threshold; remembers the block it stops in, which is not
+    /// checked again until the threshold rises.
     private func skipBlocks(_ start: UInt32) -> UInt32 {
         var d = start
         while d != terminated {
             let b = postings.currentBlock
-            if canBeat(blockBound(b), threshold) { return d }
+            if canBeat(blockBound(b), threshold) {
+                competitiveBlock = b
+                return d
+            }
             let last = postings.blockLastDoc(b)
             if last == terminated || b + 1 >= postings.numBlocks {
                 return postings.advance(to: terminated)
@@ -130,7 +146,26 @@ final class TermScorer: Scorer {
 
     @inline(__always)
     func blockBound(_ b: Int) -> Float {
-        weight.bound(maxTf: postings.blockMaxFreq(b), minNorm: postings.blockMinNorm(b))
+        TermScorer.impactBound(
+            weight, postings.blockImpacts(b), maxFreq: postings.blockMaxFreq(b), minNorm: postings.blockMinNorm(b))
+    }
+
+    /// The best score of four (freq, norm) impact pairs (see PostingsWriter.swift); a pair's freq of 255 stands for
+    /// `maxFreq`. Without impacts, the bound of (`maxFreq`, `minNorm`).
+    @inline(__always)
+    static func impactBound(_ weight: FieldWeight, _ impacts: UInt64, maxFreq: UInt32, minNorm: UInt8) -> Float {
+        if impacts == 0 { return weight.bound(maxTf: maxFreq, minNorm: minNorm) }
+        var best: Float = 0
+        var v = impacts
+        for _ in 0..<4 {
+            let f = UInt32(v & 0xFF)
+            let n = UInt8(truncatingIfNeeded: v >> 8)
+            v >>= 16
+            if f == 0 { continue }
+            let s = weight.score(tf: f == 255 ? maxFreq : f, norm: n)
+            if s > best { best = s }
+        }
+        return best
     }
 
     func advanceShallow(_ target: UInt32) -> UInt32 {
@@ -163,6 +198,7 @@ final class TermScorer: Scorer {
 
     func setMinCompetitiveScore(_ threshold: Float) {
         self.threshold = threshold
+        competitiveBlock = -1
     }
 }
 
@@ -180,6 +216,8 @@ final class ScorerBox: Scorer {
     var cost: Int { inner.cost }
     func setMinCompetitiveScore(_ threshold: Float) { inner.setMinCompetitiveScore(threshold) }
     var corrupted: Bool { inner.corrupted }
+    var canVerify: Bool { inner.canVerify }
+    func matches(_ doc: UInt32) -> Bool { inner.matches(doc) }
 }
 
 /// Documents matching any child; the score is the sum of the matching children's scores (in child order). As the
@@ -437,6 +475,9 @@ func makeUnion(_ children: [any Scorer]) -> any Scorer {
 struct IntersectionCore<C: Scorer> {
     let children: [C]
     private let byCost: [Ref<C>]
+    /// Filters that are cheaper to check on each candidate than to iterate (a date range over documents in no
+    /// date order: Lucene's two-phase iteration).
+    private let verifiers: [Ref<C>]
     private let scoring: [Ref<C>]
     var doc: UInt32 = terminated
     let maxScore: Float
@@ -451,7 +492,19 @@ struct IntersectionCore<C: Scorer> {
     ///   - scoring: which of them add to the score (filters do not).
     init(_ children: [C], scoring: [Bool]) {
         self.children = children
-        byCost = children.sorted { $0.cost < $1.cost }.map { Ref($0) }
+        let sorted = children.sorted { $0.cost < $1.cost }
+        let leadCost = sorted.first?.cost ?? 0
+        var iterators: [Ref<C>] = []
+        var verifiers: [Ref<C>] = []
+        for (k, c) in sorted.enumerated() {
+            if k > 0 && c.canVerify && c.cost > 4 * leadCost {
+                verifiers.append(Ref(c))
+            } else {
+                iterators.append(Ref(c))
+            }
+        }
+        byCost = iterators
+        self.verifiers = verifiers
         let scorers = zip(children, scoring).filter { $0.1 }.map { $0.0 }
         self.scoring = scorers.map { Ref($0) }
         maxScore = scorers.reduce(0) { $0 + $1.maxScore }
@@ -497,6 +550,10 @@ struct IntersectionCore<C: Scorer> {
                     d = lead.with { $0.seek(cd) }
                     continue outer
                 }
+            }
+            for v in verifiers where !v.with({ $0.matches(d) }) {
+                d = lead.with { $0.next() }
+                continue outer
             }
             return d
         }

@@ -105,6 +105,11 @@ final class PhraseScorer: Scorer {
                     continue outer
                 }
             }
+            if threshold > 0 && !canBeat(documentBound(d), threshold) {
+                // Even if the phrase occurs here, it cannot score enough: no need for positions.
+                d = lead.with { $0.next() }
+                continue
+            }
             let f = computeFrequency()
             if f > 0 {
                 frequency = f
@@ -113,6 +118,18 @@ final class PhraseScorer: Scorer {
             d = lead.with { $0.next() }
         }
         return terminated
+    }
+
+    /// An upper bound of the phrase's score in document `d` (all terms on it), from frequencies alone: the phrase
+    /// occurs at most as often as its least frequent term there (its last term, with slop).
+    private func documentBound(_ d: UInt32) -> Float {
+        var f = UInt32.max
+        if slop == 0 {
+            for t in refs { f = min(f, t.with { $0.freq }) }
+        } else {
+            f = refs[refs.count - 1].with { $0.freq }
+        }
+        return weight.score(tf: f, norm: norms.map { $0[Int(d)] } ?? 0)
     }
 
     /// Grows a scratch buffer to hold `count` values.

@@ -34,19 +34,21 @@ public struct QuarryCommand: ParsableCommand {
     /// Runs the command line and exits with the right status.
     public static func mainExit(_ arguments: [String]? = nil) -> Never {
         signal(SIGPIPE, SIG_IGN)
-        let status = runReturningStatus(arguments)
+        let status = runReturningStatus(arguments, exiting: true)
         Glibc.exit(status)
     }
 
     /// Runs the command line; returns the exit status instead of exiting (for tests).
-    public static func runReturningStatus(_ arguments: [String]? = nil) -> Int32 {
+    /// - Parameter exiting: the process exits right after (so a search may leave its index mapped: the kernel
+    ///   unmaps it faster at exit than munmap can, file by file).
+    public static func runReturningStatus(_ arguments: [String]? = nil, exiting: Bool = false) -> Int32 {
         do {
             // `quarry search` starts on a fast path when its arguments are plain.
             let argv = arguments ?? Array(CommandLine.arguments.dropFirst())
             if argv.first == "search", let request = SearchRequest.parseFast(argv.dropFirst()),
                 (try? request.validate()) != nil
             {
-                try request.run()
+                try request.run(exiting: exiting)
                 return 0
             }
             var command = try parseAsRoot(arguments)

@@ -94,10 +94,14 @@ struct SearchRequest: Equatable {
         if query.isEmpty { throw ValidationError("give a query") }
     }
 
-    func run() throws {
+    func run(exiting: Bool = false) throws {
         let start = Clock.now()
         let directory = try IndexLocation(index: index).resolve()
         let reader = try IndexReader(directory: directory)
+        if exiting {
+            // Left for the kernel to unmap at exit, all at once.
+            _ = Unmanaged.passRetained(reader)
+        }
         var parser = QueryParser(schema: reader.schema, defaultOr: any)
         let text = query.joined(separator: " ")
         var parsed: Query

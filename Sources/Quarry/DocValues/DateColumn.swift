@@ -107,11 +107,15 @@ struct DateColumnReader {
     let datedDocs: Int
     private let body: RawBytes
     private let table: RawBytes
+    private let tableOffset: Int
 
     static let trailerSize = 44
     static let entrySize = 32
 
-    init(file: MappedFile, segmentID: [UInt8], expectedDocs: Int) throws(QuarryError) {
+    /// Opens a date column.
+    /// - Parameter verify: check the block table whole (its checksum and every block's extent), as `check` does.
+    ///   Otherwise only the trailer is read and each block is checked when it is read.
+    init(file: MappedFile, segmentID: [UInt8], expectedDocs: Int, verify: Bool = false) throws(QuarryError) {
         let path = file.path
         let body = try FileFormat.validate(
             file.bytes, kind: .dates, id: segmentID, path: path, minimumTrailer: DateColumnReader.trailerSize)
@@ -128,6 +132,15 @@ struct DateColumnReader {
         else {
             throw QuarryError.corrupt(path, "dates trailer does not match the segment", offset: body.count - 44)
         }
+        self.docCount = Int(docs)
+        self.blockCount = Int(blocks)
+        self.minDate = minDate
+        self.maxDate = maxDate
+        self.datedDocs = Int(dated)
+        self.body = body
+        self.table = table
+        self.tableOffset = to
+        if !verify { return }
         guard CRC32.of(table) == crc else {
             throw QuarryError.corrupt(path, "dates block table fails its checksum", offset: to)
         }
@@ -143,17 +156,26 @@ struct DateColumnReader {
             case 64: size = 1024
             default: throw QuarryError.corrupt(path, "dates block \(b) has width \(width)", offset: to + e)
             }
-            guard let o = Int(exactly: offset), size == 0 || (o >= FileFormat.headerSize && o + size <= to) else {
+            guard let o = Int(exactly: offset), size == 0 || (o >= FileFormat.headerSize && o <= to - size) else {
                 throw QuarryError.corrupt(path, "dates block \(b) out of bounds", offset: to + e)
             }
         }
-        self.docCount = Int(docs)
-        self.blockCount = Int(blocks)
-        self.minDate = minDate
-        self.maxDate = maxDate
-        self.datedDocs = Int(dated)
-        self.body = body
-        self.table = table
+    }
+
+    /// Whether block `b`'s entry is sound (a known width, data inside the file): checked before every read.
+    @inline(__always)
+    func blockIsSound(_ block: Int) -> Bool {
+        let e = block * DateColumnReader.entrySize
+        let width = Int(table.loadU8(e + 24))
+        let size: Int
+        switch width {
+        case 0: return true
+        case 1...32: size = 16 * width
+        case 64: size = 1024
+        default: return false
+        }
+        let offset = table.loadU64(e + 16)
+        return offset >= UInt64(FileFormat.headerSize) && offset <= UInt64(tableOffset - size)
     }
 
     @inline(__always) func blockMin(_ block: Int) -> Int64 {
@@ -170,6 +192,7 @@ struct DateColumnReader {
     func date(_ doc: Int) -> Int64? {
         guard doc >= 0 && doc < docCount else { return nil }
         let block = doc >> 7
+        guard blockIsSound(block) else { return nil }
         let e = block * DateColumnReader.entrySize
         let width = Int(table.loadU8(e + 24))
         let offset = Int(table.loadU64(e + 16))
@@ -199,6 +222,10 @@ struct DateColumnReader {
 
     /// Decodes the 128 dates of `block` into `out` (missing dates as `Int64.min`).
     func decodeBlock(_ block: Int, into out: UnsafeMutablePointer<Int64>, scratch: UnsafeMutablePointer<UInt32>) {
+        guard blockIsSound(block) else {
+            out.update(repeating: DateColumnWriter.missing, count: 128)
+            return
+        }
         let e = block * DateColumnReader.entrySize
         let width = Int(table.loadU8(e + 24))
         let offset = Int(table.loadU64(e + 16))

@@ -164,9 +164,15 @@ public enum IndexChecker {
         if idCount != docs {
             problem(termsPath, "\(docs - idCount) of \(docs) documents have no id")
         }
+        // The date column's block table.
+        do {
+            _ = try s.verifiedDates()
+        } catch {
+            problem(error.path ?? s.directory, error.message)
+        }
         // Stored documents.
         do {
-            let store = try s.makeStoreReader()
+            let store = try s.makeStoreReader(verify: true)
             try store.verifyAllBlocks()
             for d in 0..<docs {
                 let ok = try store.withDocument(d) { raw in

@@ -44,13 +44,19 @@ public final class SegmentReader: @unchecked Sendable {
         norms = try FieldNormsReader(file: normsFile, segmentID: info.id, expectedDocs: info.docCount)
         dates = try DateColumnReader(file: datesFile, segmentID: info.id, expectedDocs: info.docCount)
         files = [termsFile, postingsFile, positionsFile, normsFile, datesFile, storeFile]
-        // Validate the store's trailer now, so damage is reported at open.
+        // The store's header, footer and trailer now, so that a damaged one is reported at open.
         _ = try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount)
     }
 
     /// A reader of this segment's stored documents (one per thread: it caches a block).
-    func makeStoreReader() throws(QuarryError) -> StoreReader {
-        try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount)
+    /// - Parameter verify: check the block index whole first (for `check`).
+    func makeStoreReader(verify: Bool = false) throws(QuarryError) -> StoreReader {
+        try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount, verify: verify)
+    }
+
+    /// The date column, with its block table checked whole (for `check`).
+    func verifiedDates() throws(QuarryError) -> DateColumnReader {
+        try DateColumnReader(file: files[4], segmentID: info.id, expectedDocs: info.docCount, verify: true)
     }
 
     /// The mapped files, for `check`.

@@ -384,10 +384,15 @@ final class DateRangeScorer: Scorer {
     }
 
     var maxScore: Float { 0 }
-    var corrupted: Bool { false }
+    private(set) var corrupted = false
 
     private func enter(_ b: Int) {
         block = b
+        if !column.blockIsSound(b) {
+            corrupted = true
+            blockState = .skip
+            return
+        }
         let lo = column.blockMin(b)
         let hi = column.blockMax(b)
         if hi < lower || lo >= upper || lo > hi {
@@ -444,6 +449,7 @@ final class DateRangeScorer: Scorer {
 
     /// Whether `doc`'s date is in the range, read straight from the column.
     func matches(_ doc: UInt32) -> Bool {
+        if !column.blockIsSound(Int(doc) >> 7) { corrupted = true }
         guard let v = column.date(Int(doc)) else { return false }
         return v >= lower && v < upper
     }

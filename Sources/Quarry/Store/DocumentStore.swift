@@ -77,6 +77,7 @@ final class StoreReader {
     private let body: RawBytes
     private let index: RawBytes
     private let indexOffset: Int
+    private let indexCRC: UInt32
     private let path: String
     private let file: MappedFile
     private let decompressor = ZstdDecompressor()
@@ -86,7 +87,10 @@ final class StoreReader {
     static let trailerSize = 24
     static let entrySize = 16
 
-    init(file: MappedFile, segmentID: [UInt8], expectedDocs: Int) throws(QuarryError) {
+    /// Opens a store.
+    /// - Parameter verify: check the block index whole (its checksum and order), as `check` does. Otherwise only
+    ///   the trailer is read, and each block is checked when it is entered, so opening costs no reads of the index.
+    init(file: MappedFile, segmentID: [UInt8], expectedDocs: Int, verify: Bool = false) throws(QuarryError) {
         let path = file.path
         self.path = path
         self.file = file
@@ -102,24 +106,6 @@ final class StoreReader {
         else {
             throw QuarryError.corrupt(path, "store trailer does not match the segment", offset: body.count - 24)
         }
-        guard CRC32.of(index) == crc else {
-            throw QuarryError.corrupt(path, "store block index fails its checksum", offset: indexOffset)
-        }
-        // The index must be ordered and inside the file, so lookups need no checks.
-        var previousDoc = -1
-        var previousOffset = FileFormat.headerSize - 1
-        for b in 0..<Int(blocks) {
-            let first = Int(index.loadU32(b * 16))
-            let offset = Int(index.loadU64(b * 16 + 8) & 0x7FFF_FFFF_FFFF_FFFF)
-            guard first > previousDoc, first < max(Int(docs), 1), offset > previousOffset, offset < indexOffset else {
-                throw QuarryError.corrupt(path, "store block index entry \(b) is out of order", offset: indexOffset + b * 16)
-            }
-            if b == 0 && first != 0 {
-                throw QuarryError.corrupt(path, "store block index does not start at document 0", offset: indexOffset)
-            }
-            previousDoc = first
-            previousOffset = offset
-        }
         if docs > 0 && blocks == 0 {
             throw QuarryError.corrupt(path, "store has documents but no blocks")
         }
@@ -128,6 +114,29 @@ final class StoreReader {
         self.body = body
         self.index = index
         self.indexOffset = indexOffset
+        self.indexCRC = crc
+        if verify { try verifyIndex() }
+    }
+
+    /// Checks the block index whole: its checksum, and that blocks are in order and inside the file.
+    func verifyIndex() throws(QuarryError) {
+        guard CRC32.of(index) == indexCRC else {
+            throw QuarryError.corrupt(path, "store block index fails its checksum", offset: indexOffset)
+        }
+        var previousDoc = -1
+        var previousOffset = FileFormat.headerSize - 1
+        for b in 0..<blockCount {
+            let first = Int(index.loadU32(b * 16))
+            let offset = Int(index.loadU64(b * 16 + 8) & 0x7FFF_FFFF_FFFF_FFFF)
+            guard first > previousDoc, first < max(docCount, 1), offset > previousOffset, offset < indexOffset else {
+                throw QuarryError.corrupt(path, "store block index entry \(b) is out of order", offset: indexOffset + b * 16)
+            }
+            if b == 0 && first != 0 {
+                throw QuarryError.corrupt(path, "store block index does not start at document 0", offset: indexOffset)
+            }
+            previousDoc = first
+            previousOffset = offset
+        }
     }
 
     deinit { block.deallocate() }
@@ -142,7 +151,9 @@ final class StoreReader {
         let start = blockOffset(b)
         let end = b + 1 < blockCount ? blockOffset(b + 1) : indexOffset
         let size = Int(index.loadU32(b * 16 + 4))
-        guard size <= 64 << 20, let frame = body.slice(start, end - start) else {
+        guard size <= 64 << 20, start >= FileFormat.headerSize, end <= indexOffset, start < end,
+            let frame = body.slice(start, end - start)
+        else {
             throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
         }
         cachedBlock = -1
@@ -171,6 +182,9 @@ final class StoreReader {
         try load(lo)
         let size = Int(index.loadU32(lo * 16 + 4))
         let target = doc - blockFirstDoc(lo)
+        guard target >= 0 else {
+            throw QuarryError.corrupt(path, "store block index does not lead to document \(doc)")
+        }
         var c = ByteCursor(RawBytes(base: UnsafeRawPointer(block.baseAddress.unsafelyUnwrapped), count: size))
         for _ in 0..<target {
             guard let n = c.vint(limit: size), c.bytes(n) != nil else {
@@ -189,8 +203,10 @@ final class StoreReader {
         try withDocument(doc) { $0.toArray() }
     }
 
-    /// Decompresses every block and checks that it holds exactly its documents (for `check`).
+    /// Checks the index, then decompresses every block and checks that it holds exactly its documents (for
+    /// `check`).
     func verifyAllBlocks() throws(QuarryError) {
+        try verifyIndex()
         for b in 0..<blockCount {
             try load(b)
             let size = Int(index.loadU32(b * 16 + 4))

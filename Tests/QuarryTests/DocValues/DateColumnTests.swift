@@ -147,8 +147,8 @@ import Testing
         writeFile(dir.file("damaged.dates"), bytes)
         do {
             _ = try DateColumnReader(
-                file: MappedFile(path: dir.file("damaged.dates")), segmentID: id, expectedDocs: 300)
-            Issue.record("a damaged block table must not open")
+                file: MappedFile(path: dir.file("damaged.dates")), segmentID: id, expectedDocs: 300, verify: true)
+            Issue.record("a damaged block table must not open when verified")
         } catch {
             #expect(error.code == .corruptIndex)
         }

@@ -48,9 +48,10 @@ import Testing
             size = try writer.finish()
         }
 
+        /// A reader that checks its block index when it opens (as `check` does).
         func reader(path: String? = nil, expectedDocs: Int) throws -> (StoreReader, MappedFile) {
             let file = try MappedFile(path: path ?? self.path)
-            return (try StoreReader(file: file, segmentID: id, expectedDocs: expectedDocs), file)
+            return (try StoreReader(file: file, segmentID: id, expectedDocs: expectedDocs, verify: true), file)
         }
 
         /// (first document, offset) of each block, from the block index.
@@ -172,7 +173,8 @@ import Testing
                 .code == .corruptIndex)
     }
 
-    @Test func aBlockIndexWithItsChecksumRecomputedNeverTraps() throws {
+    @Test(arguments: [true, false])
+    func aBlockIndexWithItsChecksumRecomputedNeverTraps(verifyAtOpen: Bool) throws {
         // Damage that the index checksum cannot catch (the CRC recomputed, as a crafted file would have it): every
         // byte of the block index set to 0xFF or 0x80 in turn. Opening fails or reading fails, or the documents read
         // back right; nothing traps.
@@ -191,7 +193,11 @@ import Testing
                 let crc = CRC32.of(Array(bytes[indexOffset..<(indexOffset + 16 * blockCount)]))
                 for k in 0..<4 { bytes[trailer + 16 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
                 writeFile(path, bytes)
-                guard let (reader, file) = try? store.reader(path: path, expectedDocs: documents.count) else {
+                // Verified at open (as `check` does), or not (as a search does, checking each block it enters).
+                guard let file = try? MappedFile(path: path),
+                    let reader = try? StoreReader(
+                        file: file, segmentID: store.id, expectedDocs: documents.count, verify: verifyAtOpen)
+                else {
                     continue
                 }
                 defer { withExtendedLifetime(file) {} }

@@ -1,4 +1,4 @@
-// The term dictionary: for each field, its terms in byte order, front-coded in blocks of up to 64 terms, with a
+// The term dictionary: for each field, its terms in byte order, front-coded in blocks of up to 32 terms, with a
 // sparse index of each block's first term. A lookup binary-searches the sparse index (touching a few pages of the
 // mapped file) and scans one block; nothing is loaded when the dictionary is opened.
 //
@@ -36,7 +36,7 @@ struct TermInfo: Equatable {
 
 /// Writes a `.terms` file; terms must come field by field, each field's terms in increasing byte order.
 final class TermDictionaryWriter {
-    static let blockTerms = 64
+    static let blockTerms = 32
     static let maxTermLength = 4096
 
     private let file: FileWriter
@@ -263,21 +263,81 @@ struct TermDictionary: @unchecked Sendable {
             guard let c = compareKey(f, mid, term) else { throw corruptIndex(f, mid) }
             if c <= 0 { lo = mid } else { hi = mid - 1 }
         }
-        var result: TermInfo?
-        var failed = false
-        scanBlock(f, lo) { candidate, info in
-            let c = RawBytes(base: UnsafeRawPointer(candidate.baseAddress.unsafelyUnwrapped), count: candidate.count)
-                .compare(term)
-            if c == 0 {
-                result = info
-                return false
-            }
-            return c < 0
-        } onError: {
-            failed = true
+        switch findInBlock(f, lo, term) {
+        case .found(let info): return info
+        case .absent: return nil
+        case .damaged: throw corruptIndex(f, lo)
         }
-        if failed { throw corruptIndex(f, lo) }
-        return result
+    }
+
+    private enum BlockSearch {
+        case found(TermInfo)
+        case absent
+        case damaged
+    }
+
+    /// Finds `term` in block `b` without rebuilding the terms it passes: `matched` is how many leading bytes the
+    /// previous term shares with `term`. A term sharing more than that with the previous one is still smaller than
+    /// `term`; one sharing less is already greater (terms are sorted), so the search stops; only a term sharing
+    /// exactly `matched` bytes is compared further.
+    private func findInBlock(_ f: Field, _ b: Int, _ term: UnsafeRawBufferPointer) -> BlockSearch {
+        let blockOffset = Int(truncatingIfNeeded: f.index.loadU64(b * 16) & 0x7FFF_FFFF_FFFF_FFFF)
+        let start = blockOffset - f.blocksOffset
+        guard start >= 0, start < f.blocks.count else { return .damaged }
+        var c = ByteCursor(f.blocks, position: start)
+        guard let n = c.vint(limit: TermDictionaryWriter.blockTerms), n > 0, var postings = c.vint(),
+            var positions = c.vint()
+        else { return .damaged }
+        let target = term.bindMemory(to: UInt8.self)
+        var matched = 0
+        var length = 0
+        for _ in 0..<n {
+            guard let shared = c.vint(limit: length), let suffix = c.vint(limit: TermDictionaryWriter.maxTermLength - shared),
+                let bytes = c.bytes(suffix), let df = c.vint(), df >= 1, df <= UInt64(UInt32.max)
+            else { return .damaged }
+            length = shared + suffix
+            // Where this term stands against the target.
+            var order = 0  // < 0: smaller, 0: equal, > 0: greater
+            if shared > matched {
+                order = -1
+            } else if shared < matched {
+                return .absent
+            } else {
+                var k = 0
+                let limit = min(suffix, target.count - shared)
+                while k < limit && bytes.loadU8(k) == target[shared + k] { k += 1 }
+                matched = shared + k
+                if k < limit {
+                    order = bytes.loadU8(k) < target[shared + k] ? -1 : 1
+                } else {
+                    order = length == target.count ? 0 : (length < target.count ? -1 : 1)
+                }
+                if order > 0 { return .absent }
+            }
+            var info = TermInfo.none
+            info.docFreq = UInt32(df)
+            if df == 1 {
+                guard let doc = c.vint(), let tf = c.vint(), doc <= UInt64(UInt32.max), tf <= UInt64(UInt32.max), tf >= 1
+                else { return .damaged }
+                info.singletonDoc = UInt32(doc)
+                info.singletonFreq = UInt32(tf)
+            } else {
+                guard let delta = c.vint() else { return .damaged }
+                let (p, o) = postings.addingReportingOverflow(delta)
+                if o { return .damaged }
+                postings = p
+                info.postingsOffset = postings
+            }
+            if f.hasPositions {
+                guard let delta = c.vint() else { return .damaged }
+                let (p, o) = positions.addingReportingOverflow(delta)
+                if o { return .damaged }
+                positions = p
+                info.positionsOffset = positions
+            }
+            if order == 0 { return .found(info) }
+        }
+        return .absent
     }
 
     private func corruptIndex(_ f: Field, _ block: Int) -> QuarryError {

@@ -1,4 +1,4 @@
-// The term dictionary: front-coded blocks of up to 64 terms with a sparse index, written by TermDictionaryWriter
+// The term dictionary: front-coded blocks of up to 32 terms with a sparse index, written by TermDictionaryWriter
 // and read by TermDictionary and TermCursor, against a sorted in-memory model.
 
 import QuarryTestSupport
@@ -91,7 +91,7 @@ final class DictionaryFixture {
         return ModelField(ord: ord, hasPositions: hasPositions, terms: terms, infos: infos)
     }
 
-    static let counts = [1, 2, 63, 64, 65, 128, 129, 700]
+    static let counts = [1, 2, 31, 32, 33, 63, 64, 65, 128, 129, 700]
 
     @Test(arguments: counts)
     func everyTermIsFoundWithItsInfo(count: Int) throws {
@@ -109,7 +109,7 @@ final class DictionaryFixture {
             #expect(d.termCount(f.ord) == f.terms.count)
             let field = try #require(d.field(f.ord))
             #expect(field.hasPositions == f.hasPositions)
-            #expect(field.blockCount == (f.terms.count + 63) / 64)
+            #expect(field.blockCount == (f.terms.count + TermDictionaryWriter.blockTerms - 1) / TermDictionaryWriter.blockTerms)
             #expect(field.sumDocFreq == f.infos.reduce(0) { $0 + UInt64($1.docFreq) })
             for (i, t) in f.terms.enumerated() {
                 let info = try fixture.lookup(f.ord, t)

@@ -51,7 +51,7 @@ public enum Kernels {
             var sum: UInt32 = 0
             for b in 0..<count {
                 BlockCodec.unpack(packed + b * 16 * width, width: width, into: output)
-                BlockCodec.prefixSum(output, count: 128, base: sum)
+                BlockCodec.prefixSum128(output, base: sum)
                 sum = output[127]
             }
             return sum

@@ -83,6 +83,25 @@ enum BlockCodec {
         }
     }
 
+    /// Value `index` (0..<128) of a block of `width` bits (0...32) at `input`, which must hold `16 * width`
+    /// readable bytes, read straight from the layout without unpacking the block: one or two words of its lane.
+    /// Cheaper than `unpack` when only a few values of a block are needed (one document's positions).
+    @inline(__always)
+    static func extract(_ input: UnsafeRawPointer, width: Int, index: Int) -> UInt32 {
+        if width == 0 { return 0 }
+        let lane4 = (index & 3) &* 4
+        let bit = (index >> 2) &* width
+        let word = bit >> 5
+        let shift = UInt64(truncatingIfNeeded: bit & 31)
+        var v = UInt64(input.loadUnaligned(fromByteOffset: word &* 16 &+ lane4, as: UInt32.self)) >> shift
+        // The value runs into the lane's next word; that word is inside the block (row 31 ends at bit 32w).
+        if shift &+ UInt64(truncatingIfNeeded: width) > 32 {
+            let next = input.loadUnaligned(fromByteOffset: (word &+ 1) &* 16 &+ lane4, as: UInt32.self)
+            v |= UInt64(next) << (32 &- shift)
+        }
+        return UInt32(truncatingIfNeeded: v & ((1 << UInt64(truncatingIfNeeded: width)) &- 1))
+    }
+
     /// Unpacks 128 values of `width` bits from `input` (which must hold `16 * width` readable bytes).
     /// An out-of-range width (damaged data) unpacks as 32 and the caller's bounds checks catch it.
     static func unpack(_ input: UnsafeRawPointer, width: Int, into output: UnsafeMutablePointer<UInt32>) {
@@ -137,11 +156,18 @@ enum BlockCodec {
         return (m.min(), lo[0] &+ lo[1] &+ lo[2] &+ lo[3])
     }
 
-    /// The smallest of values 1..<128.
-    static func minimumAfterFirst(_ values: UnsafePointer<UInt32>) -> UInt32 {
-        var m = UInt32.max
-        for i in 1..<128 { m = min(m, values[i]) }
-        return m
+    /// Whether any of 128 values is zero, the first excepted when `exceptFirst` (four lanes at a time: one
+    /// compare and one or per four values, where a minimum needs SSE4.1 and the generic x86-64 target has none).
+    @inline(__always)
+    static func containsZero(_ values: UnsafePointer<UInt32>, exceptFirst: Bool) -> Bool {
+        let raw = UnsafeRawPointer(values)
+        var head = raw.loadUnaligned(as: SIMD4<UInt32>.self)
+        if exceptFirst { head[0] = 1 }
+        var zero = head .== SIMD4<UInt32>.zero
+        for r in 1..<32 {
+            zero = zero .| (raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self) .== SIMD4<UInt32>.zero)
+        }
+        return any(zero)
     }
 
     /// Adds one to each of 128 values (frequencies are stored minus one).
@@ -151,6 +177,22 @@ enum BlockCodec {
         for r in 0..<32 {
             let v = raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self)
             raw.storeBytes(of: v &+ 1, toByteOffset: r * 16, as: SIMD4<UInt32>.self)
+        }
+    }
+
+    /// `prefixSum(values, count: 128, base: base)` four lanes at a time: each group of four is summed by two
+    /// shifted adds, then the running total of the groups before it is added.
+    @inline(__always)
+    static func prefixSum128(_ values: UnsafeMutablePointer<UInt32>, base: UInt32) {
+        let raw = UnsafeMutableRawPointer(values)
+        var carry = SIMD4<UInt32>(repeating: base)
+        for r in 0..<32 {
+            var v = raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self)
+            v &+= SIMD4(0, v[0], v[1], v[2])
+            v &+= SIMD4(0, 0, v[0], v[1])
+            v &+= carry
+            carry = SIMD4(repeating: v[3])
+            raw.storeBytes(of: v, toByteOffset: r * 16, as: SIMD4<UInt32>.self)
         }
     }
 

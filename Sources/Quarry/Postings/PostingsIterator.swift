@@ -45,18 +45,21 @@ final class PostingsIterator {
     /// `[0..<128]`: the decoded group; `[128...]`: the decoded vint tail.
     private var positionValues: UnsafeMutablePointer<UInt32>
     private var positionCapacity: Int
-    private let positionOffsets: UnsafeMutablePointer<Int>
     /// The term's position count (-1 until the first positions are read) and where the current block's begin.
     private var positionTotal = -1
     private var blockPositionStart = 0
     /// The stream's group that `groupOffsets[0]` belongs to.
     private var groupBase = 0
-    /// How many per-document position offsets of the block are summed so far.
+    /// The block's frequencies are summed up to (not including) document `offsetsKnown`, giving `offsetSum`: the
+    /// offset of that document's positions from the block's first (documents are visited in increasing order).
     private var offsetsKnown = 0
+    private var offsetSum = 0
     private var groupOffsets: UnsafeMutablePointer<Int>
     private var groupCapacity = 8
     private var groupsKnown = 0
     private var decodedGroup = -1
+    /// The last group some values were read from in place.
+    private var extractedGroup = -1
     /// Values of the vint tail decoded so far, and where the next one starts.
     private var tailDecoded = 0
     private var tailCursor = 0
@@ -81,10 +84,11 @@ final class PostingsIterator {
         // arithmetic overflowing.
         self.positionsStart = min(Int(clamping: info.positionsOffset), positions?.count ?? 0)
         docs = .allocate(capacity: 128)
+        // Entries past a short block's end stay `terminated`, so that `lowerBound` can search all 128.
+        docs.initialize(repeating: terminated, count: 128)
         freqs = .allocate(capacity: 128)
         positionCapacity = 256
         positionValues = .allocate(capacity: positionCapacity)
-        positionOffsets = .allocate(capacity: 129)
         groupOffsets = .allocate(capacity: 8)
         currentPositions = .allocate(capacity: 64)
         if info.docFreq <= 1 {
@@ -139,7 +143,6 @@ final class PostingsIterator {
         docs.deallocate()
         freqs.deallocate()
         positionValues.deallocate()
-        positionOffsets.deallocate()
         groupOffsets.deallocate()
         currentPositions.deallocate()
     }
@@ -257,7 +260,7 @@ final class PostingsIterator {
             return advanceBlocks(target)
         }
         var i = index + 1
-        while docs[i] < target { i += 1 }
+        if docs[i] < target { i = lowerBound(target) }
         index = i
         doc = docs[i]
         return doc
@@ -272,8 +275,7 @@ final class PostingsIterator {
             index = max(blockLength - 1, 0)
             return doc
         }
-        var i = 0
-        while i < blockLength - 1 && docs[i] < target { i += 1 }
+        let i = min(lowerBound(target), blockLength - 1)
         index = i
         doc = docs[i]
         if doc < target {
@@ -282,6 +284,22 @@ final class PostingsIterator {
             doc = terminated
         }
         return doc
+    }
+
+    /// The first index of the block whose document is >= `target` (128 if none): a branch-free binary search
+    /// over all 128 entries (those past a short block's end are `terminated`), as Tantivy searches its blocks;
+    /// cheaper than a linear scan once the target is more than a few documents ahead.
+    @inline(__always)
+    private func lowerBound(_ target: UInt32) -> Int {
+        // `(x - t) >> 63` on 64 bits is 1 exactly when x < t: arithmetic, not a branch the compiler may emit.
+        let t = UInt64(target)
+        var i = 0
+        var step = 64
+        while step > 0 {
+            i &+= Int(truncatingIfNeeded: (UInt64(docs[i &+ step &- 1]) &- t) >> 63) &* step
+            step >>= 1
+        }
+        return i
     }
 
     /// Decodes block `b` into `docs`/`freqs`; false (and `corrupted`) if the data is damaged.
@@ -300,12 +318,17 @@ final class PostingsIterator {
                 postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
             else { return fail() }
             BlockCodec.unpack(postings.base + start + 2, width: Int(dw), into: docs)
-            // Documents increase strictly when every delta after the first is at least 1 and the sum does not
-            // wrap; both are checked on the deltas, four lanes at a time, before the prefix sum.
-            let (minDelta, sum) = BlockCodec.minimumAndSum(docs)
-            guard minDelta >= 1 || (docs[0] == 0 && BlockCodec.minimumAfterFirst(docs) >= 1) else { return fail() }
-            guard b == 0 || docs[0] >= 1, UInt64(base) + sum < UInt64(maxDoc) else { return fail() }
-            BlockCodec.prefixSum(docs, count: 128, base: base)
+            // Documents increase strictly when every delta is at least 1 (the segment's first document may be
+            // 0) and the sum does not wrap. 128 deltas of at most 24 bits sum to less than 2^31, so from a base
+            // below 2^31 the last document is exactly base + sum and only it needs checking against the segment;
+            // wider deltas (only in damaged or gigantic segments) are summed on 64 bits first.
+            guard !BlockCodec.containsZero(docs, exceptFirst: b == 0) else { return fail() }
+            if dw > 24 || base >= 1 << 31 {
+                let (_, sum) = BlockCodec.minimumAndSum(docs)
+                guard UInt64(base) + sum < UInt64(maxDoc) else { return fail() }
+            }
+            BlockCodec.prefixSum128(docs, base: base)
+            guard docs[127] < maxDoc else { return fail() }
             pendingFreqs = start + 2 + 16 * Int(dw)
             pendingFreqWidth = Int(fw)
         } else {
@@ -328,6 +351,7 @@ final class PostingsIterator {
                     freqs[i] = UInt32(f)
                 }
             }
+            (docs + length).update(repeating: terminated, count: 128 - length)
         }
         // The block ends where the skip entry says.
         if let skip, docs[length - 1] != skip.loadU32(b * e) { return fail() }
@@ -348,6 +372,10 @@ final class PostingsIterator {
     /// The current document's positions (absolute, increasing), as decoded by the last `loadPositions()`.
     var positionsBuffer: UnsafePointer<UInt32> { UnsafePointer(currentPositions) }
 
+    /// Up to this many positions of one group are read in place (`BlockCodec.extract`, a few instructions each)
+    /// instead of unpacking the group's 128 (about 230 instructions, worth it when later documents reuse them).
+    static let extractLimit = 16
+
     /// Decodes the positions of the current document into `positionsBuffer`.
     ///
     /// The term's positions are one stream of 128-value groups (see PostingsWriter.swift); only the groups that
@@ -363,12 +391,15 @@ final class PostingsIterator {
             }
         }
         if pendingFreqs >= 0 { decodeFreqs() }
-        while offsetsKnown <= index {
-            positionOffsets[offsetsKnown + 1] = positionOffsets[offsetsKnown] + Int(freqs[offsetsKnown])
-            offsetsKnown += 1
+        if offsetsKnown < index {
+            // At most 128 frequencies of at most 2^32 - 1 each: the sum cannot overflow.
+            var sum = 0
+            for i in offsetsKnown..<index { sum &+= Int(freqs[i]) }
+            offsetSum &+= sum
+            offsetsKnown = index
         }
-        let start = blockPositionStart + positionOffsets[index]
-        let end = blockPositionStart + positionOffsets[index + 1]
+        let start = blockPositionStart &+ offsetSum
+        let end = start &+ Int(freqs[index])
         // Damaged frequencies could point past the term's positions.
         guard end <= positionTotal else {
             corrupted = true
@@ -391,6 +422,26 @@ final class PostingsIterator {
             if g < fullGroups {
                 let upto = min(end, (g + 1) << 7)
                 let base = g << 7
+                if decodedGroup != g && extractedGroup != g && upto - k <= PostingsIterator.extractLimit {
+                    // A few values of a group not read before (a sparse candidate of a frequent term): read them
+                    // in place rather than unpack 128. A second document in the same group unpacks it, for the
+                    // documents after it that are likely to follow.
+                    extractedGroup = g
+                    guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32,
+                        file.contains(at + 1, 16 * Int(w))
+                    else {
+                        corrupted = true
+                        return -1
+                    }
+                    let packed = file.base + at + 1
+                    for j in k..<upto {
+                        p &+= BlockCodec.extract(packed, width: Int(w), index: j &- base)
+                        out[n] = p
+                        n += 1
+                    }
+                    k = upto
+                    continue
+                }
                 guard decodeGroup(g, file) else {
                     corrupted = true
                     return -1
@@ -462,8 +513,8 @@ final class PostingsIterator {
         groupBase = blockPositionStart >> 7
         groupOffsets[0] = groupStart
         groupsKnown = 1
-        positionOffsets[0] = 0
         offsetsKnown = 0
+        offsetSum = 0
         positionsBlock = block
         return true
     }

@@ -32,7 +32,7 @@ final class PhraseScorer: Scorer {
     private var capacityCostA = 64
     private var capacityCostB = 64
     /// Terms in the order of their frequency in the current document.
-    private var order: [Int]
+    private let order: UnsafeMutablePointer<Int>
     let maxScore: Float
     let cost: Int
     private(set) var positionsCorrupted = false
@@ -59,7 +59,8 @@ final class PhraseScorer: Scorer {
         self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
         let byCost = terms.indices.sorted { terms[$0].docFreq < terms[$1].docFreq }
         self.refs = terms.map { Ref($0) }
-        self.order = Array(terms.indices)
+        self.order = .allocate(capacity: max(terms.count, 1))
+        self.order.initialize(repeating: 0, count: max(terms.count, 1))
         self.lead = Ref(terms[byCost[0]])
         self.others = byCost.dropFirst().map { Ref(terms[$0]) }
         // The phrase occurs at most as often as the least frequent of its terms (its last term, with slop) and in
@@ -71,6 +72,7 @@ final class PhraseScorer: Scorer {
     }
 
     deinit {
+        order.deallocate()
         alignedA.deallocate()
         alignedB.deallocate()
         costA.deallocate()
@@ -176,8 +178,8 @@ final class PhraseScorer: Scorer {
                 var a = 0
                 var b = 0
                 while a < na && b < nb {
-                    let x = Int(pa[a]) - oa
-                    let y = Int(pb[b]) - ob
+                    let x = Int(pa[a]) &- oa
+                    let y = Int(pb[b]) &- ob
                     if x < y { a += 1 } else if x > y { b += 1 } else { return 1 }
                 }
                 return 0
@@ -187,8 +189,8 @@ final class PhraseScorer: Scorer {
             var a = 0
             var b = 0
             while a < na && b < nb {
-                let x = Int(pa[a]) - oa
-                let y = Int(pb[b]) - ob
+                let x = Int(pa[a]) &- oa
+                let y = Int(pb[b]) &- ob
                 if x < y {
                     a += 1
                 } else if x > y {
@@ -214,7 +216,7 @@ final class PhraseScorer: Scorer {
                 b = 0
                 while a < count && b < m {
                     let x = alignedA[a]
-                    let y = Int(p[b]) - o
+                    let y = Int(p[b]) &- o
                     if x < y {
                         a += 1
                     } else if x > y {

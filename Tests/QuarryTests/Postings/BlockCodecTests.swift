@@ -178,6 +178,44 @@ import Testing
                     expected[i] = acc
                 }
                 #expect(values == expected, "count \(count), \(rng.seedDescription)")
+                if count == 128 {
+                    var lanes = deltas
+                    lanes.withUnsafeMutableBufferPointer { BlockCodec.prefixSum128($0.baseAddress!, base: base) }
+                    #expect(lanes == expected, "four lanes, \(rng.seedDescription)")
+                }
+            }
+        }
+    }
+
+    @Test func extractReadsEveryValueOfEveryWidth() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xB10C_6000)
+        for width in 0...32 {
+            let limit: UInt64 = width == 32 ? UInt64(UInt32.max) : (1 << UInt64(width)) - 1
+            let values = (0..<128).map { _ in UInt32(UInt64.random(in: 0...limit, using: &rng)) }
+            let packed = Self.modelPack(values, width: width)
+            // Exactly the block's bytes, so that a read past its end would be caught by the address sanitizer.
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: max(packed.count, 1), alignment: 1)
+            defer { bytes.deallocate() }
+            bytes.copyMemory(from: packed, byteCount: packed.count)
+            for i in 0..<128 {
+                let v = BlockCodec.extract(UnsafeRawPointer(bytes), width: width, index: i)
+                #expect(v == values[i], "width \(width), index \(i), \(rng.seedDescription)")
+            }
+        }
+    }
+
+    @Test func containsZeroFindsEveryZero() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xB10C_5000)
+        for _ in 0..<200 {
+            var values = (0..<128).map { _ in UInt32.random(in: 1...UInt32.max, using: &rng) }
+            let zeros = Int.random(in: 0...3, using: &rng)
+            for _ in 0..<zeros { values[Int.random(in: 0..<128, using: &rng)] = 0 }
+            for exceptFirst in [false, true] {
+                let expected = values.indices.contains { values[$0] == 0 && !(exceptFirst && $0 == 0) }
+                let found = values.withUnsafeBufferPointer {
+                    BlockCodec.containsZero($0.baseAddress!, exceptFirst: exceptFirst)
+                }
+                #expect(found == expected, "\(rng.seedDescription)")
             }
         }
     }

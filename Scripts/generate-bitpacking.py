@@ -32,8 +32,12 @@ for w in range(1, 33):
             if shift + w < 32:
                 expr = f"{expr} & mask"
         else:
+            # The value continues in the lane's next word. Its high bits are masked before the shift and added:
+            # written as `((a >> s) | (b << (32 - s))) & mask`, LLVM sees a funnel shift, which SSE2 has no vector
+            # form of, and scalarizes the row (shrd per lane: 5-10x slower for the widths that straddle words).
             b = load(word + 1)
-            expr = f"(({a} &>> {shift}) | ({b} &<< {32 - shift})) & mask"
+            high = f"0x{(1 << (w - (32 - shift))) - 1:X}"
+            expr = f"({a} &>> {shift}) &+ (({b} & SIMD4<UInt32>(repeating: {high})) &<< {32 - shift})"
         print(f"        output.storeBytes(of: {expr}, toByteOffset: {r * 16}, as: SIMD4<UInt32>.self)")
     print("    }\n")
 

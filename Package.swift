@@ -55,7 +55,16 @@ let package = Package(
         ),
         .executableTarget(
             name: "quarry",
-            dependencies: ["QuarryCLI"]
+            dependencies: ["QuarryCLI"],
+            linkerSettings: [
+                // A shell search is mostly process start: linking the Swift runtime and FoundationEssentials
+                // statically saves the dynamic loader's symbol lookups, about 2 ms of every `quarry` run
+                // (BENCHMARKS.md, shell latency).
+                .unsafeFlags(
+                    ["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"],
+                    .when(platforms: [.linux], configuration: .release)
+                )
+            ]
         ),
         .target(
             name: "QuarryTestSupport",

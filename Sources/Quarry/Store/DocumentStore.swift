@@ -80,7 +80,9 @@ final class StoreReader {
     private let indexCRC: UInt32
     private let path: String
     private let file: MappedFile
-    private let decompressor = ZstdDecompressor()
+    /// Made on the first read: a count or ids-only search never decompresses, and a context costs ~100 kB of
+    /// fresh pages per segment.
+    private lazy var decompressor = ZstdDecompressor()
     private var block = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 16)
     private var cachedBlock = -1
 

@@ -142,18 +142,16 @@ enum BlockCodec {
         }
     }
 
-    /// The smallest of 128 values and their sum (four lanes at a time).
+    /// The sum of 128 values on 64 bits (four lanes at a time).
     @inline(__always)
-    static func minimumAndSum(_ values: UnsafePointer<UInt32>) -> (UInt32, UInt64) {
+    static func sum64(_ values: UnsafePointer<UInt32>) -> UInt64 {
         let raw = UnsafeRawPointer(values)
-        var m = SIMD4<UInt32>(repeating: .max)
-        var lo = SIMD4<UInt64>(repeating: 0)
+        var lanes = SIMD4<UInt64>(repeating: 0)
         for r in 0..<32 {
             let v = raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self)
-            m = pointwiseMin(m, v)
-            lo &+= SIMD4<UInt64>(truncatingIfNeeded: v)
+            lanes &+= SIMD4<UInt64>(truncatingIfNeeded: v)
         }
-        return (m.min(), lo[0] &+ lo[1] &+ lo[2] &+ lo[3])
+        return lanes[0] &+ lanes[1] &+ lanes[2] &+ lanes[3]
     }
 
     /// Whether any of 128 values is zero, the first excepted when `exceptFirst` (four lanes at a time: one
@@ -199,7 +197,8 @@ enum BlockCodec {
         }
     }
 
-    /// Turns 128 deltas into values in place: `v[0] = base + d[0]`, `v[i] = v[i-1] + d[i]` (wrapping).
+    /// Turns the first `count` deltas into values in place: `v[0] = base + d[0]`, `v[i] = v[i-1] + d[i]`
+    /// (wrapping). The scalar form, for any count; full postings blocks use `prefixSum128`.
     @inline(__always)
     static func prefixSum(_ values: UnsafeMutablePointer<UInt32>, count: Int, base: UInt32) {
         var acc = base

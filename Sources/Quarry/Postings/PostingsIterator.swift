@@ -324,8 +324,7 @@ final class PostingsIterator {
             // wider deltas (only in damaged or gigantic segments) are summed on 64 bits first.
             guard !BlockCodec.containsZero(docs, exceptFirst: b == 0) else { return fail() }
             if dw > 24 || base >= 1 << 31 {
-                let (_, sum) = BlockCodec.minimumAndSum(docs)
-                guard UInt64(base) + sum < UInt64(maxDoc) else { return fail() }
+                guard UInt64(base) + BlockCodec.sum64(docs) < UInt64(maxDoc) else { return fail() }
             }
             BlockCodec.prefixSum128(docs, base: base)
             guard docs[127] < maxDoc else { return fail() }

@@ -221,7 +221,7 @@ import Testing
     }
 
     @Test func deltaCodedDocumentsRoundTrip() {
-        // The postings use: deltas -> pack -> unpack -> prefixSum from the previous block's last document.
+        // The postings use: deltas -> pack -> unpack -> prefixSum128 from the previous block's last document.
         var rng = SeededRandom(seedFromEnvironmentOr: 0xB10C_4000)
         var doc: UInt32 = UInt32.random(in: 0...1000, using: &rng)
         let base = doc
@@ -238,7 +238,7 @@ import Testing
         }
         let width = deltas.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress!) }
         var decoded = Self.unpack(Self.pack(deltas, width: width).packed, width: width)
-        decoded.withUnsafeMutableBufferPointer { BlockCodec.prefixSum($0.baseAddress!, count: 128, base: base) }
+        decoded.withUnsafeMutableBufferPointer { BlockCodec.prefixSum128($0.baseAddress!, base: base) }
         #expect(decoded == docs, "\(rng.seedDescription)")
     }
 }

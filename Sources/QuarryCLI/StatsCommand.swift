@@ -22,6 +22,7 @@ struct StatsCommand: ParsableCommand {
             var o = JSONObject()
             o.add("index", directory)
             o.add("documents", stats.documents)
+            o.add("deleted_documents", stats.deletedDocuments)
             o.add("segments", stats.segments)
             o.add("bytes", stats.bytes)
             var kinds = JSONObject()
@@ -44,7 +45,10 @@ struct StatsCommand: ParsableCommand {
             out.line(o.text)
         } else {
             out.line("index      \(directory)")
-            out.line("documents  \(Format.grouped(stats.documents))")
+            out.line(
+                "documents  \(Format.grouped(stats.documents))"
+                    + (stats.deletedDocuments > 0
+                        ? " (and \(Format.grouped(stats.deletedDocuments)) deleted, dropped at the next merge)" : ""))
             out.line("segments   \(stats.segments)")
             out.line("analyzer   \(stats.analyzer.rawValue)")
             if let lo = stats.minDate, let hi = stats.maxDate {

@@ -690,10 +690,11 @@ public func jsonString(_ s: String, escapeUnicode: Bool = false) -> String {
 
 // MARK: - Building indexes through the public API
 
-/// Options for tests: one thread unless asked (deterministic segments), nothing else changed.
+/// Options for tests: one thread unless asked, and no merging (deterministic segments), nothing else changed.
 public func testIndexOptions(threads: Int = 1, configure: (inout IndexOptions) -> Void = { _ in }) -> IndexOptions {
     var o = IndexOptions()
     o.threads = threads
+    o.mergePolicy = .none
     configure(&o)
     return o
 }

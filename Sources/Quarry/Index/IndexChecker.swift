@@ -56,6 +56,13 @@ public enum IndexChecker {
                     damaged = true
                 }
             }
+            if let path = info.deletesPath(in: directory) {
+                report.filesChecked += 1
+                if case .failure = Syscalls.status(path) {
+                    report.problems.append(CheckProblem(path: path, message: "the deletes file named by the manifest is missing"))
+                    damaged = true
+                }
+            }
             if damaged { continue }
             let reader: SegmentReader
             do {
@@ -69,9 +76,20 @@ public enum IndexChecker {
         }
         if report.problems.isEmpty && readers.count > 1 {
             do {
-                if let (id, a, b) = try DuplicateIDs.find(readers, newFrom: 0) {
-                    report.problems.append(
-                        CheckProblem(path: directory, message: "id '\(id)' is held by documents in \(a) and \(b)"))
+                try TermMergeWalk.forEachTerm(readers, field: Schema.idOrd) { id, members throws(QuarryError) in
+                    guard members.count >= 2 else { return true }
+                    let live = members.filter { m in
+                        m.info.docFreq != 1 || !readers[m.segment].isDeleted(Int(m.info.singletonDoc))
+                    }
+                    if live.count >= 2 {
+                        report.problems.append(
+                            CheckProblem(
+                                path: directory,
+                                message: "id '\(String(decoding: id, as: UTF8.self))' is held by live documents in \(readers[live[0].segment].info.name) and \(readers[live[1].segment].info.name)"
+                            ))
+                        return false
+                    }
+                    return true
                 }
             } catch {
                 report.problems.append(CheckProblem(path: error.path ?? directory, message: error.message))
@@ -161,9 +179,12 @@ public enum IndexChecker {
                     "field \(schema.fieldName(ord)) has \(lengthSum) terms in its postings, the manifest says \(s.info.fieldLengths[ord - 1])")
             }
         }
-        if idCount != docs {
-            problem(termsPath, "\(docs - idCount) of \(docs) documents have no id")
+        // A document without an id was replaced within its segment: it must be deleted.
+        let orphans = (0..<docs).filter { !idSeen[$0] && !s.isDeleted($0) }.count
+        if orphans > 0 {
+            problem(termsPath, "\(orphans) of \(docs) live documents have no id")
         }
+        _ = idCount
         // The date column's block table.
         do {
             _ = try s.verifiedDates()

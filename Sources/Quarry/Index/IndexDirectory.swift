@@ -3,6 +3,7 @@
 //     DIR/quarry.manifest        the committed state (see Manifest.swift)
 //     DIR/write.lock             held (flock) by the one process writing; readers never take it
 //     DIR/seg-0000002a.terms     segment files: .terms .post .pos .norms .dates .store
+//     DIR/seg-0000002a_3.del     the segment's deleted documents, generation 3 (see DeletedDocuments.swift)
 //
 // Commits are atomic: the new manifest is written to a temporary file, fsynced, renamed over the old one, and the
 // directory is fsynced. Opening the directory for writing removes every segment file that the manifest does not
@@ -111,7 +112,9 @@ public enum IndexDirectory {
         }
     }
 
-    /// Removes the files of segments that `manifest` does not name, and a stale temporary manifest.
+    /// Removes the files of segments (and deletes generations) that `manifest` does not name, and a stale temporary
+    /// manifest. Only a writer holding the lock calls it; a reader in another process that still maps a removed
+    /// file keeps reading it (POSIX keeps an unlinked file while it is open or mapped).
     /// - Returns: the names removed.
     @discardableResult
     static func removeGarbage(_ path: String, keeping manifest: Manifest?) throws(QuarryError) -> [String] {
@@ -121,11 +124,20 @@ public enum IndexDirectory {
         case .failure(let e): throw QuarryError.io(path, "list the index directory", e)
         }
         let live = Set((manifest?.segments ?? []).map(\.name))
+        let liveDeletes = Set(
+            (manifest?.segments ?? []).compactMap { s in
+                s.deleteGeneration == 0 ? nil : s.name + "_" + String(s.deleteGeneration, radix: 16)
+            })
         var removed: [String] = []
         for name in names {
             var garbage = false
             if name == Manifest.temporaryName {
                 garbage = true
+            } else if name.hasSuffix("." + FileKind.deletes.fileExtension), let dot = name.firstIndex(of: "."),
+                let underscore = name.firstIndex(of: "_"), underscore < dot,
+                Manifest.isValidSegmentName(String(name[..<underscore]))
+            {
+                garbage = !liveDeletes.contains(String(name[..<dot]))
             } else if let dot = name.firstIndex(of: "."), Manifest.isValidSegmentName(String(name[..<dot])) {
                 let ext = String(name[name.index(after: dot)...])
                 if FileKind.segmentKinds.contains(where: { $0.fileExtension == ext }) {

@@ -11,12 +11,18 @@ public final class SegmentReader: @unchecked Sendable {
     let positions: RawBytes
     let norms: FieldNormsReader
     let dates: DateColumnReader
+    /// The deleted documents (nil: none).
+    let deletes: DeletedDocuments?
     private let files: [MappedFile]
     private let storeFile: MappedFile
     let directory: String
 
-    /// Documents in the segment.
+    /// Documents in the segment, deleted ones included (document numbers are `0..<docCount`).
     public var docCount: Int { info.docCount }
+
+    /// True if `doc` is deleted.
+    @inline(__always)
+    public func isDeleted(_ doc: Int) -> Bool { deletes?.contains(doc) ?? false }
 
     init(directory: String, info: SegmentInfo) throws(QuarryError) {
         self.info = info
@@ -44,6 +50,7 @@ public final class SegmentReader: @unchecked Sendable {
         norms = try FieldNormsReader(file: normsFile, segmentID: info.id, expectedDocs: info.docCount)
         dates = try DateColumnReader(file: datesFile, segmentID: info.id, expectedDocs: info.docCount)
         files = [termsFile, postingsFile, positionsFile, normsFile, datesFile, storeFile]
+        deletes = info.deleteGeneration == 0 ? nil : try DeletedDocuments.read(segment: info, in: directory)
         // The store's header, footer and trailer now, so that a damaged one is reported at open.
         _ = try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount)
     }
@@ -76,8 +83,14 @@ public final class SegmentReader: @unchecked Sendable {
             singletonNorm: singletonNorm)
     }
 
-    /// Looks up a document by id.
+    /// Looks up a live document by id.
     func lookupID(_ id: [UInt8]) throws(QuarryError) -> Int? {
+        guard let d = try lookupIDIncludingDeleted(id), !isDeleted(d) else { return nil }
+        return d
+    }
+
+    /// Looks up the document an id term points to, deleted or not.
+    func lookupIDIncludingDeleted(_ id: [UInt8]) throws(QuarryError) -> Int? {
         let info = try id.withBytes { raw throws(QuarryError) in try terms.lookup(Schema.idOrd, raw) }
         guard let info, info.docFreq >= 1 else { return nil }
         if info.docFreq == 1 {
@@ -102,8 +115,11 @@ public final class IndexReader: @unchecked Sendable {
     public let directory: String
     public let manifest: Manifest
     public let segments: [SegmentReader]
-    /// Documents over all segments (N in BM25).
+    /// Documents over all segments, not counting deleted ones.
     public let documentCount: Int
+    /// Documents over all segments, deleted ones included: N in BM25 (deleted documents count in statistics until
+    /// a merge drops them, as in Lucene and Tantivy; docs/FORMAT.md).
+    public let statisticsDocumentCount: Int
     /// Per field ord: total terms over all segments.
     let fieldLengths: [UInt64]
 
@@ -117,7 +133,18 @@ public final class IndexReader: @unchecked Sendable {
             segments.append(try SegmentReader(directory: directory, info: s))
         }
         self.segments = segments
-        self.documentCount = manifest.documentCount
+        self.documentCount = manifest.liveDocumentCount
+        self.statisticsDocumentCount = manifest.documentCount
+        self.fieldLengths = manifest.fieldLengths
+    }
+
+    /// A reader over segments already open (the writer's view of committed and pending segments).
+    init(directory: String, manifest: Manifest, segments: [SegmentReader]) {
+        self.directory = directory
+        self.manifest = manifest
+        self.segments = segments
+        self.documentCount = manifest.liveDocumentCount
+        self.statisticsDocumentCount = manifest.documentCount
         self.fieldLengths = manifest.fieldLengths
     }
 
@@ -125,8 +152,8 @@ public final class IndexReader: @unchecked Sendable {
 
     /// The average length of a text field over the whole index (total terms / documents).
     func averageLength(_ ord: Int) -> Float {
-        guard ord >= 1, ord <= fieldLengths.count, documentCount > 0 else { return 1 }
-        let avg = Float(fieldLengths[ord - 1]) / Float(documentCount)
+        guard ord >= 1, ord <= fieldLengths.count, statisticsDocumentCount > 0 else { return 1 }
+        let avg = Float(fieldLengths[ord - 1]) / Float(statisticsDocumentCount)
         return avg > 0 ? avg : 1
     }
 

@@ -13,7 +13,10 @@ public struct IndexStats: Sendable {
         public var averageLength: Double
     }
 
+    /// Live documents (deleted ones are not counted).
     public var documents: Int
+    /// Deleted documents still held by segments (until a merge drops them).
+    public var deletedDocuments: Int
     public var segments: Int
     /// Bytes per file kind (the manifest included).
     public var bytesByKind: [(kind: FileKind, bytes: Int)]
@@ -32,12 +35,16 @@ public struct IndexStats: Sendable {
     public init(_ reader: IndexReader) throws(QuarryError) {
         let m = reader.manifest
         documents = reader.documentCount
+        deletedDocuments = m.documentCount - m.liveDocumentCount
         segments = reader.segments.count
         analyzer = m.schema.analyzer
         generation = m.generation
         var byKind: [FileKind: Int] = [:]
         for s in m.segments {
             for (k, v) in s.fileSizes { byKind[k, default: 0] += v }
+            if let path = s.deletesPath(in: reader.directory), case .success(let st) = Syscalls.status(path) {
+                byKind[.deletes, default: 0] += Int(st.size)
+            }
         }
         var manifestSize = 0
         if case .success(let st) = Syscalls.status(reader.directory + "/" + Manifest.fileName) {
@@ -54,7 +61,8 @@ public struct IndexStats: Sendable {
                     name: m.schema.fieldName(ord),
                     terms: try IndexStats.distinctTerms(reader.segments, ord),
                     totalLength: total,
-                    averageLength: documents > 0 ? Double(total) / Double(documents) : 0))
+                    averageLength: reader.statisticsDocumentCount > 0
+                        ? Double(total) / Double(reader.statisticsDocumentCount) : 0))
         }
         self.fields = fields
         ids = try IndexStats.distinctTerms(reader.segments, Schema.idOrd)
@@ -71,7 +79,7 @@ public struct IndexStats: Sendable {
         datedDocuments = dated
         minDate = dated > 0 ? lo : nil
         maxDate = dated > 0 ? hi : nil
-        segmentDocuments = m.segments.map { ($0.name, $0.docCount, $0.totalBytes) }
+        segmentDocuments = m.segments.map { ($0.name, $0.liveCount, $0.totalBytes) }
     }
 
     /// Distinct terms of a field over segments (a k-way merge of the dictionaries).

@@ -8,6 +8,7 @@
 //     header | u64 generation | u64 nextSegment | i64 committedAt (seconds)
 //            | schema: string idField, string dateField, vint n, n x string textField, string analyzer
 //            | vint segmentCount, per segment: string name, 16 bytes id, vint docCount, vint deletedCount,
+//            |     vint deleteGeneration (version 2 on; 0: no deletes file),
 //            |     vint n, n x vint fieldLength, vint k, k x (string fileKind, vint size)
 //            | totals: vint documents, vint n, n x vint fieldLength
 //            | footer (the CRC-32 covers all of the above, and is checked on every read)
@@ -32,8 +33,12 @@ public struct Manifest: Sendable, Equatable {
     /// The committed segments, oldest first.
     public var segments: [SegmentInfo]
 
-    /// Documents over all segments.
+    /// Documents over all segments, deleted ones included (what BM25's N and average lengths count: see
+    /// docs/FORMAT.md, "Deletes and statistics").
     public var documentCount: Int { segments.reduce(0) { $0 + $1.docCount } }
+
+    /// Documents not deleted, over all segments.
+    public var liveDocumentCount: Int { segments.reduce(0) { $0 + $1.liveCount } }
 
     /// Per text field: total terms over all segments.
     public var fieldLengths: [UInt64] {
@@ -84,6 +89,7 @@ public struct Manifest: Sendable, Equatable {
             b.append(contentsOf: s.id)
             b.vint(s.docCount)
             b.vint(s.deletedCount)
+            b.vint(s.deleteGeneration)
             b.vint(s.fieldLengths.count)
             for l in s.fieldLengths { b.vint(l) }
             let kinds = FileKind.segmentKinds.filter { s.fileSizes[$0] != nil }
@@ -108,6 +114,7 @@ public struct Manifest: Sendable, Equatable {
         let manifest: Manifest? = try bytes.withRawBytes { raw throws(QuarryError) -> Manifest? in
             try FileFormat.verifyChecksum(raw, path: path)
             let body = try FileFormat.validate(raw, kind: .manifest, id: nil, path: path, minimumTrailer: 0)
+            let version = raw.loadU16(8)
             guard let id = raw.slice(16, 16)?.toArray() else { return nil }
             var c = ByteCursor(body, position: FileFormat.headerSize)
             guard let generation = c.u64(), let next = c.u64(), let committedAt = c.i64(),
@@ -130,6 +137,7 @@ public struct Manifest: Sendable, Equatable {
             for _ in 0..<segmentCount {
                 guard let name = c.string(limit: 255), let sid = c.bytes(16)?.toArray(),
                     let docs = c.vint(limit: Int(UInt32.max)), let deleted = c.vint(limit: docs),
+                    let generation = version >= 2 ? c.vint() : 0, (generation == 0) == (deleted == 0),
                     let nf = c.vint(limit: Schema.maxTextFields), nf == textFields.count
                 else { return nil }
                 var lengths: [UInt64] = []
@@ -150,7 +158,7 @@ public struct Manifest: Sendable, Equatable {
                 segments.append(
                     SegmentInfo(
                         name: name, id: sid, docCount: docs, fieldLengths: lengths, fileSizes: sizes,
-                        deletedCount: deleted))
+                        deletedCount: deleted, deleteGeneration: generation))
             }
             let m = Manifest(
                 indexID: id, generation: generation, nextSegment: next, committedAt: committedAt, schema: schema,

@@ -10,30 +10,9 @@
 // The last document of each term stays pending in its state until the next one arrives or the segment is flushed,
 // since its frequency is known only then (Lucene's `FreqProxTermsWriter` does the same). Stored documents stream
 // to the `.store` file as they arrive. One builder per indexing thread; none of this is shared.
-
-/// What the manifest records of a segment.
-public struct SegmentInfo: Sendable, Equatable {
-    /// The segment's file name stem (`seg-00000001`).
-    public var name: String
-    /// 16 random bytes, repeated in every file header of the segment.
-    public var id: [UInt8]
-    /// Documents in the segment.
-    public var docCount: Int
-    /// Per text field (index = ord - 1): the total number of terms over all documents (for the average length).
-    public var fieldLengths: [UInt64]
-    /// Size in bytes of each file of the segment.
-    public var fileSizes: [FileKind: Int]
-    /// Documents deleted from the segment (reserved for delete by id; always 0 in this format version).
-    public var deletedCount: Int = 0
-
-    /// Total bytes of the segment's files.
-    public var totalBytes: Int { fileSizes.values.reduce(0, +) }
-
-    /// The path of one of the segment's files in `directory`.
-    public func path(_ kind: FileKind, in directory: String) -> String {
-        directory + "/" + name + "." + kind.fileExtension
-    }
-}
+//
+// A document whose id the builder already holds replaces the earlier one: the id term is pointed at the new
+// document and the earlier one is born deleted (in the segment's first deletes generation, written at commit).
 
 final class SegmentBuilder {
     struct TermState {
@@ -74,6 +53,10 @@ final class SegmentBuilder {
     private let store: StoreWriter
     private(set) var docCount: UInt32 = 0
     private var fieldTermCounts: [Int]
+    /// Per document: its place in the input (see `FlushedSegment.sequences`).
+    private var sequences: [UInt64] = []
+    /// Documents replaced by a later one with the same id in this builder.
+    private var replaced: [UInt32] = []
 
     /// Creates a builder whose store file is created at once.
     init(schema: Schema, directory: String, name: String, id: [UInt8], compressor: ZstdCompressor) throws(QuarryError) {
@@ -239,16 +222,24 @@ final class SegmentBuilder {
 
     // MARK: Adding documents
 
-    /// True if this builder already holds a document with this id.
-    func containsID(_ id: [UInt8]) -> Bool {
+    /// The document of this builder holding this id, if any.
+    func document(withID id: [UInt8]) -> UInt32? {
         id.withUnsafeBufferPointer { bytes in
             let h = SegmentBuilder.hash(UInt8(Schema.idOrd), bytes)
-            return find(UInt8(Schema.idOrd), bytes, h).id >= 0
+            let found = find(UInt8(Schema.idOrd), bytes, h).id
+            return found >= 0 ? state(found).pointee.lastDoc : nil
         }
     }
 
-    /// Adds a document (its id must be new to this builder: check `containsID` first).
-    func add(_ document: Document) throws(QuarryError) {
+    /// The place in the input of a document of this builder.
+    func sequence(of doc: UInt32) -> UInt64 { sequences[Int(doc)] }
+
+    /// Adds a document. If the builder holds a document with the same id, that one is deleted (replaced): the id
+    /// then leads to the new one.
+    /// - Parameter sequence: the document's place in the input (later documents have larger numbers).
+    func add(_ document: Document, sequence: UInt64) throws(QuarryError) {
+        if let old = self.document(withID: document.id) { replaced.append(old) }
+        sequences.append(sequence)
         let doc = docCount
         // The id: one term, one document, no positions.
         document.id.withUnsafeBufferPointer { bytes in
@@ -314,7 +305,14 @@ final class SegmentBuilder {
     // MARK: Flushing
 
     /// Writes the segment's files, fsyncs them, and returns what the manifest needs.
-    func flush() throws(QuarryError) -> SegmentInfo {
+    func flush() throws(QuarryError) -> FlushedSegment {
+        let info = try writeFiles()
+        var deletes = DeletedDocuments(docCount: info.docCount)
+        for d in replaced { deletes.insert(Int(d)) }
+        return FlushedSegment(info: info, sequences: sequences, deletes: deletes)
+    }
+
+    private func writeFiles() throws(QuarryError) -> SegmentInfo {
         let docs = Int(docCount)
         var sizes: [FileKind: Int] = [:]
         sizes[.store] = try store.finish()

@@ -357,6 +357,9 @@ final class PostingsIterator {
         return true
     }
 
+    /// Marks the postings damaged (a caller found them inconsistent with the segment).
+    func markCorrupted() { corrupted = true }
+
     private func fail() -> Bool {
         corrupted = true
         pendingFreqs = -1

@@ -32,7 +32,7 @@ extension Searcher {
     private func explain(_ weight: Weight, segment s: Int, doc: UInt32) -> Explanation? {
         let seg = reader.segments[s]
         let schema = reader.schema
-        let n = reader.documentCount
+        let n = reader.statisticsDocumentCount
         switch weight {
         case .none:
             return nil

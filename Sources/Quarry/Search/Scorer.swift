@@ -406,18 +406,23 @@ final class TermUnionScorer: Scorer {
     func setMinCompetitiveScore(_ threshold: Float) { core.threshold = threshold }
 
     /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
-    func countMatches(maxDoc: Int) -> Int {
+    func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
         var bits = [UInt64](repeating: 0, count: (maxDoc + 63) / 64)
         bits.withUnsafeMutableBufferPointer { bits in
             for c in core.children {
                 var d = c.doc
-                while d != terminated {
+                while d != terminated && Int(d) < maxDoc {
                     bits[Int(d >> 6)] |= 1 << UInt64(d & 63)
                     d = c.next()
                 }
             }
         }
-        return bits.reduce(0) { $0 + $1.nonzeroBitCount }
+        guard let deletes else { return bits.reduce(0) { $0 + $1.nonzeroBitCount } }
+        return deletes.withWords { dead in
+            var n = 0
+            for i in 0..<min(bits.count, dead.count) { n += (bits[i] & ~dead[i]).nonzeroBitCount }
+            return n
+        }
     }
 }
 

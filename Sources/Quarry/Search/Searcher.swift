@@ -52,7 +52,7 @@ public final class Searcher: @unchecked Sendable {
         case .term(let field, let term):
             let (infos, df) = try lookup(field, term)
             let w = FieldWeight(
-                idf: BM25.idf(docFreq: df, docCount: reader.documentCount), avgLength: reader.averageLength(field))
+                idf: BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount), avgLength: reader.averageLength(field))
             return .term(field: field, term: term, weight: w, infos: infos, docFreq: df)
         case .phrase(let field, let terms, let offsets, let slop):
             var all: [[TermInfo?]] = []
@@ -60,7 +60,7 @@ public final class Searcher: @unchecked Sendable {
             for t in terms {
                 let (infos, df) = try lookup(field, t)
                 all.append(infos)
-                idf += BM25.idf(docFreq: df, docCount: reader.documentCount)
+                idf += BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount)
             }
             let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field))
             return .phrase(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
@@ -169,13 +169,17 @@ public final class Searcher: @unchecked Sendable {
         var collector = TopKCollector(k: k, byDate: sort != .score, descending: sort == .dateDescending)
         for s in reader.segments.indices {
             guard let scorer = scorer(weight, segment: s) else { continue }
+            let deletes = reader.segments[s].deletes
             if sort == .score {
-                collectByScore(scorer, segment: s, into: &collector, exhaustive: exhaustive)
+                collectByScore(scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive)
             } else {
                 let dates = reader.segments[s].dates
                 var d = scorer.doc
                 while d != terminated {
-                    _ = collector.offer(Hit(segment: s, doc: Int(d), score: scorer.score(), date: dates.date(Int(d))))
+                    if !(deletes?.contains(Int(d)) ?? false) {
+                        _ = collector.offer(
+                            Hit(segment: s, doc: Int(d), score: scorer.score(), date: dates.date(Int(d))))
+                    }
                     d = scorer.next()
                 }
             }
@@ -189,11 +193,20 @@ public final class Searcher: @unchecked Sendable {
         return SearchResult(hits: hits)
     }
 
-    private func collectByScore(_ scorer: any Scorer, segment s: Int, into collector: inout TopKCollector, exhaustive: Bool) {
+    /// Deleted documents are dropped here, as they come (Lucene's live docs in the collector loop): the scorers'
+    /// bounds stay upper bounds, and the threshold only ever comes from live documents, so pruning stays exact.
+    private func collectByScore(
+        _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
+        exhaustive: Bool
+    ) {
         var threshold = collector.threshold
         if !exhaustive && threshold > -.infinity { scorer.setMinCompetitiveScore(threshold) }
         var d = scorer.doc
         while d != terminated {
+            if let deletes, deletes.contains(Int(d)) {
+                d = scorer.next()
+                continue
+            }
             let score = scorer.score()
             if score > threshold || !collector.isFull {
                 if collector.offer(Hit(segment: s, doc: Int(d), score: score)) {
@@ -208,7 +221,7 @@ public final class Searcher: @unchecked Sendable {
         }
     }
 
-    /// The exact number of matching documents (no scoring).
+    /// The exact number of matching live documents (no scoring).
     public func count(_ query: Query) throws(QuarryError) -> Int {
         let weight = try bind(query.normalized())
         return try count(weight)
@@ -216,12 +229,21 @@ public final class Searcher: @unchecked Sendable {
 
     func count(_ weight: Weight) throws(QuarryError) -> Int {
         var total = 0
-        // A lone term: its document frequency (no deleted documents in this format version).
-        if case .term(_, _, _, _, let df) = weight { return df }
+        // A lone term: its document frequency, when no document is deleted.
+        if case .term(_, _, _, _, let df) = weight, !reader.segments.contains(where: { $0.deletes != nil }) {
+            return df
+        }
         for s in reader.segments.indices {
             guard let scorer = scorer(weight, segment: s, scoring: false) else { continue }
+            let deletes = reader.segments[s].deletes
             if let union = scorer as? TermUnionScorer {
-                total += union.countMatches(maxDoc: reader.segments[s].docCount)
+                total += union.countMatches(maxDoc: reader.segments[s].docCount, deletes: deletes)
+            } else if let deletes {
+                var d = scorer.doc
+                while d != terminated {
+                    if !deletes.contains(Int(d)) { total += 1 }
+                    d = scorer.next()
+                }
             } else {
                 var d = scorer.doc
                 while d != terminated {
@@ -240,6 +262,28 @@ public final class Searcher: @unchecked Sendable {
 }
 
 extension Searcher {
+    /// Every live document matching `query`, segment by segment, in document order (no scoring): for deletes by
+    /// query.
+    public func forEachMatch(_ query: Query, _ body: (_ segment: Int, _ doc: Int) throws(QuarryError) -> Void)
+        throws(QuarryError)
+    {
+        let weight = try bind(query.normalized())
+        for s in reader.segments.indices {
+            guard let scorer = scorer(weight, segment: s, scoring: false) else { continue }
+            let segment = reader.segments[s]
+            var d = scorer.doc
+            while d != terminated {
+                if !segment.isDeleted(Int(d)) { try body(s, Int(d)) }
+                d = scorer.next()
+            }
+            if scorer.corrupted {
+                throw QuarryError.corrupt(
+                    segment.info.path(.postings, in: reader.directory),
+                    "postings or positions failed a check during the search")
+            }
+        }
+    }
+
     /// The idf of a term in a field over the whole index.
     public func idf(field: Int, term: [UInt8]) -> Float {
         var df = 0
@@ -248,7 +292,7 @@ extension Searcher {
                 df += Int(info.docFreq)
             }
         }
-        return BM25.idf(docFreq: df, docCount: reader.documentCount)
+        return BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount)
     }
 }
 

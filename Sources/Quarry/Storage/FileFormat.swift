@@ -12,7 +12,7 @@
 
 /// The kinds of files in an index directory.
 public enum FileKind: String, CaseIterable, Sendable {
-    case terms, postings, positions, norms, dates, store, manifest
+    case terms, postings, positions, norms, dates, store, deletes, manifest
 
     /// The 4-byte code in the header.
     var code: [UInt8] {
@@ -23,6 +23,7 @@ public enum FileKind: String, CaseIterable, Sendable {
         case .norms: Array("NORM".utf8)
         case .dates: Array("DATE".utf8)
         case .store: Array("STOR".utf8)
+        case .deletes: Array("DELS".utf8)
         case .manifest: Array("MNFT".utf8)
         }
     }
@@ -36,14 +37,19 @@ public enum FileKind: String, CaseIterable, Sendable {
         case .norms: "norms"
         case .dates: "dates"
         case .store: "store"
+        case .deletes: "del"
         case .manifest: "manifest"
         }
     }
 
-    /// The format version this build writes and reads.
-    var version: UInt16 { 1 }
+    /// The format version this build writes. The manifest is at version 2 (segment deletes); version 1
+    /// manifests (no deletes) are still read.
+    var version: UInt16 { self == .manifest ? 2 : 1 }
 
-    /// The kinds of a segment's files.
+    /// The versions this build reads.
+    var readableVersions: ClosedRange<UInt16> { self == .manifest ? 1...2 : 1...1 }
+
+    /// The kinds of a segment's immutable files (the deletes file has generations, see DeletedDocuments.swift).
     public static let segmentKinds: [FileKind] = [.terms, .postings, .positions, .norms, .dates, .store]
 }
 
@@ -81,7 +87,7 @@ enum FileFormat {
             throw QuarryError.corrupt(path, "expected a \(kind.rawValue) file, found another kind", offset: 4)
         }
         let version = bytes.loadU16(8)
-        guard version == kind.version else {
+        guard kind.readableVersions.contains(version) else {
             throw QuarryError(
                 .incompatibleFormat,
                 "\(kind.rawValue) file has format version \(version); this Quarry reads version \(kind.version): rebuild the index with this version",

@@ -72,17 +72,22 @@ final class TermCursor {
     }
 }
 
-enum DuplicateIDs {
-    /// Finds an id held by two documents, where at least one is in a segment at index >= `newFrom`.
-    /// - Returns: (id, segment name, other segment name), or nil.
-    static func find(_ segments: [SegmentReader], newFrom: Int) throws(QuarryError) -> (String, String, String)? {
-        let cursors = segments.map { TermCursor($0.terms, field: Schema.idOrd) }
+/// A k-way walk of one field's terms over several segments' dictionaries, in term order: for each distinct term,
+/// the segments that hold it (for segment merges, duplicate ids and distinct-term counts).
+enum TermMergeWalk {
+    /// Calls `visit` with each distinct term and its (segment index, entry) pairs, in segment order, until it
+    /// returns false.
+    /// - Throws: `.corruptIndex` if a dictionary cannot be decoded, or what `visit` throws.
+    static func forEachTerm(
+        _ segments: [SegmentReader], field: Int,
+        _ visit: ([UInt8], [(segment: Int, info: TermInfo)]) throws(QuarryError) -> Bool
+    ) throws(QuarryError) {
+        let cursors = segments.map { TermCursor($0.terms, field: field) }
         var heap = cursors.indices.filter { cursors[$0].isValid }
         func less(_ a: Int, _ b: Int) -> Bool {
             let c = TermCursor.compare(cursors[a], cursors[b])
             return c != 0 ? c < 0 : a < b
         }
-        // Simple binary heap of cursor indices.
         func siftDown(_ start: Int) {
             var i = start
             while true {
@@ -97,37 +102,29 @@ enum DuplicateIDs {
             }
         }
         for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-        var previous: [UInt8]? = nil
-        var previousSegment = -1
+        var members: [(segment: Int, info: TermInfo)] = []
         while let top = heap.first {
-            let c = cursors[top]
-            let isNew = top >= newFrom
-            if c.info.docFreq > 1 && isNew {
-                return (String(decoding: c.term, as: UTF8.self), segments[top].info.name, segments[top].info.name)
-            }
-            let same = previous.map { p in c.withTerm { t in t.elementsEqual(p) } } ?? false
-            if same && (isNew || previousSegment >= newFrom) {
-                return (
-                    String(decoding: c.term, as: UTF8.self), segments[previousSegment].info.name,
-                    segments[top].info.name
-                )
-            }
-            if !same || isNew {
-                previous = c.term
-                previousSegment = top
-            }
-            c.next()
-            if c.isValid {
-                siftDown(0)
-            } else {
-                if c.failed {
-                    throw QuarryError.corrupt(segments[top].info.path(.terms, in: segments[top].directory), "the id dictionary cannot be decoded")
+            let term = cursors[top].term
+            members.removeAll(keepingCapacity: true)
+            // Pop every cursor on this term (they come in segment order: ties break on the index).
+            while let t = heap.first, cursors[t].withTerm({ $0.elementsEqual(term) }) {
+                members.append((t, cursors[t].info))
+                let c = cursors[t]
+                c.next()
+                if c.isValid {
+                    siftDown(0)
+                } else {
+                    if c.failed {
+                        throw QuarryError.corrupt(
+                            segments[t].info.path(.terms, in: segments[t].directory),
+                            "the term dictionary cannot be decoded")
+                    }
+                    heap[0] = heap[heap.count - 1]
+                    heap.removeLast()
+                    siftDown(0)
                 }
-                heap[0] = heap[heap.count - 1]
-                heap.removeLast()
-                siftDown(0)
             }
+            if !(try visit(term, members)) { return }
         }
-        return nil
     }
 }

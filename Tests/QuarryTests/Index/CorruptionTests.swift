@@ -261,7 +261,7 @@ import Testing
         try IndexDirectory.commit(manifest, in: index)
         let report = IndexChecker.check(index)
         #expect(report.problems.count == 1)
-        #expect(report.problems.first?.message.contains("is held by documents in") == true, "\(report.problems)")
+        #expect(report.problems.first?.message.contains("is held by live documents in") == true, "\(report.problems)")
         #expect(report.problems.first?.path == index)
     }
 }

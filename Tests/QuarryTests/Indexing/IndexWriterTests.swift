@@ -151,16 +151,41 @@ import Testing
 
     // MARK: Duplicate ids
 
-    @Test func duplicateIdsWithinARunAreErrors() throws {
+    @Test func aLaterDocumentWithTheSameIdReplacesTheEarlierOne() throws {
         let dir = TemporaryDirectory("writer")
         let lines = [
             #"{"id":"x1","body":"a"}"#, #"{"id":"x2","body":"b"}"#, #"{"id":"x1","body":"c"}"#,
             #"{"id":"x3","body":"d"}"#,
         ]
         writeFile(dir.file("dup.jsonl"), lines.joined(separator: "\n") + "\n")
-        let error = thrownQuarryError { try buildIndex(at: dir.file("index"), inputs: [dir.file("dup.jsonl")]) }
+        let report = try buildIndex(at: dir.file("index"), inputs: [dir.file("dup.jsonl")])
+        #expect(report.documentsAdded == 4)
+        #expect(report.documentsReplaced == 1)
+        let reader = try IndexReader(directory: dir.file("index"))
+        #expect(reader.documentCount == 3)
+        let (segment, doc) = try #require(try reader.locate(id: "x1"))
+        #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(lines[2].utf8))
+        let searcher = Searcher(reader: reader)
+        #expect(try searcher.count(.term(field: 2, term: Array("a".utf8))) == 0, "the replaced version is gone")
+        #expect(try searcher.count(.term(field: 2, term: Array("c".utf8))) == 1)
+        #expect(IndexChecker.check(dir.file("index")).isSound)
+    }
+
+    @Test func onDuplicateErrorStopsAtTheSecondOccurrence() throws {
+        let dir = TemporaryDirectory("writer")
+        let lines = [
+            #"{"id":"x1","body":"a"}"#, #"{"id":"x2","body":"b"}"#, #"{"id":"x1","body":"c"}"#,
+            #"{"id":"x3","body":"d"}"#,
+        ]
+        writeFile(dir.file("dup.jsonl"), lines.joined(separator: "\n") + "\n")
+        let error = thrownQuarryError {
+            try buildIndex(
+                at: dir.file("index"), inputs: [dir.file("dup.jsonl")],
+                options: testIndexOptions { $0.onDuplicate = .error })
+        }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.contains("duplicate id 'x1'") == true)
+        #expect(error?.message.contains("dup.jsonl:1") == true, "\(String(describing: error))")
         #expect(error?.path == dir.file("dup.jsonl"))
         #expect(error?.line == 3)
         #expect(!IndexDirectory.exists(dir.file("index")), "nothing was committed")
@@ -168,7 +193,11 @@ import Testing
 
         // --skip-bad skips the second occurrence and keeps the first.
         let report = try buildIndex(
-            at: dir.file("index"), inputs: [dir.file("dup.jsonl")], options: testIndexOptions { $0.skipBad = true })
+            at: dir.file("index"), inputs: [dir.file("dup.jsonl")],
+            options: testIndexOptions {
+                $0.skipBad = true
+                $0.onDuplicate = .error
+            })
         #expect(report.documentsAdded == 3)
         #expect(report.documentsSkipped == 1)
         #expect(report.skippedSamples.first?.line == 3)
@@ -177,41 +206,91 @@ import Testing
         #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(lines[0].utf8))
     }
 
-    @Test func duplicateIdsAcrossSegmentsOfOneRunAreErrors() throws {
+    @Test func onDuplicateSkipKeepsTheFirstOccurrence() throws {
+        let dir = TemporaryDirectory("writer")
+        let index = dir.file("index")
+        writeFile(dir.file("a.jsonl"), #"{"id":"k","body":"first"}"# + "\n" + #"{"id":"k","body":"second"}"# + "\n")
+        let report = try buildIndex(at: index, inputs: [dir.file("a.jsonl")], options: testIndexOptions { $0.onDuplicate = .skip })
+        #expect(report.duplicatesSkipped == 1)
+        writeFile(dir.file("b.jsonl"), #"{"id":"k","body":"third"}"# + "\n")
+        let again = try buildIndex(
+            at: index, inputs: [dir.file("b.jsonl")], schema: nil, options: testIndexOptions { $0.onDuplicate = .skip })
+        #expect(again.duplicatesSkipped == 1)
+        let reader = try IndexReader(directory: index)
+        #expect(reader.documentCount == 1)
+        let (segment, doc) = try #require(try reader.locate(id: "k"))
+        #expect(String(decoding: try reader.storedDocument(segment: segment, doc: doc), as: UTF8.self).contains("first"))
+        #expect(IndexChecker.check(index).isSound)
+    }
+
+    @Test func duplicateIdsAcrossSegmentsOfOneRunAreReplaced() throws {
         // A small memory budget splits the run into segments; a duplicate in a later segment than its original is
-        // found when the run commits, and nothing is committed.
+        // resolved when the run commits: the later line wins.
         let dir = TemporaryDirectory("writer")
         let a = Self.corpus(3000, seed: 0x1D_0003, prefix: "d-") {
             $0.uniqueWordsPerDocument = 40
             $0.maxBodyWords = 20
         }
-        writeFile(dir.file("dup.jsonl"), a.jsonl + #"{"id":"d-5","body":"again"}"# + "\n")
+        let again = #"{"id":"d-5","body":"again"}"#
+        writeFile(dir.file("dup.jsonl"), a.jsonl + again + "\n")
+        for threads in [1, 2] {
+            let index = dir.file("index\(threads)")
+            let report = try buildIndex(
+                at: index, inputs: [dir.file("dup.jsonl")],
+                options: testIndexOptions(threads: threads) { $0.memoryBudget = 4 << 20 })
+            #expect(report.segmentsAdded > 1)
+            #expect(report.documentsReplaced == 1)
+            let reader = try IndexReader(directory: index)
+            #expect(reader.documentCount == 3000)
+            let (segment, doc) = try #require(try reader.locate(id: "d-5"))
+            #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(again.utf8))
+            #expect(IndexChecker.check(index).isSound)
+        }
         let error = thrownQuarryError {
             try buildIndex(
-                at: dir.file("index"), inputs: [dir.file("dup.jsonl")],
-                options: testIndexOptions(threads: 1) { $0.memoryBudget = 4 << 20 })
+                at: dir.file("index-error"), inputs: [dir.file("dup.jsonl")],
+                options: testIndexOptions(threads: 1) {
+                    $0.memoryBudget = 4 << 20
+                    $0.onDuplicate = .error
+                })
         }
         #expect(error?.code == .invalidInput)
-        #expect(
-            error?.message.contains("duplicate id 'd-5': it is in segments seg-00000001 and seg-") == true,
-            "\(String(describing: error))")
-        #expect(!IndexDirectory.exists(dir.file("index")))
-        #expect(listDirectory(dir.file("index")).allSatisfy { !$0.hasPrefix("seg-") })
+        #expect(error?.message.contains("duplicate id 'd-5' at \(dir.file("dup.jsonl")):3001") == true, "\(String(describing: error))")
+        #expect(!IndexDirectory.exists(dir.file("index-error")))
+        #expect(listDirectory(dir.file("index-error")).allSatisfy { !$0.hasPrefix("seg-") })
     }
 
-    @Test func duplicateIdsAcrossRunsAreErrors() throws {
+    @Test func reindexingAcrossRunsReplaces() throws {
         let dir = TemporaryDirectory("writer")
         let index = dir.file("index")
         let a = Self.corpus(100, seed: 0x1D_0004, prefix: "r-")
         try buildIndex(at: index, corpus: a, scratch: dir, name: "a.jsonl")
         let filesBefore = listDirectory(index)
         writeFile(dir.file("b.jsonl"), #"{"id":"new-1","body":"x"}"# + "\n" + #"{"id":"r-42","body":"y"}"# + "\n")
-        let error = thrownQuarryError { try buildIndex(at: index, inputs: [dir.file("b.jsonl")], schema: nil) }
+        // --on-duplicate error: the run fails, naming the line, and nothing changes.
+        let error = thrownQuarryError {
+            try buildIndex(
+                at: index, inputs: [dir.file("b.jsonl")], schema: nil, options: testIndexOptions { $0.onDuplicate = .error })
+        }
         #expect(error?.code == .invalidInput)
-        #expect(error?.message.contains("duplicate id 'r-42'") == true)
-        #expect(error?.message.contains("nothing after the last commit was kept") == true)
+        #expect(error?.message.contains("duplicate id 'r-42' at \(dir.file("b.jsonl")):2") == true, "\(String(describing: error))")
         #expect(listDirectory(index) == filesBefore)
         try Self.checkIndex(index, holds: a.documents, "after the failed run")
+        // The default replaces.
+        let report = try buildIndex(at: index, inputs: [dir.file("b.jsonl")], schema: nil)
+        #expect(report.documentsAdded == 2)
+        #expect(report.documentsReplaced == 1)
+        let reader = try IndexReader(directory: index)
+        #expect(reader.documentCount == 101)
+        let (segment, doc) = try #require(try reader.locate(id: "r-42"))
+        #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(#"{"id":"r-42","body":"y"}"#.utf8))
+        #expect(IndexChecker.check(index).isSound)
+        // Running the whole first dump again converges: the same documents as one clean run.
+        try buildIndex(at: index, inputs: [dir.file("a.jsonl")], schema: nil)
+        let after = try IndexReader(directory: index)
+        #expect(after.documentCount == 101)
+        let (s2, d2) = try #require(try after.locate(id: "r-42"))
+        #expect(try after.storedDocument(segment: s2, doc: d2) == Array(a.documents[42].line.utf8))
     }
 
     @Test func aDuplicateFoundAtACommitBarrierKeepsTheEarlierCommits() throws {
@@ -227,7 +306,12 @@ import Testing
             inputs.append(path)
         }
         let error = thrownQuarryError {
-            try buildIndex(at: dir.file("index"), inputs: inputs, options: testIndexOptions { $0.commitEvery = 200 })
+            try buildIndex(
+                at: dir.file("index"), inputs: inputs,
+                options: testIndexOptions {
+                    $0.commitEvery = 200
+                    $0.onDuplicate = .error
+                })
         }
         #expect(error?.message.contains("duplicate id 'p-7'") == true, "\(String(describing: error))")
         #expect(error?.message.contains("nothing from this run was committed") == false, "\(String(describing: error))")

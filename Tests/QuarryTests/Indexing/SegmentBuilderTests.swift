@@ -52,12 +52,14 @@ struct SegmentModel {
         var doc = Document(textFieldCount: schema.textFields.count)
         for d in documents {
             try Array(d.line.utf8).withUnsafeBufferPointer { try parser.parse($0, into: &doc, autoID: nil) }
-            #expect(!builder.containsID(doc.id))
-            try builder.add(doc)
-            #expect(builder.containsID(doc.id))
+            #expect(builder.document(withID: doc.id) == nil)
+            try builder.add(doc, sequence: UInt64(builder.docCount))
+            #expect(builder.document(withID: doc.id) == builder.docCount - 1)
         }
         #expect(builder.docCount == UInt32(documents.count))
-        let info = try builder.flush()
+        let flushed = try builder.flush()
+        #expect(flushed.deletes.count == 0)
+        let info = flushed.info
         #expect(info.docCount == documents.count)
         for kind in FileKind.segmentKinds {
             #expect(info.fileSizes[kind] == fileSize(info.path(kind, in: dir.path)), "\(kind)")

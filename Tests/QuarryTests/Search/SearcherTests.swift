@@ -112,6 +112,7 @@ struct SearcherTests {
         var options = IndexOptions()
         options.threads = threads
         options.commitEvery = commitEvery
+        options.mergePolicy = .none
         let writer = try IndexWriter(directory: dir.path + "/" + name, schema: Schema(), options: options)
         _ = try writer.index([input])
         writer.close()

@@ -46,6 +46,10 @@ public struct IndexOptions: Sendable {
     public var isInterrupted: @Sendable () -> Bool = { false }
     /// Makes a commit fail at a given step (tests of atomicity).
     public var failCommitAt: (@Sendable (CommitStep) throws(QuarryError) -> Void)?
+    /// What to do with a document whose id is already in the index or earlier in the input.
+    public var onDuplicate: DuplicatePolicy = .replace
+    /// When to merge segments (after the run's last commit).
+    public var mergePolicy = MergePolicy()
 
     public init() {}
 }
@@ -62,7 +66,17 @@ public struct IndexProgress: Sendable {
 
 /// What a run did.
 public struct IndexReport: Sendable {
+    /// Documents indexed (new ids and replacements).
     public var documentsAdded = 0
+    /// Of those, documents that replaced one with the same id (in the index, or earlier in the input).
+    public var documentsReplaced = 0
+    /// Documents not indexed because their id was already there (`--on-duplicate skip`).
+    public var duplicatesSkipped = 0
+    /// Merges made after the run, and their time.
+    public var merges = 0
+    public var mergeSeconds = 0.0
+    /// Segments of the index after the run.
+    public var indexSegments = 0
     public var documentsSkipped = 0
     /// The first few skipped documents and why.
     public var skippedSamples: [QuarryError] = []
@@ -71,7 +85,7 @@ public struct IndexReport: Sendable {
     public var seconds = 0.0
     public var segmentsAdded = 0
     public var commits = 0
-    /// Documents in the index after the run.
+    /// Live documents in the index after the run.
     public var indexDocuments = 0
     /// Bytes of the index after the run.
     public var indexBytes = 0
@@ -79,80 +93,8 @@ public struct IndexReport: Sendable {
     public var interrupted = false
 }
 
-/// Writes to one index directory. Holds the directory's write lock while it lives.
-public final class IndexWriter {
-    public let directory: String
-    public private(set) var manifest: Manifest
-    private let lock: WriteLock
-    private let options: IndexOptions
-
-    /// Opens (or creates) the index at `directory` for writing.
-    /// - Parameter schema: the schema for a new index; for an existing index, nil or a schema equal to its own.
-    public init(directory: String, schema: Schema?, options: IndexOptions) throws(QuarryError) {
-        self.directory = directory
-        self.options = options
-        try IndexDirectory.create(directory)
-        lock = try WriteLock(directory: directory)
-        if IndexDirectory.exists(directory) {
-            let m = try IndexDirectory.readManifest(directory)
-            if let schema, schema != m.schema {
-                throw QuarryError(
-                    .invalidArgument,
-                    "the index was created with another schema (\(describe(m.schema))); the options given ask for \(describe(schema)). Leave out the field and analyzer options to use the index's own",
-                    path: directory)
-            }
-            manifest = m
-        } else {
-            guard let schema else {
-                throw QuarryError(.invalidArgument, "no index here and no schema to create one", path: directory)
-            }
-            try schema.validate()
-            manifest = Manifest(schema: schema)
-        }
-        try IndexDirectory.removeGarbage(directory, keeping: IndexDirectory.exists(directory) ? manifest : nil)
-    }
-
-    /// Releases the write lock.
-    public func close() { lock.release() }
-
-    /// Indexes `inputs` (file paths, "-" for standard input; folders for the text format) and commits.
-    public func index(_ inputs: [String]) throws(QuarryError) -> IndexReport {
-        let run = IndexRun(writer: self, options: options, inputs: inputs.isEmpty ? ["-"] : inputs)
-        return try run.execute()
-    }
-
-    /// Commits `segments` on top of the current manifest.
-    fileprivate func commit(adding segments: [SegmentInfo], nextSegment: UInt64) throws(QuarryError) {
-        var m = manifest
-        m.generation += 1
-        m.nextSegment = max(m.nextSegment, nextSegment)
-        m.committedAt = Syscalls.wallClockSeconds()
-        m.segments += segments
-        do {
-            try IndexDirectory.commit(m, in: directory, failAt: options.failCommitAt)
-        } catch {
-            // A failure after the rename (syncing the directory) leaves the new manifest in place: readers see it,
-            // so it is the committed state, and the files it names must be kept.
-            if let onDisk = try? IndexDirectory.readManifest(directory), onDisk == m { manifest = m }
-            throw error
-        }
-        manifest = m
-    }
-
-    /// Commits the manifest even with no new segment (creates an empty index).
-    public func commitEmptyIfNew() throws(QuarryError) {
-        if !IndexDirectory.exists(directory) {
-            try commit(adding: [], nextSegment: manifest.nextSegment)
-        }
-    }
-}
-
-func describe(_ s: Schema) -> String {
-    "id '\(s.idField)', date '\(s.dateField)', text fields \(s.textFields.map { "'\($0)'" }.joined(separator: ", ")), analyzer '\(s.analyzer.rawValue)'"
-}
-
 /// A unit of work for the workers.
-private enum WorkItem {
+enum WorkItem {
     /// Whole lines of input file `file`, the first being line `firstLine` (1-based); `firstRecord` numbers
     /// documents for --auto-id.
     case lines(file: Int, firstLine: Int, firstRecord: Int, bytes: [UInt8], tsvHeader: [UInt8]?)
@@ -162,7 +104,7 @@ private enum WorkItem {
 }
 
 /// One `index` call: the shared state of the pipeline.
-private final class IndexRun: @unchecked Sendable {
+final class IndexRun: @unchecked Sendable {
     let writer: IndexWriter
     let options: IndexOptions
     let inputs: [String]
@@ -170,8 +112,9 @@ private final class IndexRun: @unchecked Sendable {
     let queue: BlockingQueue<WorkItem>
     let monitor = Monitor()
     // Guarded by `monitor`:
-    var nextSegment: UInt64
-    var flushed: [SegmentInfo] = []
+    var flushed: [FlushedSegment] = []
+    var replaced = 0
+    var duplicatesSkipped = 0
     var committedCount = 0
     var firstError: (order: (Int, Int), error: QuarryError)?
     var skipped = 0
@@ -189,7 +132,6 @@ private final class IndexRun: @unchecked Sendable {
         self.options = options
         self.inputs = inputs
         self.schema = writer.manifest.schema
-        self.nextSegment = writer.manifest.nextSegment
         self.workerCount = max(1, min(options.threads, 64))
         self.queue = BlockingQueue(capacity: max(2, workerCount * 2))
     }
@@ -229,12 +171,31 @@ private final class IndexRun: @unchecked Sendable {
         }
     }
 
-    func allocateSegmentName() -> (String, [UInt8]) {
-        monitor.withLock {
-            let n = nextSegment
-            nextSegment += 1
-            return (Manifest.segmentName(n), Syscalls.randomBytes(16))
-        }
+    func allocateSegmentName() -> (String, [UInt8]) { writer.allocateSegmentName() }
+
+    /// The input place of a document's sequence number (see `sequence(_:)`), for messages.
+    func describe(_ sequence: UInt64) -> String {
+        if options.format == .text { return "text file number \(sequence + 1)" }
+        let file = Int(sequence >> 40)
+        let name = file < inputs.count ? (inputs[file] == "-" ? "<stdin>" : inputs[file]) : "input \(file)"
+        return "\(name):\(sequence & ((1 << 40) - 1))"
+    }
+
+    /// A document's place in the input: (file, line) packed for lines, the record number for text files.
+    func sequence(_ location: (Int, Int)) -> UInt64 {
+        options.format == .text ? UInt64(max(0, location.1)) : UInt64(max(0, IndexRun.pack(location)))
+    }
+
+    /// Commits the segments flushed since the last commit (the caller holds `monitor`).
+    func commitFlushed() throws(QuarryError) {
+        let pending = Array(flushed[committedCount...])
+        if pending.isEmpty && IndexDirectory.exists(writer.directory) { return }
+        writer.addPending(pending)
+        let summary = try writer.commitPending(describe: describe)
+        committedCount = flushed.count
+        replaced += summary.replaced
+        duplicatesSkipped += summary.skipped
+        commits += 1
     }
 
     // MARK: Run
@@ -261,15 +222,11 @@ private final class IndexRun: @unchecked Sendable {
         var report = IndexReport()
         report.bytesRead = bytesRead
         let interrupted = options.isInterrupted()
-        let (error, uncommitted, skippedCount, samples, docs, commits) = monitor.withLock {
-            (
-                readError ?? firstError?.error, Array(flushed[committedCount...]), skipped,
-                skippedSamples.map(\.1), documents, self.commits
-            )
+        let (error, uncommitted, skippedCount, samples) = monitor.withLock {
+            (readError ?? firstError?.error, Array(flushed[committedCount...]).map(\.info), skipped, skippedSamples.map(\.1))
         }
         report.documentsSkipped = skippedCount
         report.skippedSamples = samples
-        report.commits = commits
         func cleanUp() {
             // (A commit that failed after its rename is visible: its segments are live, not garbage.)
             let live = Set(writer.manifest.segments.map(\.name))
@@ -285,31 +242,35 @@ private final class IndexRun: @unchecked Sendable {
             cleanUp()
             report.interrupted = true
             report.documentsAdded = committedDocs()
+            report.commits = monitor.withLock { commits }
             report.seconds = elapsed()
-            report.indexDocuments = writer.manifest.documentCount
-            report.indexBytes = writer.manifest.segments.reduce(0) { $0 + $1.totalBytes }
             return report
         }
-        do {
-            try checkDuplicateIDs(uncommitted)
-            if !uncommitted.isEmpty || !IndexDirectory.exists(writer.directory) {
-                try writer.commit(adding: uncommitted, nextSegment: monitor.withLock { nextSegment })
-                report.commits += 1
+        let commitError = monitor.withLock { () -> QuarryError? in
+            do throws(QuarryError) {
+                try commitFlushed()
+                return nil
+            } catch {
+                return error
             }
-        } catch {
-            cleanUp()
-            throw error
         }
-        report.documentsAdded = docs
-        report.segmentsAdded = monitor.withLock { flushed.count }
+        if let commitError {
+            cleanUp()
+            throw commitError
+        }
+        monitor.withLock {
+            report.documentsAdded = documents
+            report.documentsReplaced = replaced
+            report.duplicatesSkipped = duplicatesSkipped
+            report.commits = commits
+            report.segmentsAdded = flushed.count
+        }
         report.seconds = elapsed()
-        report.indexDocuments = writer.manifest.documentCount
-        report.indexBytes = writer.manifest.segments.reduce(0) { $0 + $1.totalBytes }
         return report
     }
 
     private func committedDocs() -> Int {
-        monitor.withLock { flushed[..<committedCount].reduce(0) { $0 + $1.docCount } }
+        monitor.withLock { flushed[..<committedCount].reduce(0) { $0 + $1.info.docCount } }
     }
 
     private func elapsed() -> Double {
@@ -509,6 +470,8 @@ private final class IndexRun: @unchecked Sendable {
         var tsvHeader: [UInt8]?
         var repaired: [UInt8] = []
         var added = 0
+        var replacedHere = 0
+        var skippedHere = 0
 
         func flushBuilder() -> Bool {
             guard let b = builder else { return true }
@@ -536,18 +499,27 @@ private final class IndexRun: @unchecked Sendable {
                         schema: schema, directory: writer.directory, name: name, id: id, compressor: compressor)
                 }
                 guard let b = builder else { return false }
-                if b.containsID(doc.id) {
-                    let e = QuarryError(
-                        .invalidInput, "duplicate id '\(doc.idString)': ids must be unique", path: describe(),
-                        line: location.line)
-                    if options.skipBad {
-                        recordSkip(e, order: location)
+                if let earlier = b.document(withID: doc.id) {
+                    switch options.onDuplicate {
+                    case .replace:
+                        replacedHere += 1
+                    case .skip:
+                        skippedHere += 1
                         return true
+                    case .error:
+                        let e = QuarryError(
+                            .invalidInput,
+                            "duplicate id '\(doc.idString)': it is also at \(self.describe(b.sequence(of: earlier))) (--on-duplicate replace keeps the later one, skip the earlier one)",
+                            path: describe(), line: options.format == .text ? nil : location.line)
+                        if options.skipBad {
+                            recordSkip(e, order: location)
+                            return true
+                        }
+                        fail(e, order: location)
+                        return false
                     }
-                    fail(e, order: location)
-                    return false
                 }
-                try b.add(doc)
+                try b.add(doc, sequence: sequence(location))
                 added += 1
                 if added & 63 == 0 {
                     monitor.withLock { documents += 64 }
@@ -645,7 +617,11 @@ private final class IndexRun: @unchecked Sendable {
                 }
             }
         }
-        monitor.withLock { documents += added & 63 }
+        monitor.withLock {
+            documents += added & 63
+            replaced += replacedHere
+            duplicatesSkipped += skippedHere
+        }
         if !isStopped && !options.isInterrupted() {
             _ = flushBuilder()
         } else if let b = builder {
@@ -663,17 +639,11 @@ private final class IndexRun: @unchecked Sendable {
                 barrierArrivals = 0
                 barrierGeneration += 1
                 if !stopped && !options.isInterrupted() {
-                    let pending = Array(flushed[committedCount...])
-                    if !pending.isEmpty {
-                        do {
-                            try checkDuplicateIDs(pending)
-                            try writer.commit(adding: pending, nextSegment: nextSegment)
-                            committedCount = flushed.count
-                            commits += 1
-                        } catch {
-                            if firstError == nil { firstError = ((-1, 0), error as? QuarryError ?? QuarryError(.io, "\(error)")) }
-                            stopped = true
-                        }
+                    do throws(QuarryError) {
+                        try commitFlushed()
+                    } catch {
+                        if firstError == nil { firstError = ((-1, 0), error) }
+                        stopped = true
                     }
                 }
                 monitor.broadcast()
@@ -683,20 +653,6 @@ private final class IndexRun: @unchecked Sendable {
         }
     }
 
-    /// Fails if an id of the new segments is also in another segment (new or committed).
-    private func checkDuplicateIDs(_ newSegments: [SegmentInfo]) throws(QuarryError) {
-        guard !newSegments.isEmpty else { return }
-        let all = writer.manifest.segments + newSegments
-        if all.count < 2 { return }
-        var readers: [SegmentReader] = []
-        for s in all { readers.append(try SegmentReader(directory: writer.directory, info: s)) }
-        if let (id, a, b) = try DuplicateIDs.find(readers, newFrom: writer.manifest.segments.count) {
-            throw QuarryError(
-                .invalidInput,
-                "duplicate id '\(id)': it is in segments \(a) and \(b); ids must be unique (nothing after the last commit was kept)",
-                path: writer.directory)
-        }
-    }
 }
 
 private func < (a: (Int, Int), b: (Int, Int)) -> Bool {

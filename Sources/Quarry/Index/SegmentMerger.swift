@@ -1,0 +1,198 @@
+// Merging segments: the live documents of several segments become one new segment, without analysing any text
+// again (Lucene's `SegmentMerger`, Tantivy's `IndexMerger`).
+//
+//     doc maps: each source's live documents, numbered on from the previous source's (deleted ones dropped)
+//     .store    each live document's stored bytes, recompressed into new blocks
+//     .norms    each live document's norm bytes, field by field
+//     .dates    each live document's date
+//     .terms    per field, a k-way walk of the sources' dictionaries in term order; for each term, the postings of
+//     .post       its live documents (renumbered), their frequencies and positions, written by the same
+//     .pos        PostingsWriter as a fresh segment's; a term left with no live document is dropped
+//
+// The merged segment's field lengths are the sums of the frequencies written, as Tantivy computes them: the exact
+// token counts of the live documents, so after a merge that drops every deleted document the statistics (N, average
+// lengths, document frequencies) are those of an index built from the live documents alone, and so are the scores.
+// The merged segment is written through the same file writers (header, checksum, fsync) and committed by the
+// caller through the same manifest commit as any other segment.
+
+/// A segment to merge: its reader and the deletes in force when the merge started.
+struct MergeSource {
+    let reader: SegmentReader
+    let deletes: DeletedDocuments?
+}
+
+/// What a merge produced.
+struct MergeResult {
+    /// The merged segment (not yet committed).
+    let info: SegmentInfo
+    /// Per source, per document: its number in the merged segment, or -1 if it was deleted (dropped).
+    let docMaps: [[Int32]]
+}
+
+enum SegmentMerger {
+    /// Merges `sources` (in order) into a new segment `name` in `directory`.
+    /// - Throws: `.corruptIndex` if a source's data fails a check; the partial files are removed.
+    static func merge(
+        _ sources: [MergeSource], schema: Schema, directory: String, name: String, id: [UInt8],
+        compressor: ZstdCompressor, isCancelled: () -> Bool = { false }
+    ) throws(QuarryError) -> MergeResult {
+        let paths = FileKind.segmentKinds.map { directory + "/" + name + "." + $0.fileExtension }
+        do {
+            return try write(
+                sources, schema: schema, directory: directory, name: name, id: id, compressor: compressor,
+                isCancelled: isCancelled)
+        } catch {
+            for p in paths { _ = Syscalls.unlink(p) }
+            throw error
+        }
+    }
+
+    private static func write(
+        _ sources: [MergeSource], schema: Schema, directory: String, name: String, id: [UInt8],
+        compressor: ZstdCompressor, isCancelled: () -> Bool
+    ) throws(QuarryError) -> MergeResult {
+        func path(_ kind: FileKind) -> String { directory + "/" + name + "." + kind.fileExtension }
+        // Doc maps.
+        var maps: [[Int32]] = []
+        var total = 0
+        for s in sources {
+            var map = [Int32](repeating: -1, count: s.reader.docCount)
+            for d in 0..<s.reader.docCount where !(s.deletes?.contains(d) ?? false) {
+                map[d] = Int32(truncatingIfNeeded: total)
+                total += 1
+            }
+            maps.append(map)
+        }
+        guard total < Int(Int32.max) else {
+            throw QuarryError(.invalidArgument, "a merged segment would hold more than 2^31 documents", path: directory)
+        }
+        var sizes: [FileKind: Int] = [:]
+        // Stored documents, norms and dates, document by document.
+        let store = try StoreWriter(path: path(.store), segmentID: id, compressor: compressor)
+        let fieldCount = schema.textFields.count
+        var norms = [[UInt8]](repeating: [], count: fieldCount)
+        for f in 0..<fieldCount { norms[f].reserveCapacity(total) }
+        var dates = DateColumnWriter()
+        for (si, s) in sources.enumerated() {
+            let reader = try s.reader.makeStoreReader()
+            let columns = (0..<fieldCount).map { s.reader.norms.column($0 + 1) }
+            for d in 0..<s.reader.docCount where maps[si][d] >= 0 {
+                try reader.withDocument(d) { raw throws(QuarryError) in
+                    try store.add(UnsafeRawBufferPointer(start: raw.base, count: raw.count))
+                }
+                for f in 0..<fieldCount {
+                    guard let col = columns[f], d < col.count else {
+                        throw QuarryError.corrupt(
+                            s.reader.info.path(.norms, in: s.reader.directory), "field norms are missing for a field")
+                    }
+                    norms[f].append(col.loadU8(d))
+                }
+                dates.append(s.reader.dates.date(d))
+            }
+            if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
+        }
+        sizes[.store] = try store.finish()
+        sizes[.norms] = try FieldNormsWriter.write(
+            path: path(.norms), segmentID: id, docCount: total,
+            columns: norms.enumerated().map { ($0.offset + 1, $0.element) })
+        sizes[.dates] = try dates.write(path: path(.dates), segmentID: id)
+
+        // Terms, field by field, in term order.
+        let postingsFile = try FileWriter(path: path(.postings), kind: .postings, id: id)
+        let positionsFile = try FileWriter(path: path(.positions), kind: .positions, id: id)
+        let writer = PostingsWriter(postings: postingsFile, positions: positionsFile)
+        let dictionary = try TermDictionaryWriter(path: path(.terms), segmentID: id)
+        var fieldLengths = [UInt64](repeating: 0, count: fieldCount)
+        var docs: [UInt32] = []
+        var freqs: [UInt32] = []
+        var positionValues: [UInt32] = []
+        var scratch: [UInt32] = []
+        for ord in 0...fieldCount {
+            let hasPositions = ord != Schema.idOrd
+            let cursors = sources.map { TermCursor($0.reader.terms, field: ord) }
+            var started = false
+            var members: [Int] = []
+            while true {
+                var first = -1
+                for i in cursors.indices where cursors[i].isValid {
+                    if first < 0 || TermCursor.compare(cursors[i], cursors[first]) < 0 { first = i }
+                }
+                if first < 0 { break }
+                members.removeAll(keepingCapacity: true)
+                for i in cursors.indices where cursors[i].isValid {
+                    if i == first || TermCursor.compare(cursors[i], cursors[first]) == 0 { members.append(i) }
+                }
+                let term = cursors[first].term
+                docs.removeAll(keepingCapacity: true)
+                freqs.removeAll(keepingCapacity: true)
+                positionValues.removeAll(keepingCapacity: true)
+                for i in members {
+                    let source = sources[i].reader
+                    let map = maps[i]
+                    let it = source.postingsIterator(ord, cursors[i].info, withPositions: hasPositions)
+                    var d = it.doc
+                    while d != terminated {
+                        guard Int(d) < map.count else {
+                            it.markCorrupted()
+                            break
+                        }
+                        let target = map[Int(d)]
+                        if target >= 0 {
+                            let freq = it.freq
+                            docs.append(UInt32(target))
+                            freqs.append(freq)
+                            if hasPositions {
+                                guard it.positions(into: &scratch), scratch.count == Int(freq) else {
+                                    it.markCorrupted()
+                                    break
+                                }
+                                var previous: UInt32 = 0
+                                for (k, p) in scratch.enumerated() {
+                                    positionValues.append(k == 0 ? p : p &- previous)
+                                    previous = p
+                                }
+                                fieldLengths[ord - 1] &+= UInt64(freq)
+                            }
+                        }
+                        d = it.next()
+                    }
+                    if it.corrupted {
+                        throw QuarryError.corrupt(
+                            source.info.path(.postings, in: source.directory),
+                            "the postings of a term failed a check during a merge")
+                    }
+                }
+                for i in members { cursors[i].next() }
+                if docs.isEmpty { continue }
+                if !started {
+                    try dictionary.startField(ord, hasPositions: hasPositions)
+                    started = true
+                }
+                let info = try docs.withBuffer { d throws(QuarryError) in
+                    try freqs.withBuffer { f throws(QuarryError) in
+                        if hasPositions {
+                            return try positionValues.withBuffer { p throws(QuarryError) in
+                                try norms[ord - 1].withBuffer { n throws(QuarryError) in
+                                    try writer.writeTerm(docs: d, freqs: f, positionValues: p, norms: n)
+                                }
+                            }
+                        }
+                        return try writer.writeTerm(docs: d, freqs: f, positionValues: nil, norms: nil)
+                    }
+                }
+                try term.withBuffer { t throws(QuarryError) in try dictionary.add(t, info) }
+            }
+            for (i, c) in cursors.enumerated() where c.failed {
+                let source = sources[i].reader
+                throw QuarryError.corrupt(
+                    source.info.path(.terms, in: source.directory), "the term dictionary cannot be decoded")
+            }
+            if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
+        }
+        sizes[.terms] = try dictionary.finish()
+        sizes[.postings] = try postingsFile.finish()
+        sizes[.positions] = try positionsFile.finish()
+        let info = SegmentInfo(name: name, id: id, docCount: total, fieldLengths: fieldLengths, fileSizes: sizes)
+        return MergeResult(info: info, docMaps: maps)
+    }
+}

@@ -9,7 +9,9 @@ struct IndexCommand: ParsableCommand {
         abstract: "Build an index, or add documents to one, from JSONL, TSV or text folders.",
         discussion: """
             Inputs may be gzip- or zstd-compressed (detected from their first bytes). With no input, or '-',
-            documents are read from standard input. Running it on an existing index adds new segments.
+            documents are read from standard input. Running it on an existing index adds the documents; a document
+            whose id is already there replaces the old one (--on-duplicate), so a dump can be indexed again, or a
+            killed run restarted, and the index converges. Segments are merged after the run (--merge-policy).
             Examples:
               quarry index -i news-index Data/sample.jsonl
               zstd -dc dump.jsonl.zst | quarry index -i news-index -
@@ -60,6 +62,15 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .long, help: "The longest document line accepted, e.g. 64M.")
     var maxLine: String = "64M"
 
+    @Option(name: .long, help: "A document whose id is already indexed: replace (the default), skip, or error.")
+    var onDuplicate: String = "replace"
+
+    @Option(name: .long, help: "Merging after the run: log (segments of similar size merged in groups) or none.")
+    var mergePolicy: String = "log"
+
+    @Option(name: .long, help: "With --merge-policy log: segments of one size level that trigger a merge.")
+    var mergeFactor: Int = 4
+
     @Flag(name: .shortAndLong, help: "Print no progress and no summary.")
     var quiet = false
 
@@ -80,6 +91,13 @@ struct IndexCommand: ParsableCommand {
         }
         if let commitEvery, commitEvery <= 0 { throw ValidationError("--commit-every must be positive") }
         if let threads, threads <= 0 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
+        guard DuplicatePolicy(rawValue: onDuplicate) != nil else {
+            throw ValidationError("--on-duplicate must be replace, skip or error")
+        }
+        guard mergePolicy == "log" || mergePolicy == "none" else {
+            throw ValidationError("--merge-policy must be log or none")
+        }
+        if mergeFactor < 2 || mergeFactor > 100 { throw ValidationError("--merge-factor must be in 2...100") }
         if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder") }
     }
 
@@ -94,6 +112,9 @@ struct IndexCommand: ParsableCommand {
         options.autoID = autoID
         options.commitEvery = commitEvery
         if let threads { options.threads = threads }
+        options.onDuplicate = DuplicatePolicy(rawValue: onDuplicate) ?? .replace
+        options.mergePolicy.isEnabled = mergePolicy == "log"
+        options.mergePolicy.mergeFactor = mergeFactor
         Terminal.catchInterrupts()
         options.isInterrupted = { Terminal.wasInterrupted }
         let showProgress = !quiet && Terminal.stderrIsTerminal
@@ -123,11 +144,20 @@ struct IndexCommand: ParsableCommand {
             var e = OutputStream.standardError()
             let docsPerSecond = report.seconds > 0 ? Double(report.documentsAdded) / report.seconds : 0
             let mbps = report.seconds > 0 ? Double(report.bytesRead) / 1e6 / report.seconds : 0
+            var what = "indexed \(Format.grouped(report.documentsAdded)) documents"
+            var notes: [String] = []
+            if report.documentsReplaced > 0 { notes.append("\(Format.grouped(report.documentsReplaced)) replaced") }
+            if report.duplicatesSkipped > 0 {
+                notes.append("\(Format.grouped(report.duplicatesSkipped)) duplicate ids skipped")
+            }
+            if !notes.isEmpty { what += " (" + notes.joined(separator: ", ") + ")" }
             e.line(
-                "indexed \(Format.grouped(report.documentsAdded)) documents (\(Format.bytes(report.bytesRead))) in "
+                what + " (\(Format.bytes(report.bytesRead))) in "
                     + "\(Format.duration(report.seconds)): \(Format.grouped(Int(docsPerSecond))) docs/s, "
                     + "\(Format.fixed(mbps, 1)) MB/s; index: \(Format.grouped(report.indexDocuments)) documents, "
-                    + "\(Format.bytes(report.indexBytes))")
+                    + "\(report.indexSegments) segment\(report.indexSegments == 1 ? "" : "s"), \(Format.bytes(report.indexBytes))"
+                    + (report.merges > 0
+                        ? " (\(report.merges) merge\(report.merges == 1 ? "" : "s") in \(Format.duration(report.mergeSeconds)))" : ""))
             if report.documentsSkipped > 0 {
                 e.line("skipped \(Format.grouped(report.documentsSkipped)) bad documents; the first:")
                 for s in report.skippedSamples.prefix(5) { e.line("  " + s.description) }

@@ -24,8 +24,8 @@ public struct QuarryCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IndexCommand.self, SearchCommand.self, BenchCommand.self, StatsCommand.self, CheckCommand.self,
-            GetCommand.self,
+            IndexCommand.self, SearchCommand.self, GetCommand.self, DeleteCommand.self, MergeCommand.self,
+            StatsCommand.self, CheckCommand.self, BenchCommand.self,
         ]
     )
 

@@ -102,34 +102,8 @@ struct SearchRequest: Equatable {
             // Left for the kernel to unmap at exit, all at once.
             _ = Unmanaged.passRetained(reader)
         }
-        var parser = QueryParser(schema: reader.schema, defaultOr: any)
-        let text = query.joined(separator: " ")
-        var parsed: Query
-        do {
-            parsed = try parser.parse(text)
-        } catch {
-            if case .invalidQuery(let column) = error.code {
-                printError("quarry: \(error.message) (column \(column))")
-                printError("  " + text)
-                printError("  " + String(repeating: " ", count: max(0, column - 1)) + "^")
-                throw ExitCode(2)
-            }
-            throw error
-        }
-        // --from/--to as a filter.
-        if from != nil || to != nil {
-            var lower: Int64?
-            var upper: Int64?
-            if let from {
-                guard let p = DateParser.parsePeriod(from) else { throw ValidationError("cannot read the date '\(from)' given to --from") }
-                lower = p.start
-            }
-            if let to {
-                guard let p = DateParser.parsePeriod(to) else { throw ValidationError("cannot read the date '\(to)' given to --to") }
-                upper = p.end
-            }
-            parsed = .boolean(must: [parsed], should: [], mustNot: [], filter: [.dateRange(lower: lower, upper: upper)])
-        }
+        let parsed = try SearchRequest.parseQuery(
+            query.joined(separator: " "), schema: reader.schema, any: any, from: from, to: to)
         let searcher = Searcher(reader: reader)
         var out = OutputStream.standardOutput()
         if count {
@@ -210,6 +184,38 @@ struct SearchRequest: Equatable {
         if !json && Terminal.stdoutIsTerminal {
             printError("\(result.hits.count) hit\(result.hits.count == 1 ? "" : "s") in \(Format.fixed((Clock.now() - start) * 1000, 1)) ms")
         }
+    }
+
+    /// Parses a query as `quarry search` does, with `--from`/`--to` as a date filter. A syntax error is printed
+    /// with a caret under its column (exit 2).
+    static func parseQuery(_ text: String, schema: Schema, any: Bool, from: String?, to: String?) throws -> Query {
+        var parser = QueryParser(schema: schema, defaultOr: any)
+        var parsed: Query
+        do {
+            parsed = try parser.parse(text)
+        } catch {
+            if case .invalidQuery(let column) = error.code {
+                printError("quarry: \(error.message) (column \(column))")
+                printError("  " + text)
+                printError("  " + String(repeating: " ", count: max(0, column - 1)) + "^")
+                throw ExitCode(2)
+            }
+            throw error
+        }
+        if from != nil || to != nil {
+            var lower: Int64?
+            var upper: Int64?
+            if let from {
+                guard let p = DateParser.parsePeriod(from) else { throw ValidationError("cannot read the date '\(from)' given to --from") }
+                lower = p.start
+            }
+            if let to {
+                guard let p = DateParser.parsePeriod(to) else { throw ValidationError("cannot read the date '\(to)' given to --to") }
+                upper = p.end
+            }
+            parsed = .boolean(must: [parsed], should: [], mustNot: [], filter: [.dateRange(lower: lower, upper: upper)])
+        }
+        return parsed
     }
 
     /// Parses `search` arguments without ArgumentParser; nil for anything it does not handle plainly (help,

@@ -144,17 +144,18 @@ struct IndexCommand: ParsableCommand {
             var e = OutputStream.standardError()
             let docsPerSecond = report.seconds > 0 ? Double(report.documentsAdded) / report.seconds : 0
             let mbps = report.seconds > 0 ? Double(report.bytesRead) / 1e6 / report.seconds : 0
-            var what = "indexed \(Format.grouped(report.documentsAdded)) documents"
-            var notes: [String] = []
-            if report.documentsReplaced > 0 { notes.append("\(Format.grouped(report.documentsReplaced)) replaced") }
-            if report.duplicatesSkipped > 0 {
-                notes.append("\(Format.grouped(report.duplicatesSkipped)) duplicate ids skipped")
+            var notes = ""
+            if report.documentsReplaced > 0 {
+                notes += "\(Format.grouped(report.documentsReplaced)) replaced an older version; "
             }
-            if !notes.isEmpty { what += " (" + notes.joined(separator: ", ") + ")" }
+            if report.duplicatesSkipped > 0 {
+                notes += "\(Format.grouped(report.duplicatesSkipped)) skipped (id already indexed); "
+            }
             e.line(
-                what + " (\(Format.bytes(report.bytesRead))) in "
+                "indexed \(Format.grouped(report.documentsAdded)) documents (\(Format.bytes(report.bytesRead))) in "
                     + "\(Format.duration(report.seconds)): \(Format.grouped(Int(docsPerSecond))) docs/s, "
-                    + "\(Format.fixed(mbps, 1)) MB/s; index: \(Format.grouped(report.indexDocuments)) documents, "
+                    + "\(Format.fixed(mbps, 1)) MB/s; " + notes
+                    + "index: \(Format.grouped(report.indexDocuments)) documents, "
                     + "\(report.indexSegments) segment\(report.indexSegments == 1 ? "" : "s"), \(Format.bytes(report.indexBytes))"
                     + (report.merges > 0
                         ? " (\(report.merges) merge\(report.merges == 1 ? "" : "s") in \(Format.duration(report.mergeSeconds)))" : ""))

@@ -719,3 +719,48 @@ public func buildIndex(
     corpus.write(to: path)
     return try buildIndex(at: index, inputs: [path], schema: schema, options: options)
 }
+
+// MARK: - The quarry executable as a child process
+
+/// The `quarry` executable built beside the test bundle (SwiftPM puts every product of the package in one
+/// folder), or nil if it is not there.
+public func quarryExecutable() -> String? {
+    var dir = CommandLine.arguments.first ?? ""
+    // The test bundle's folder: strip the bundle name (and, on Darwin, the bundle's inner path).
+    while !dir.isEmpty && !dir.hasSuffix(".xctest") && dir.contains("/") {
+        dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+    }
+    if let slash = dir.lastIndex(of: "/") { dir = String(dir[..<slash]) }
+    let path = dir + "/quarry"
+    return access(path, X_OK) == 0 ? path : nil
+}
+
+/// A child process started with `spawnProcess`.
+public struct ChildProcess: Sendable {
+    public let pid: pid_t
+
+    /// Sends SIGKILL.
+    public func kill() { _ = Glibc.kill(pid, SIGKILL) }
+
+    /// Waits for the process to end. - Returns: its exit status, or 128 + the signal that ended it.
+    @discardableResult
+    public func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+}
+
+/// Starts `arguments[0]` (a path) with standard output and error discarded.
+public func spawnProcess(_ arguments: [String]) -> ChildProcess? {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid = pid_t()
+    guard posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ) == 0 else { return nil }
+    return ChildProcess(pid: pid)
+}

@@ -1,0 +1,110 @@
+// `quarry index` over an existing index (replace, skip, error), `quarry delete` and `quarry merge`, run in-process
+// through the command line.
+
+import Quarry
+import QuarryTestSupport
+import Testing
+
+@Suite("Lifecycle commands")
+struct LifecycleCommandTests {
+    typealias Fixture = CLITests.Fixture
+
+    static func quarry(_ arguments: [String]) -> CLITests.Run { CLITests.quarry(arguments) }
+
+    @Test func reindexingTheSameDumpReplacesAndConverges() throws {
+        let f = try Fixture()
+        let search = Self.quarry(["search", "-i", f.index, "--ids", "-l", "10", "the"])
+        let run = Self.quarry(["index", "-i", f.index, f.input])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.err.contains("indexed 50 documents"), "\(run.err)")
+        #expect(run.err.contains("50 replaced"), "\(run.err)")
+        #expect(run.err.contains("index: 50 documents, 1 segment"), "\(run.err)")
+        #expect(Self.quarry(["search", "-i", f.index, "--count", "the"]).out == String(f.corpus.documents.filter {
+            NaiveAnalyzer.field($0.body).terms.contains { $0.term == Array("the".utf8) }
+                || NaiveAnalyzer.field($0.title.map { [$0] } ?? []).terms.contains { $0.term == Array("the".utf8) }
+        }.count) + "\n")
+        #expect(Self.quarry(["search", "-i", f.index, "--ids", "-l", "10", "the"]).out == search.out)
+        #expect(Self.quarry(["check", "-q", "-i", f.index]).status == 0)
+    }
+
+    @Test func onDuplicateErrorNamesTheLine() throws {
+        let f = try Fixture()
+        let extra = f.dir.file("extra.jsonl")
+        writeFile(extra, #"{"id":"brand-new","body":"x"}"# + "\n" + f.corpus.documents[3].line + "\n")
+        let run = Self.quarry(["index", "-i", f.index, "--on-duplicate", "error", extra])
+        #expect(run.status == 2)
+        #expect(run.err.contains("duplicate id '\(f.corpus.documents[3].id)' at \(extra):2"), "\(run.err)")
+        #expect(Self.quarry(["get", "-i", f.index, "brand-new"]).status == 1, "nothing was kept")
+        let bad = Self.quarry(["index", "-i", f.index, "--on-duplicate", "maybe", extra])
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("--on-duplicate must be replace, skip or error"), "\(bad.err)")
+    }
+
+    @Test func deleteByIdByListAndByQuery() throws {
+        let f = try Fixture()
+        let ids = f.corpus.documents.map(\.id)
+        // By id: one found, one not.
+        var run = Self.quarry(["delete", "-i", f.index, ids[0], "no-such-id"])
+        #expect(run.status == 0)
+        #expect(run.err.contains("deleted 1 document; index: 49 documents"), "\(run.err)")
+        #expect(run.err.contains("not found: 'no-such-id'"), "\(run.err)")
+        #expect(Self.quarry(["get", "-i", f.index, ids[0]]).status == 1)
+        // Again: nothing to delete, exit 1.
+        run = Self.quarry(["delete", "-i", f.index, ids[0]])
+        #expect(run.status == 1)
+        // From a file of ids.
+        let list = f.dir.file("ids.txt")
+        writeFile(list, ids[1...4].joined(separator: "\n") + "\n")
+        run = Self.quarry(["delete", "-i", f.index, "--ids-from", list])
+        #expect(run.status == 0)
+        #expect(run.err.contains("deleted 4 documents; index: 45 documents"), "\(run.err)")
+        // By query: --dry-run lists the ids and changes nothing.
+        let count = Self.quarry(["search", "-i", f.index, "--count", "fox"]).out
+        let matches = Int(count.dropLast()) ?? -1
+        #expect(matches > 0)
+        let dry = Self.quarry(["delete", "-i", f.index, "--query", "fox", "--dry-run"])
+        #expect(dry.status == 0)
+        #expect(dry.out.split(separator: "\n").count == matches)
+        #expect(Self.quarry(["search", "-i", f.index, "--count", "fox"]).out == count)
+        run = Self.quarry(["delete", "-i", f.index, "--query", "fox"])
+        #expect(run.status == 0)
+        #expect(run.err.contains("deleted \(matches) document"), "\(run.err)")
+        #expect(Self.quarry(["search", "-i", f.index, "--count", "fox"]).status == 1)
+        let stats = Self.quarry(["stats", "-i", f.index]).out
+        #expect(stats.contains("documents  \(45 - matches) (and \(5 + matches) deleted"), "\(stats)")
+        #expect(Self.quarry(["check", "-q", "-i", f.index]).status == 0)
+        // Usage errors.
+        #expect(Self.quarry(["delete", "-i", f.index]).status == 2)
+        #expect(Self.quarry(["delete", "-i", f.index, "--from", "2020", ids[9]]).status == 2)
+        let syntax = Self.quarry(["delete", "-i", f.index, "--query", "title:(fox"])
+        #expect(syntax.status == 2)
+        #expect(syntax.err.contains("column"), "\(syntax.err)")
+    }
+
+    @Test func mergeDropsDeletedDocumentsAndKeepsResults() throws {
+        let f = try Fixture()
+        // More segments: three more runs of new documents, no merging.
+        for k in 0..<3 {
+            let path = f.dir.file("more\(k).jsonl")
+            writeFile(path, (0..<20).map { #"{"id":"more-\#(k)-\#($0)","body":"fox number \#($0)"}"# }.joined(separator: "\n") + "\n")
+            #expect(Self.quarry(["index", "-q", "-i", f.index, "--merge-policy", "none", path]).status == 0)
+        }
+        #expect(Self.quarry(["delete", "-q", "-i", f.index, "more-0-1", "more-2-7"]).status == 0)
+        let before = Self.quarry(["search", "-i", f.index, "--json", "-l", "20", "fox"]).out
+        #expect(try IndexDirectory.readManifest(f.index).segments.count == 4)
+        let run = Self.quarry(["merge", "-i", f.index, "--max-segments", "1"])
+        #expect(run.status == 0)
+        #expect(run.err.contains("4 → 1 segments"), "\(run.err)")
+        #expect(run.err.contains("2 deleted documents dropped"), "\(run.err)")
+        let m = try IndexDirectory.readManifest(f.index)
+        #expect(m.segments.count == 1)
+        #expect(m.segments[0].deletedCount == 0)
+        #expect(m.liveDocumentCount == 108)
+        // Scores change (the deleted documents no longer count in the statistics); the hit set does not.
+        let after = Self.quarry(["search", "-i", f.index, "--ids", "-l", "200", "fox"]).out
+        let beforeIDs = before.split(separator: "\n").compactMap { CLITests.jsonObject(String($0))?.text("id") }
+        #expect(Set(after.split(separator: "\n").map(String.init)).isSuperset(of: beforeIDs))
+        #expect(Self.quarry(["check", "-q", "-i", f.index]).status == 0)
+        #expect(Self.quarry(["merge", "-i", f.index, "--max-segments", "0"]).status == 2)
+    }
+}

@@ -2,7 +2,7 @@
 // again (Lucene's `SegmentMerger`, Tantivy's `IndexMerger`).
 //
 //     doc maps: each source's live documents, numbered on from the previous source's (deleted ones dropped)
-//     .store    each live document's stored bytes, recompressed into new blocks
+//     .store    blocks without deleted documents copied as they are; the live documents of the others recompressed
 //     .norms    each live document's norm bytes, field by field
 //     .dates    each live document's date
 //     .terms    per field, a k-way walk of the sources' dictionaries in term order; for each term, the postings of
@@ -52,6 +52,15 @@ enum SegmentMerger {
         compressor: ZstdCompressor, isCancelled: () -> Bool
     ) throws(QuarryError) -> MergeResult {
         func path(_ kind: FileKind) -> String { directory + "/" + name + "." + kind.fileExtension }
+        // Every source file's checksum first (Lucene's `checkIntegrity` before a merge): blocks are copied as they
+        // are, so damage must be found here, not carried into the merged segment.
+        for s in sources {
+            for file in s.reader.mappedFiles {
+                file.adviseSequential()
+                try FileFormat.verifyChecksum(file.bytes, path: file.path)
+            }
+            if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
+        }
         // Doc maps.
         var maps: [[Int32]] = []
         var total = 0
@@ -74,12 +83,29 @@ enum SegmentMerger {
         for f in 0..<fieldCount { norms[f].reserveCapacity(total) }
         var dates = DateColumnWriter()
         for (si, s) in sources.enumerated() {
-            let reader = try s.reader.makeStoreReader()
+            let reader = try s.reader.makeStoreReader(verify: true)
             let columns = (0..<fieldCount).map { s.reader.norms.column($0 + 1) }
-            for d in 0..<s.reader.docCount where maps[si][d] >= 0 {
-                try reader.withDocument(d) { raw throws(QuarryError) in
-                    try store.add(UnsafeRawBufferPointer(start: raw.base, count: raw.count))
+            // Stored documents: a block with no deleted document is copied as it is (Tantivy's store stacking);
+            // the others are decompressed and their live documents added one by one.
+            for b in 0..<reader.blockCount {
+                let block = try reader.rawBlock(b)
+                let range = block.firstDoc..<(block.firstDoc + block.documents)
+                if range.allSatisfy({ maps[si][$0] >= 0 }) {
+                    try store.appendCompressedBlock(
+                        block.frame, documents: block.documents, uncompressedSize: block.uncompressedSize)
+                    continue
                 }
+                for d in range where maps[si][d] >= 0 {
+                    try reader.withDocument(d) { raw throws(QuarryError) in
+                        try store.add(UnsafeRawBufferPointer(start: raw.base, count: raw.count))
+                    }
+                }
+            }
+            guard reader.docCount == s.reader.docCount else {
+                throw QuarryError.corrupt(
+                    s.reader.info.path(.store, in: s.reader.directory), "the store does not hold the segment's documents")
+            }
+            for d in 0..<s.reader.docCount where maps[si][d] >= 0 {
                 for f in 0..<fieldCount {
                     guard let col = columns[f], d < col.count else {
                         throw QuarryError.corrupt(
@@ -106,7 +132,9 @@ enum SegmentMerger {
         var docs: [UInt32] = []
         var freqs: [UInt32] = []
         var positionValues: [UInt32] = []
-        var scratch: [UInt32] = []
+        docs.reserveCapacity(1024)
+        freqs.reserveCapacity(1024)
+        positionValues.reserveCapacity(4096)
         for ord in 0...fieldCount {
             let hasPositions = ord != Schema.idOrd
             let cursors = sources.map { TermCursor($0.reader.terms, field: ord) }
@@ -142,14 +170,17 @@ enum SegmentMerger {
                             docs.append(UInt32(target))
                             freqs.append(freq)
                             if hasPositions {
-                                guard it.positions(into: &scratch), scratch.count == Int(freq) else {
+                                let n = it.loadPositions()
+                                guard n == Int(freq) else {
                                     it.markCorrupted()
                                     break
                                 }
+                                // First position, then gaps (as the writer takes them).
+                                let p = it.positionsBuffer
                                 var previous: UInt32 = 0
-                                for (k, p) in scratch.enumerated() {
-                                    positionValues.append(k == 0 ? p : p &- previous)
-                                    previous = p
+                                for k in 0..<n {
+                                    positionValues.append(p[k] &- previous)
+                                    previous = p[k]
                                 }
                                 fieldLengths[ord - 1] &+= UInt64(freq)
                             }

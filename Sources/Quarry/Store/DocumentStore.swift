@@ -54,6 +54,23 @@ final class StoreWriter {
         buffer.removeAll()
     }
 
+    /// Appends a block compressed by another store as it is (for merges: no recompression). Documents added before
+    /// it are flushed as a block of their own first.
+    /// - Parameters:
+    ///   - frame: the block's zstd frame.
+    ///   - documents: how many documents it holds.
+    ///   - uncompressedSize: its size decompressed.
+    func appendCompressedBlock(_ frame: RawBytes, documents: Int, uncompressedSize: Int) throws(QuarryError) {
+        try flushBlock()
+        index.u32(docCount)
+        index.u32(UInt32(uncompressedSize))
+        index.u64(UInt64(file.position))
+        try file.write(frame)
+        blockCount += 1
+        docCount += UInt32(documents)
+        blockFirstDoc = docCount
+    }
+
     /// Writes the last block, the index and the footer. Returns the file size.
     func finish() throws(QuarryError) -> Int {
         try flushBlock()
@@ -146,6 +163,26 @@ final class StoreReader {
     private func blockFirstDoc(_ b: Int) -> Int { Int(index.loadU32(b * 16)) }
     /// (Masked as `init` masked it when it validated the offsets, so that the value used is the value checked.)
     private func blockOffset(_ b: Int) -> Int { Int(index.loadU64(b * 16 + 8) & 0x7FFF_FFFF_FFFF_FFFF) }
+
+    /// Block `b` as stored: its first document, document count, uncompressed size and zstd frame (for merges, which
+    /// copy whole blocks). Checks the entry as `load` does; the frame itself is checked by the file's checksum, which
+    /// a merge verifies first.
+    func rawBlock(_ b: Int) throws(QuarryError) -> (firstDoc: Int, documents: Int, uncompressedSize: Int, frame: RawBytes) {
+        guard b >= 0 && b < blockCount else {
+            throw QuarryError(.invalidArgument, "store block \(b) is not in this segment", path: path)
+        }
+        let start = blockOffset(b)
+        let end = b + 1 < blockCount ? blockOffset(b + 1) : indexOffset
+        let size = Int(index.loadU32(b * 16 + 4))
+        let first = blockFirstDoc(b)
+        let next = b + 1 < blockCount ? blockFirstDoc(b + 1) : docCount
+        guard size <= 64 << 20, start >= FileFormat.headerSize, end <= indexOffset, start < end, first < next,
+            next <= docCount, let frame = body.slice(start, end - start)
+        else {
+            throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
+        }
+        return (first, next - first, size, frame)
+    }
 
     /// Loads block `b` into the cache.
     private func load(_ b: Int) throws(QuarryError) {

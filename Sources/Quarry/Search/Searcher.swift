@@ -23,16 +23,6 @@ public struct SearchResult: Sendable {
     public var hits: [Hit]
 }
 
-/// A query bound to an index.
-indirect enum Weight {
-    /// A term leaf; `infos[s]` is its dictionary entry in segment `s` (nil if absent).
-    case term(field: Int, term: [UInt8], weight: FieldWeight, infos: [TermInfo?], docFreq: Int)
-    case phrase(field: Int, terms: [[UInt8]], offsets: [Int], slop: Int, weight: FieldWeight, infos: [[TermInfo?]])
-    case dateRange(lower: Int64?, upper: Int64?)
-    case boolean(must: [Weight], should: [Weight], mustNot: [Weight], filter: [Weight])
-    case none
-}
-
 /// Searches an open index. Thread-safe: any number of threads may search at once.
 public final class Searcher: @unchecked Sendable {
     public let reader: IndexReader
@@ -43,17 +33,19 @@ public final class Searcher: @unchecked Sendable {
 
     // MARK: Binding
 
-    func bind(_ query: Query) throws(QuarryError) -> Weight {
+    /// Binds `query` to the index: one `Weight` type per query kind (Weights/).
+    func bind(_ query: Query) throws(QuarryError) -> any Weight {
         switch query {
         case .none:
-            return .none
+            return EmptyWeight()
         case .dateRange(let lo, let hi):
-            return .dateRange(lower: lo, upper: hi)
+            return DateRangeWeight(lower: lo, upper: hi)
         case .term(let field, let term):
             let (infos, df) = try lookup(field, term)
             let w = FieldWeight(
-                idf: BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount), avgLength: reader.averageLength(field))
-            return .term(field: field, term: term, weight: w, infos: infos, docFreq: df)
+                idf: BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount),
+                avgLength: reader.averageLength(field))
+            return TermWeight(field: field, term: term, weight: w, infos: infos, docFreq: df)
         case .phrase(let field, let terms, let offsets, let slop):
             var all: [[TermInfo?]] = []
             var idf: Float = 0
@@ -63,17 +55,17 @@ public final class Searcher: @unchecked Sendable {
                 idf += BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount)
             }
             let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field))
-            return .phrase(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
+            return PhraseWeight(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
         case .boolean(let must, let should, let mustNot, let filter):
-            var m: [Weight] = []
+            var m: [any Weight] = []
             for q in must { m.append(try bind(q)) }
-            var s: [Weight] = []
+            var s: [any Weight] = []
             for q in should { s.append(try bind(q)) }
-            var n: [Weight] = []
+            var n: [any Weight] = []
             for q in mustNot { n.append(try bind(q)) }
-            var f: [Weight] = []
+            var f: [any Weight] = []
             for q in filter { f.append(try bind(q)) }
-            return .boolean(must: m, should: s, mustNot: n, filter: f)
+            return BooleanWeight(must: m, should: s, mustNot: n, filter: f)
         }
     }
 
@@ -91,64 +83,11 @@ public final class Searcher: @unchecked Sendable {
         return (infos, df)
     }
 
-    // MARK: Scorers
-
-    /// The scorer of `weight` in segment `s`, or nil if nothing can match there.
-    /// - Parameter scoring: false when only matches count (phrases then stop at their first occurrence).
-    func scorer(_ weight: Weight, segment s: Int, scoring: Bool = true) -> (any Scorer)? {
-        let seg = reader.segments[s]
-        switch weight {
-        case .none:
-            return nil
-        case .term(let field, _, let w, let infos, _):
-            guard let info = infos[s] else { return nil }
-            let it = seg.postingsIterator(field, info, withPositions: false)
-            if it.doc == terminated && !it.corrupted { return nil }
-            return TermScorer(postings: it, weight: w, norms: seg.norms.column(field))
-        case .phrase(let field, _, let offsets, let slop, let w, let infos):
-            var its: [PostingsIterator] = []
-            for termInfos in infos {
-                guard let info = termInfos[s] else { return nil }
-                its.append(seg.postingsIterator(field, info, withPositions: true))
-            }
-            if its.count == 1 {
-                return TermScorer(postings: its[0], weight: w, norms: seg.norms.column(field))
-            }
-            return PhraseScorer(
-                terms: its, offsets: offsets, slop: slop, weight: w, norms: seg.norms.column(field),
-                needsFrequency: scoring)
-        case .dateRange(let lo, let hi):
-            return DateRangeScorer(column: seg.dates, lower: lo, upper: hi)
-        case .boolean(let must, let should, let mustNot, let filter):
-            var required: [any Scorer] = []
-            var scoringFlags: [Bool] = []
-            for w in must {
-                guard let sc = scorer(w, segment: s, scoring: scoring) else { return nil }
-                required.append(sc)
-                scoringFlags.append(true)
-            }
-            for w in filter {
-                guard let sc = scorer(w, segment: s, scoring: scoring) else { return nil }
-                required.append(sc)
-                scoringFlags.append(false)
-            }
-            let optional = should.compactMap { scorer($0, segment: s, scoring: scoring) }
-            var result: any Scorer
-            if required.isEmpty {
-                if optional.isEmpty { return nil }
-                result = makeUnion(optional)
-            } else {
-                result = makeIntersection(required, scoring: scoringFlags)
-                if !optional.isEmpty {
-                    result = ReqOptScorer(required: result, optional: makeUnion(optional))
-                }
-            }
-            let excluded = mustNot.compactMap { scorer($0, segment: s, scoring: false) }
-            if !excluded.isEmpty {
-                result = ExclusionScorer(required: result, excluded: makeUnion(excluded))
-            }
-            return result
-        }
+    /// The error for damaged postings met in segment `s`.
+    func damaged(segment s: Int) -> QuarryError {
+        QuarryError.corrupt(
+            reader.segments[s].info.path(.postings, in: reader.directory),
+            "postings or positions failed a check during the search")
     }
 
     // MARK: Searching
@@ -162,13 +101,13 @@ public final class Searcher: @unchecked Sendable {
         return try search(weight, limit: limit, offset: offset, sort: sort, exhaustive: exhaustive)
     }
 
-    func search(_ weight: Weight, limit: Int, offset: Int, sort: SortOrder, exhaustive: Bool) throws(QuarryError)
+    func search(_ weight: any Weight, limit: Int, offset: Int, sort: SortOrder, exhaustive: Bool) throws(QuarryError)
         -> SearchResult
     {
         let k = max(0, limit) + max(0, offset)
         var collector = TopKCollector(k: k, byDate: sort != .score, descending: sort == .dateDescending)
         for s in reader.segments.indices {
-            guard let scorer = scorer(weight, segment: s) else { continue }
+            guard let scorer = weight.scorer(self, segment: s, scoring: true) else { continue }
             let deletes = reader.segments[s].deletes
             if sort == .score {
                 collectByScore(scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive)
@@ -183,11 +122,7 @@ public final class Searcher: @unchecked Sendable {
                     d = scorer.next()
                 }
             }
-            if scorer.corrupted {
-                throw QuarryError.corrupt(
-                    reader.segments[s].info.path(.postings, in: reader.directory),
-                    "postings or positions failed a check during the search")
-            }
+            if scorer.corrupted { throw damaged(segment: s) }
         }
         let hits = Array(collector.sorted().dropFirst(max(0, offset)))
         return SearchResult(hits: hits)
@@ -227,36 +162,9 @@ public final class Searcher: @unchecked Sendable {
         return try count(weight)
     }
 
-    func count(_ weight: Weight) throws(QuarryError) -> Int {
+    func count(_ weight: any Weight) throws(QuarryError) -> Int {
         var total = 0
-        // A lone term: its document frequency, when no document is deleted.
-        if case .term(_, _, _, _, let df) = weight, !reader.segments.contains(where: { $0.deletes != nil }) {
-            return df
-        }
-        for s in reader.segments.indices {
-            guard let scorer = scorer(weight, segment: s, scoring: false) else { continue }
-            let deletes = reader.segments[s].deletes
-            if let union = scorer as? TermUnionScorer {
-                total += union.countMatches(maxDoc: reader.segments[s].docCount, deletes: deletes)
-            } else if let deletes {
-                var d = scorer.doc
-                while d != terminated {
-                    if !deletes.contains(Int(d)) { total += 1 }
-                    d = scorer.next()
-                }
-            } else {
-                var d = scorer.doc
-                while d != terminated {
-                    total += 1
-                    d = scorer.next()
-                }
-            }
-            if scorer.corrupted {
-                throw QuarryError.corrupt(
-                    reader.segments[s].info.path(.postings, in: reader.directory),
-                    "postings or positions failed a check during the search")
-            }
-        }
+        for s in reader.segments.indices { total += try weight.count(self, segment: s) }
         return total
     }
 }
@@ -269,18 +177,14 @@ extension Searcher {
     {
         let weight = try bind(query.normalized())
         for s in reader.segments.indices {
-            guard let scorer = scorer(weight, segment: s, scoring: false) else { continue }
+            guard let scorer = weight.scorer(self, segment: s, scoring: false) else { continue }
             let segment = reader.segments[s]
             var d = scorer.doc
             while d != terminated {
                 if !segment.isDeleted(Int(d)) { try body(s, Int(d)) }
                 d = scorer.next()
             }
-            if scorer.corrupted {
-                throw QuarryError.corrupt(
-                    segment.info.path(.postings, in: reader.directory),
-                    "postings or positions failed a check during the search")
-            }
+            if scorer.corrupted { throw damaged(segment: s) }
         }
     }
 

@@ -134,8 +134,8 @@ public final class IndexWriter {
         var report = try run.execute()
         if !report.interrupted && options.mergePolicy.isEnabled {
             let merged = try mergeAsPolicyAsks()
-            report.merges = merged.merges
-            report.mergeSeconds = merged.seconds
+            report.merges += merged.merges
+            report.mergeSeconds += merged.seconds
         }
         report.indexDocuments = manifest.liveDocumentCount
         report.indexSegments = manifest.segments.count

@@ -58,6 +58,7 @@ enum SegmentMerger {
             for file in s.reader.mappedFiles {
                 file.adviseSequential()
                 try FileFormat.verifyChecksum(file.bytes, path: file.path)
+                file.dropResidentPages()
             }
             if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
         }
@@ -115,6 +116,7 @@ enum SegmentMerger {
                 }
                 dates.append(s.reader.dates.date(d))
             }
+            for file in s.reader.mappedFiles { file.dropResidentPages() }
             if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
         }
         sizes[.store] = try store.finish()
@@ -132,6 +134,7 @@ enum SegmentMerger {
         var docs: [UInt32] = []
         var freqs: [UInt32] = []
         var positionValues: [UInt32] = []
+        var readSinceDrop = 0
         docs.reserveCapacity(1024)
         freqs.reserveCapacity(1024)
         positionValues.reserveCapacity(4096)
@@ -194,6 +197,12 @@ enum SegmentMerger {
                     }
                 }
                 for i in members { cursors[i].next() }
+                // Pages already read are dropped from time to time (see MappedFile.dropResidentPages).
+                readSinceDrop += docs.count + positionValues.count
+                if readSinceDrop >= 16 << 20 {
+                    readSinceDrop = 0
+                    for s in sources { for file in s.reader.mappedFiles { file.dropResidentPages() } }
+                }
                 if docs.isEmpty { continue }
                 if !started {
                     try dictionary.startField(ord, hasPositions: hasPositions)

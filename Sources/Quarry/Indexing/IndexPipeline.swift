@@ -115,6 +115,12 @@ final class IndexRun: @unchecked Sendable {
     var flushed: [FlushedSegment] = []
     var replaced = 0
     var duplicatesSkipped = 0
+    /// Pending segments being merged, by name.
+    var merging = Set<String>()
+    var workersDone = false
+    var merges = 0
+    var mergedAway = 0
+    var mergeSeconds = 0.0
     var committedCount = 0
     var firstError: (order: (Int, Int), error: QuarryError)?
     var skipped = 0
@@ -209,6 +215,10 @@ final class IndexRun: @unchecked Sendable {
             let first = max(share * (k + 1) / workerCount, 2 << 20)
             workers.append(Thread { [self] in self.work(budget: share, firstBudget: first) })
         }
+        // Segments flushed in this run are merged on a thread of their own while the workers go on (not with
+        // --commit-every, whose commits would race with it: then merging waits for the end of the run).
+        let merger = options.mergePolicy.isEnabled && options.commitEvery == nil
+            ? Thread { [self] in self.mergeWhileIndexing() } : nil
         var bytesRead = 0
         var readError: QuarryError?
         do {
@@ -218,6 +228,11 @@ final class IndexRun: @unchecked Sendable {
         }
         for _ in 0..<workerCount { queue.push(.end) }
         for w in workers { w.join() }
+        monitor.withLock {
+            workersDone = true
+            monitor.broadcast()
+        }
+        merger?.join()
 
         var report = IndexReport()
         report.bytesRead = bytesRead
@@ -263,7 +278,9 @@ final class IndexRun: @unchecked Sendable {
             report.documentsReplaced = replaced
             report.duplicatesSkipped = duplicatesSkipped
             report.commits = commits
-            report.segmentsAdded = flushed.count
+            report.segmentsAdded = flushed.count + mergedAway - merges
+            report.merges = merges
+            report.mergeSeconds = mergeSeconds
         }
         report.seconds = elapsed()
         return report
@@ -482,7 +499,10 @@ final class IndexRun: @unchecked Sendable {
             }
             do {
                 let info = try b.flush()
-                monitor.withLock { flushed.append(info) }
+                monitor.withLock {
+                    flushed.append(info)
+                    monitor.broadcast()
+                }
                 return true
             } catch {
                 for p in b.filePaths { _ = Syscalls.unlink(p) }
@@ -627,6 +647,74 @@ final class IndexRun: @unchecked Sendable {
         } else if let b = builder {
             for p in b.filePaths { _ = Syscalls.unlink(p) }
             builder = nil
+        }
+    }
+
+    // MARK: Merging (its own thread)
+
+    /// Merges the segments flushed in this run as the merge policy asks, one merge at a time, until the workers are
+    /// done. A merged segment replaces its sources in `flushed` (not yet committed: the commit at the end resolves
+    /// ids over it, with each document's input sequence carried through the merge's doc maps).
+    private func mergeWhileIndexing() {
+        let compressor = ZstdCompressor()
+        while true {
+            let picked: [FlushedSegment] = monitor.withLock {
+                while true {
+                    if stopped || workersDone || options.isInterrupted() { return [] }
+                    let candidates = flushed[committedCount...].filter { !merging.contains($0.info.name) }
+                    if let names = options.mergePolicy.findMerge(candidates.map(\.info)) {
+                        let chosen = Set(names)
+                        merging.formUnion(chosen)
+                        return candidates.filter { chosen.contains($0.info.name) }
+                    }
+                    monitor.wait()
+                }
+            }
+            if picked.isEmpty { return }
+            let names = Set(picked.map(\.info.name))
+            let started = Syscalls.monotonicNanoseconds()
+            do {
+                var sources: [MergeSource] = []
+                for p in picked {
+                    sources.append(
+                        MergeSource(
+                            reader: try SegmentReader(directory: writer.directory, info: p.info),
+                            deletes: p.deletes.count > 0 ? p.deletes : nil))
+                }
+                let (name, id) = writer.allocateSegmentName()
+                let result = try SegmentMerger.merge(
+                    sources, schema: schema, directory: writer.directory, name: name, id: id,
+                    compressor: compressor, isCancelled: { [self] in isStopped || options.isInterrupted() })
+                var sequences = [UInt64](repeating: 0, count: result.info.docCount)
+                for (i, p) in picked.enumerated() {
+                    for (d, target) in result.docMaps[i].enumerated() where target >= 0 {
+                        sequences[Int(target)] = p.sequences[d]
+                    }
+                }
+                let merged = FlushedSegment(
+                    info: result.info, sequences: sequences, deletes: DeletedDocuments(docCount: result.info.docCount))
+                sources = []
+                monitor.withLock {
+                    let at = flushed.firstIndex { names.contains($0.info.name) } ?? flushed.count
+                    flushed.removeAll { names.contains($0.info.name) }
+                    flushed.insert(merged, at: max(committedCount, min(at, flushed.count)))
+                    merging.subtract(names)
+                    merges += 1
+                    mergedAway += picked.count
+                    mergeSeconds += Double(Syscalls.monotonicNanoseconds() - started) / 1e9
+                    monitor.broadcast()
+                }
+                for p in picked {
+                    for kind in FileKind.segmentKinds { _ = Syscalls.unlink(p.info.path(kind, in: writer.directory)) }
+                }
+            } catch {
+                monitor.withLock {
+                    merging.subtract(names)
+                    monitor.broadcast()
+                }
+                if error.code != .interrupted { fail(error, order: (-1, 0)) }
+                return
+            }
         }
     }
 

@@ -63,6 +63,15 @@ final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Drops the file's pages from this process's memory (they stay in the page cache, and come back on the next
+    /// read). A merge reads whole segments through their maps: without this, every page it read would count in the
+    /// process's resident memory until the end.
+    func dropResidentPages() {
+        if let mapping {
+            _ = madvise(mapping, mappedLength, MADV_DONTNEED)
+        }
+    }
+
     deinit {
         if let mapping {
             munmap(mapping, mappedLength)

@@ -260,6 +260,47 @@ import Testing
         #expect(listDirectory(dir.file("index-error")).allSatisfy { !$0.hasPrefix("seg-") })
     }
 
+    @Test func segmentsMergedDuringARunKeepTheLatestVersions() throws {
+        // A small budget flushes many segments; the merge policy merges them on its own thread while the workers go
+        // on; ids repeated across the input resolve to their last occurrence all the same.
+        let dir = TemporaryDirectory("writer")
+        let a = Self.corpus(6000, seed: 0x1D_0020, prefix: "g-") {
+            $0.uniqueWordsPerDocument = 40
+            $0.maxBodyWords = 20
+        }
+        var lines = a.documents.map(\.line)
+        var latest: [String: String] = [:]
+        for d in a.documents { latest[d.id] = d.line }
+        for k in stride(from: 0, to: 6000, by: 97) {
+            let line = #"{"id":"g-\#(k)","body":"version two of \#(k)"}"#
+            lines.append(line)
+            latest["g-\(k)"] = line
+        }
+        writeFile(dir.file("in.jsonl"), lines.joined(separator: "\n") + "\n")
+        for threads in [1, 2] {
+            let index = dir.file("index\(threads)")
+            let report = try buildIndex(
+                at: index, inputs: [dir.file("in.jsonl")],
+                options: testIndexOptions(threads: threads) {
+                    $0.memoryBudget = 4 << 20
+                    $0.mergePolicy = MergePolicy()
+                    $0.mergePolicy.mergeFactor = 2
+                    $0.mergePolicy.floorBytes = 1 << 16
+                })
+            #expect(report.merges > 0, "threads \(threads): \(report.segmentsAdded) segments flushed")
+            #expect(report.documentsReplaced == latest.count - 6000 + (lines.count - 6000))
+            let reader = try IndexReader(directory: index)
+            #expect(reader.documentCount == 6000)
+            #expect(reader.segments.count < report.segmentsAdded)
+            for (id, line) in latest where id.hasSuffix("0") || id.hasSuffix("7") {
+                let (segment, doc) = try #require(try reader.locate(id: id))
+                #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(line.utf8), "\(id)")
+            }
+            let check = IndexChecker.check(index)
+            #expect(check.isSound, "\(check.problems)")
+        }
+    }
+
     @Test func reindexingAcrossRunsReplaces() throws {
         let dir = TemporaryDirectory("writer")
         let index = dir.file("index")

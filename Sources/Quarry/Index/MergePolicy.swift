@@ -7,9 +7,11 @@
 // merged into one, which lands a level or more higher; levels are checked from the smallest up. So n equal
 // flushes leave O(f * log_f(n)) segments, and each document is rewritten O(log_f(n)) times. A segment whose
 // deleted documents reach `deletesToRewrite` of it is rewritten on its own, so deletes do not linger. Segments
-// over `maxSegmentBytes` are left alone (except for deletes).
+// over `maxSegmentBytes` are left alone (except for deletes). Last, a cap: with more than `maxSegments` segments,
+// the smallest are merged until that many are left, so an index built in many runs (or a large one built in one)
+// does not pay for many segments at every query; merging the smallest keeps that cheap.
 //
-// Defaults: factor 4, up to 10 at once, floor 1 MiB, no size cap, rewrite at 30% deleted. `quarry merge
+// Defaults: factor 4, up to 10 at once, floor 1 MiB, no size cap, rewrite at 30% deleted, at most 5 segments. `quarry merge
 // --max-segments N` forces merges past the policy.
 
 /// When to merge segments during `quarry index` (see the file comment).
@@ -26,6 +28,9 @@ public struct MergePolicy: Sendable, Equatable {
     public var maxSegmentBytes: Int?
     /// A segment with this share of its documents deleted is rewritten.
     public var deletesToRewrite = 0.3
+    /// More segments than this (after the level rule) and the smallest are merged until this many are left
+    /// (nil: no cap).
+    public var maxSegments: Int? = 5
 
     public init() {}
 
@@ -60,6 +65,10 @@ public struct MergePolicy: Sendable, Equatable {
         }
         for s in segments where s.docCount > 0 && Double(s.deletedCount) >= deletesToRewrite * Double(s.docCount) {
             return [s.name]
+        }
+        if let cap = maxSegments, candidates.count > max(cap, 1) {
+            let k = min(max(2, candidates.count - max(cap, 1) + 1), max(2, maxMergeAtOnce))
+            return candidates.sorted { MergePolicy.liveBytes($0) < MergePolicy.liveBytes($1) }.prefix(k).map(\.name)
         }
         return nil
     }

@@ -657,12 +657,15 @@ final class IndexRun: @unchecked Sendable {
     /// ids over it, with each document's input sequence carried through the merge's doc maps).
     private func mergeWhileIndexing() {
         let compressor = ZstdCompressor()
+        // The level rule only: the cap on the segment count is for the index as committed, after the run.
+        var policy = options.mergePolicy
+        policy.maxSegments = nil
         while true {
             let picked: [FlushedSegment] = monitor.withLock {
                 while true {
                     if stopped || workersDone || options.isInterrupted() { return [] }
                     let candidates = flushed[committedCount...].filter { !merging.contains($0.info.name) }
-                    if let names = options.mergePolicy.findMerge(candidates.map(\.info)) {
+                    if let names = policy.findMerge(candidates.map(\.info)) {
                         let chosen = Set(names)
                         merging.formUnion(chosen)
                         return candidates.filter { chosen.contains($0.info.name) }

@@ -419,6 +419,21 @@ public final class IndexWriter {
         return DeletedDocuments(docCount: info.docCount)
     }
 
+    /// The largest id made only of decimal digits over the committed segments (for `--auto-id`), or nil.
+    func largestNumericID() throws(QuarryError) -> UInt64? {
+        var best: UInt64?
+        for s in manifest.segments {
+            try reader(s).terms.forEachTerm(Schema.idOrd) { term, _ in
+                guard !term.isEmpty, term.count <= 19, term.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return true }
+                var v: UInt64 = 0
+                for b in term { v = v * 10 + UInt64(b - 0x30) }
+                if v > (best ?? 0) || best == nil { best = v }
+                return true
+            }
+        }
+        return best
+    }
+
     // MARK: Duplicate ids
 
     /// Finds ids held by more than one live document where at least one is pending, and deletes all but one of

@@ -301,6 +301,28 @@ import Testing
         }
     }
 
+    @Test func autoIDsNeverMeetOldOnesAfterDeletesAndMerges() throws {
+        let dir = TemporaryDirectory("writer")
+        let index = dir.file("index")
+        writeFile(dir.file("a.jsonl"), (0..<10).map { #"{"body":"first \#($0)"}"# }.joined(separator: "\n") + "\n")
+        let auto = testIndexOptions { $0.autoID = true }
+        try buildIndex(at: index, inputs: [dir.file("a.jsonl")], options: auto)
+        // Delete two and merge them away: the index holds 8 documents, the largest id is 9.
+        let writer = try IndexWriter(directory: index, schema: nil, options: testIndexOptions())
+        try writer.delete(id: "0")
+        try writer.delete(id: "1")
+        try writer.commit()
+        try writer.forceMerge(maxSegments: 1)
+        writer.close()
+        writeFile(dir.file("b.jsonl"), #"{"body":"second"}"# + "\n")
+        let report = try buildIndex(at: index, inputs: [dir.file("b.jsonl")], schema: nil, options: auto)
+        #expect(report.documentsReplaced == 0)
+        let reader = try IndexReader(directory: index)
+        #expect(reader.documentCount == 9)
+        let (segment, doc) = try #require(try reader.locate(id: "10"))
+        #expect(String(decoding: try reader.storedDocument(segment: segment, doc: doc), as: UTF8.self).contains("second"))
+    }
+
     @Test func reindexingAcrossRunsReplaces() throws {
         let dir = TemporaryDirectory("writer")
         let index = dir.file("index")

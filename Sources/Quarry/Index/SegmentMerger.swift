@@ -30,6 +30,48 @@ struct MergeResult {
 }
 
 enum SegmentMerger {
+    /// Appends the live documents of one source's postings of a term (renumbered by `map`), their frequencies and
+    /// (with positions) each one's first position and gaps. Marks the iterator damaged on any inconsistency.
+    /// - Returns: the sum of the frequencies appended.
+    @inline(never)
+    private static func collect(
+        _ it: PostingsIterator, _ map: [Int32], _ hasPositions: Bool, _ docs: inout [UInt32],
+        _ freqs: inout [UInt32], _ positions: inout [UInt32]
+    ) -> UInt64 {
+        var total: UInt64 = 0
+        docs.reserveCapacity(docs.count + it.docFreq)
+        freqs.reserveCapacity(freqs.count + it.docFreq)
+        var d = it.doc
+        while d != terminated {
+            guard Int(d) < map.count else {
+                it.markCorrupted()
+                break
+            }
+            let target = map[Int(d)]
+            if target >= 0 {
+                let freq = it.freq
+                docs.append(UInt32(target))
+                freqs.append(freq)
+                total &+= UInt64(freq)
+                if hasPositions {
+                    let n = it.loadPositions()
+                    guard n == Int(freq) else {
+                        it.markCorrupted()
+                        break
+                    }
+                    let p = it.positionsBuffer
+                    var previous: UInt32 = 0
+                    for k in 0..<n {
+                        positions.append(p[k] &- previous)
+                        previous = p[k]
+                    }
+                }
+            }
+            d = it.next()
+        }
+        return total
+    }
+
     /// Merges `sources` (in order) into a new segment `name` in `directory`.
     /// - Throws: `.corruptIndex` if a source's data fails a check; the partial files are removed.
     static func merge(
@@ -161,35 +203,8 @@ enum SegmentMerger {
                     let source = sources[i].reader
                     let map = maps[i]
                     let it = source.postingsIterator(ord, cursors[i].info, withPositions: hasPositions)
-                    var d = it.doc
-                    while d != terminated {
-                        guard Int(d) < map.count else {
-                            it.markCorrupted()
-                            break
-                        }
-                        let target = map[Int(d)]
-                        if target >= 0 {
-                            let freq = it.freq
-                            docs.append(UInt32(target))
-                            freqs.append(freq)
-                            if hasPositions {
-                                let n = it.loadPositions()
-                                guard n == Int(freq) else {
-                                    it.markCorrupted()
-                                    break
-                                }
-                                // First position, then gaps (as the writer takes them).
-                                let p = it.positionsBuffer
-                                var previous: UInt32 = 0
-                                for k in 0..<n {
-                                    positionValues.append(p[k] &- previous)
-                                    previous = p[k]
-                                }
-                                fieldLengths[ord - 1] &+= UInt64(freq)
-                            }
-                        }
-                        d = it.next()
-                    }
+                    let written = collect(it, map, hasPositions, &docs, &freqs, &positionValues)
+                    if hasPositions { fieldLengths[ord - 1] &+= written }
                     if it.corrupted {
                         throw QuarryError.corrupt(
                             source.info.path(.postings, in: source.directory),

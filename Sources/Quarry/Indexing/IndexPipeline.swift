@@ -301,7 +301,7 @@ final class IndexRun: @unchecked Sendable {
         // --auto-id numbers on from the largest numeric id in the index, so that new numbers never meet old ones
         // (which would replace them), whatever was deleted or merged away.
         var record = writer.manifest.documentCount
-        if options.autoID { record = max(record, try writer.largestNumericID().map { Int(clamping: $0) + 1 } ?? 0) }
+        if options.autoID { record = max(record, try writer.largestNumericID().map { Int(clamping: $0) } ?? 0) }
         var consumedBefore = 0
         var lastProgress = Syscalls.monotonicNanoseconds()
         var knownTotal: Int? = 0

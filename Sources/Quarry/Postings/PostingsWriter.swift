@@ -211,17 +211,24 @@ final class PostingsWriter {
 struct Impacts {
     /// Per norm byte: the highest frequency seen with it (0: none).
     private var maxFreqByNorm = [UInt32](repeating: 0, count: 256)
-    private var touched: [UInt8] = []
+    /// The norms seen, as a 256-bit set (so that the frontier walks them in order without sorting).
+    private var touched = [UInt64](repeating: 0, count: 4)
 
     mutating func reset() {
-        for n in touched { maxFreqByNorm[Int(n)] = 0 }
-        touched.removeAll(keepingCapacity: true)
+        for w in 0..<4 {
+            var bits = touched[w]
+            while bits != 0 {
+                maxFreqByNorm[w << 6 | bits.trailingZeroBitCount] = 0
+                bits &= bits &- 1
+            }
+            touched[w] = 0
+        }
     }
 
     @inline(__always)
     mutating func add(freq: UInt32, norm: UInt8) {
         let i = Int(norm)
-        if maxFreqByNorm[i] == 0 { touched.append(norm) }
+        touched[i >> 6] |= 1 << UInt64(i & 63)
         if freq > maxFreqByNorm[i] { maxFreqByNorm[i] = freq }
     }
 
@@ -229,14 +236,20 @@ struct Impacts {
     /// `reset()` before the next set.
     func frontier() -> [(UInt32, UInt8)] {
         var points: [(UInt32, UInt8)] = []
+        points.reserveCapacity(8)
         // From the shortest norm up, a pair is kept when its frequency beats every shorter one's; the others are
         // dominated (a shorter document with at least their frequency exists).
         var best: UInt32 = 0
-        for n in touched.sorted() {
-            let f = maxFreqByNorm[Int(n)]
-            if f > best {
-                points.append((f, n))
-                best = f
+        for w in 0..<4 {
+            var bits = touched[w]
+            while bits != 0 {
+                let n = w << 6 | bits.trailingZeroBitCount
+                bits &= bits &- 1
+                let f = maxFreqByNorm[n]
+                if f > best {
+                    points.append((f, UInt8(n)))
+                    best = f
+                }
             }
         }
         while points.count > 4 {

@@ -307,10 +307,11 @@ import Testing
         writeFile(dir.file("a.jsonl"), (0..<10).map { #"{"body":"first \#($0)"}"# }.joined(separator: "\n") + "\n")
         let auto = testIndexOptions { $0.autoID = true }
         try buildIndex(at: index, inputs: [dir.file("a.jsonl")], options: auto)
-        // Delete two and merge them away: the index holds 8 documents, the largest id is 9.
+        // Auto ids are line numbers (1...10). Delete two and merge them away: the index holds 8 documents, the
+        // largest id is 10.
         let writer = try IndexWriter(directory: index, schema: nil, options: testIndexOptions())
-        try writer.delete(id: "0")
-        try writer.delete(id: "1")
+        #expect(try writer.delete(id: "1") == 1)
+        #expect(try writer.delete(id: "2") == 1)
         try writer.commit()
         try writer.forceMerge(maxSegments: 1)
         writer.close()
@@ -319,8 +320,10 @@ import Testing
         #expect(report.documentsReplaced == 0)
         let reader = try IndexReader(directory: index)
         #expect(reader.documentCount == 9)
-        let (segment, doc) = try #require(try reader.locate(id: "10"))
+        let (segment, doc) = try #require(try reader.locate(id: "11"))
         #expect(String(decoding: try reader.storedDocument(segment: segment, doc: doc), as: UTF8.self).contains("second"))
+        let (s10, d10) = try #require(try reader.locate(id: "10"))
+        #expect(String(decoding: try reader.storedDocument(segment: s10, doc: d10), as: UTF8.self).contains("first 9"))
     }
 
     @Test func reindexingAcrossRunsReplaces() throws {

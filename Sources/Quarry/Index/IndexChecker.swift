@@ -74,18 +74,21 @@ public enum IndexChecker {
             checkSegment(reader, schema: manifest.schema, report: &report)
             readers.append(reader)
         }
-        if report.problems.isEmpty && readers.count > 1 {
+        if report.problems.isEmpty && !readers.isEmpty {
             do {
                 try TermMergeWalk.forEachTerm(readers, field: Schema.idOrd) { id, members throws(QuarryError) in
-                    guard members.count >= 2 else { return true }
-                    let live = members.filter { m in
-                        m.info.docFreq != 1 || !readers[m.segment].isDeleted(Int(m.info.singletonDoc))
+                    guard members.count >= 2 || members.contains(where: { $0.info.docFreq > 1 }) else { return true }
+                    var live: [Int] = []
+                    for m in members {
+                        for d in try readers[m.segment].documents(withID: id) where !readers[m.segment].isDeleted(d) {
+                            live.append(m.segment)
+                        }
                     }
                     if live.count >= 2 {
                         report.problems.append(
                             CheckProblem(
                                 path: directory,
-                                message: "id '\(String(decoding: id, as: UTF8.self))' is held by live documents in \(readers[live[0].segment].info.name) and \(readers[live[1].segment].info.name)"
+                                message: "id '\(String(decoding: id, as: UTF8.self))' is held by live documents in \(readers[live[0]].info.name) and \(readers[live[1]].info.name)"
                             ))
                         return false
                     }

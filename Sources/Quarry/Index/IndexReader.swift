@@ -85,22 +85,31 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// Looks up a live document by id.
     func lookupID(_ id: [UInt8]) throws(QuarryError) -> Int? {
-        guard let d = try lookupIDIncludingDeleted(id), !isDeleted(d) else { return nil }
-        return d
+        try documents(withID: id).last { !isDeleted($0) }
     }
 
-    /// Looks up the document an id term points to, deleted or not.
-    func lookupIDIncludingDeleted(_ id: [UInt8]) throws(QuarryError) -> Int? {
+    /// Every document an id term points to, deleted or not, in order. One, except in a segment merged from
+    /// segments of one run that had not yet been resolved against each other (the commit deletes all but one).
+    func documents(withID id: [UInt8]) throws(QuarryError) -> [Int] {
         let info = try id.withBytes { raw throws(QuarryError) in try terms.lookup(Schema.idOrd, raw) }
-        guard let info, info.docFreq >= 1 else { return nil }
+        guard let info, info.docFreq >= 1 else { return [] }
         if info.docFreq == 1 {
             guard Int(info.singletonDoc) < docCount else {
                 throw QuarryError.corrupt(info.path(in: self), "id entry points past the segment's end")
             }
-            return Int(info.singletonDoc)
+            return [Int(info.singletonDoc)]
         }
         let it = postingsIterator(Schema.idOrd, info, withPositions: false)
-        return it.doc == terminated ? nil : Int(it.doc)
+        var out: [Int] = []
+        var d = it.doc
+        while d != terminated && Int(d) < docCount {
+            out.append(Int(d))
+            d = it.next()
+        }
+        if it.corrupted || d != terminated {
+            throw QuarryError.corrupt(info.path(in: self), "the postings of an id are damaged")
+        }
+        return out
     }
 }
 

@@ -224,16 +224,16 @@ public final class IndexWriter {
         var n = 0
         if builder?.document(withID: bytes) != nil { try flushBuilder() }
         for s in manifest.segments {
-            if let d = try reader(s).lookupIDIncludingDeleted(bytes) {
-                var dels = currentDeletes(s)
-                if dels.insert(d) {
-                    changedDeletes[s.name] = dels
-                    n += 1
-                }
+            var dels = currentDeletes(s)
+            var changed = false
+            for d in try reader(s).documents(withID: bytes) where dels.insert(d) {
+                changed = true
+                n += 1
             }
+            if changed { changedDeletes[s.name] = dels }
         }
         for j in pending.indices {
-            if let d = try reader(pending[j].info).lookupIDIncludingDeleted(bytes), pending[j].deletes.insert(d) {
+            for d in try reader(pending[j].info).documents(withID: bytes) where pending[j].deletes.insert(d) {
                 n += 1
             }
         }
@@ -450,7 +450,10 @@ public final class IndexWriter {
         var changed = Set<Int>()
         var error: QuarryError?
         try TermMergeWalk.forEachTerm(segs, field: Schema.idOrd) { term, members throws(QuarryError) in
-            guard members.count >= 2, members.contains(where: { $0.segment >= committed.count }) else { return true }
+            // (One segment can hold an id twice: one merged from segments of this run before they were resolved.)
+            guard members.count >= 2 || members.contains(where: { $0.info.docFreq > 1 }),
+                members.contains(where: { $0.segment >= committed.count })
+            else { return true }
             // The live documents holding this id: (segment, doc).
             var live: [(segment: Int, doc: Int)] = []
             for m in members {

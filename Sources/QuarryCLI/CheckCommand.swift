@@ -21,7 +21,10 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let directory = try location.resolve()
         // A path that holds no index is an error (exit 2), not a damaged index (exit 1): readManifest says why.
-        if !IndexDirectory.exists(directory) { _ = try IndexDirectory.readManifest(directory) }
+        // (Segment files without a manifest are a damaged index: reported below, exit 1.)
+        if !IndexDirectory.exists(directory) && IndexDirectory.segmentFiles(directory).isEmpty {
+            _ = try IndexDirectory.readManifest(directory)
+        }
         let start = Clock.now()
         let report = IndexChecker.check(directory)
         var out = OutputStream.standardOutput()

@@ -7,6 +7,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import Quarry
 
 /// Buffered output to a file descriptor.
 struct OutputStream {
@@ -132,24 +133,5 @@ struct JSONObject {
     var text: String { "{" + parts.joined(separator: ",") + "}" }
 }
 
-/// A JSON string literal.
-func quote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7F {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal (the engine's, so that the CLI and stored documents escape alike).
+func quote(_ s: String) -> String { jsonQuote(s) }

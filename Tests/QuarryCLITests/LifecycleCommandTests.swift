@@ -5,6 +5,10 @@ import Quarry
 import QuarryTestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("Lifecycle commands")
 struct LifecycleCommandTests {
     typealias Fixture = CLITests.Fixture
@@ -108,3 +112,67 @@ struct LifecycleCommandTests {
         #expect(Self.quarry(["merge", "-i", f.index, "--max-segments", "0"]).status == 2)
     }
 }
+
+@Suite("Damage and limits from the command line")
+struct DamageCommandTests {
+    @Test func deepNestingIsAnErrorNotACrash() throws {
+        let f = try CLITests.Fixture()
+        let deep = String(repeating: "(", count: 8_000) + "fox" + String(repeating: ")", count: 8_000)
+        let run = CLITests.quarry(["search", "-i", f.index, "--count", deep])
+        #expect(run.status == 2)
+        #expect(run.err.contains("deeper than 64 levels"), "\(run.err.prefix(300))")
+    }
+
+    @Test func aMissingManifestWithSegmentFilesIsDamage() throws {
+        let f = try CLITests.Fixture()
+        #expect(Syscalls_unlink(f.index + "/" + Manifest.fileName))
+        let run = CLITests.quarry(["check", "-i", f.index])
+        #expect(run.status == 1, "\(run.err)")
+        #expect(run.out.contains("quarry.manifest is missing, but"), "\(run.out)")
+        // An empty folder is no index at all: exit 2.
+        let empty = f.dir.makeDirectory("empty")
+        #expect(CLITests.quarry(["check", "-i", empty]).status == 2)
+    }
+
+    @Test func aDamagedDateBlockWidthInASmallSegmentDoesNotTrap() throws {
+        // Three documents a few seconds apart: a narrow block, so the table sits close after it.
+        let dir = TemporaryDirectory("dates")
+        let index = dir.file("index")
+        let input = dir.file("d.jsonl")
+        writeFile(
+            input,
+            (1...3).map { #"{"id":"d\#($0)","date":"2020-01-01T00:00:0\#($0)Z","body":"x"}"# }.joined(separator: "\n") + "\n")
+        #expect(CLITests.quarry(["index", "-q", "-i", index, input]).status == 0)
+        let m = try IndexDirectory.readManifest(index)
+        let dates = m.segments[0].path(.dates, in: index)
+        var bytes = readFile(dates)
+        // Trailer (44 bytes before the 8-byte footer): u32 docCount, u32 blockCount, u64 tableOffset, ...
+        let trailer = bytes.count - 8 - 44
+        var tableOffset = 0
+        for k in 0..<8 { tableOffset |= Int(bytes[trailer + 8 + k]) << (8 * k) }
+        #expect(tableOffset < 1024)
+        bytes[tableOffset + 24] = 64  // block 0's width: raw, 1,024 bytes, more than the file holds before its table
+        writeFile(dates, bytes)
+        let run = CLITests.quarry(["search", "-i", index, "--count", "date:>=1900"])
+        #expect(run.status <= 2, "no trap: \(run.status)")
+        #expect(CLITests.quarry(["check", "-q", "-i", index]).status == 1)
+    }
+
+    @Test func aDocumentTooLargeToStoreIsRefusedWithItsLine() throws {
+        let dir = TemporaryDirectory("big")
+        let blob = String(repeating: "x", count: 65 << 20)
+        let input = dir.file("big.jsonl")
+        writeFile(input, #"{"id":"small","body":"fine"}"# + "\n" + #"{"id":"big","body":"large","blob":""# + blob + "\"}\n")
+        let run = CLITests.quarry(["index", "-q", "-i", dir.file("index"), "--max-line", "80M", input])
+        #expect(run.status == 2)
+        #expect(run.err.contains("\(input):2"), "\(run.err)")
+        #expect(run.err.contains("can be stored"), "\(run.err)")
+        let skip = CLITests.quarry(["index", "-q", "-i", dir.file("index"), "--max-line", "80M", "--skip-bad", input])
+        #expect(skip.status == 0, "\(skip.err)")
+        #expect(CLITests.quarry(["check", "-q", "-i", dir.file("index")]).status == 0)
+        #expect(CLITests.quarry(["get", "-i", dir.file("index"), "small"]).status == 0)
+    }
+}
+
+/// Removes a file (tests only).
+private func Syscalls_unlink(_ path: String) -> Bool { unlink(path) == 0 }

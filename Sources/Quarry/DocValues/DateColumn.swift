@@ -175,7 +175,7 @@ struct DateColumnReader {
         default: return false
         }
         let offset = table.loadU64(e + 16)
-        return offset >= UInt64(FileFormat.headerSize) && offset <= UInt64(tableOffset - size)
+        return tableOffset >= size && offset >= UInt64(FileFormat.headerSize) && offset <= UInt64(tableOffset - size)
     }
 
     @inline(__always) func blockMin(_ block: Int) -> Int64 {

@@ -34,7 +34,14 @@ public enum IndexChecker {
         do {
             manifest = try IndexDirectory.readManifest(directory)
         } catch {
-            report.problems.append(CheckProblem(path: error.path ?? directory, message: error.message))
+            var message = error.message
+            let orphans = IndexDirectory.segmentFiles(directory)
+            if !IndexDirectory.exists(directory) && !orphans.isEmpty {
+                message =
+                    "\(Manifest.fileName) is missing, but \(orphans.count) segment files are here: the index is damaged. "
+                    + "Without the manifest, which segments were committed is unknown; rebuild the index from its input"
+            }
+            report.problems.append(CheckProblem(path: error.path ?? directory, message: message))
             return report
         }
         report.filesChecked += 1

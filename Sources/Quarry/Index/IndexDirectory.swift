@@ -32,6 +32,17 @@ public enum IndexDirectory {
         return false
     }
 
+    /// The names of the segment and deletes files in `path` (none if it cannot be listed).
+    public static func segmentFiles(_ path: String) -> [String] {
+        guard case .success(let names) = Syscalls.listDirectory(path) else { return [] }
+        return names.filter { name in
+            guard let dot = name.firstIndex(of: ".") else { return false }
+            let stem = name[..<dot]
+            let segment = stem.firstIndex(of: "_").map { stem[..<$0] } ?? stem
+            return Manifest.isValidSegmentName(String(segment))
+        }
+    }
+
     /// Reads and verifies the committed manifest.
     public static func readManifest(_ path: String) throws(QuarryError) -> Manifest {
         let file = path + "/" + Manifest.fileName

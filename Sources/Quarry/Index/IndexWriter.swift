@@ -611,8 +611,8 @@ func describe(_ s: Schema) -> String {
     "id '\(s.idField)', date '\(s.dateField)', text fields \(s.textFields.map { "'\($0)'" }.joined(separator: ", ")), analyzer '\(s.analyzer.rawValue)'"
 }
 
-/// A JSON string literal.
-func jsonQuote(_ s: String) -> String {
+/// A JSON string literal: quotes, backslashes and control characters (and DEL) escaped.
+public func jsonQuote(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {
@@ -622,7 +622,7 @@ func jsonQuote(_ s: String) -> String {
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
-            if u.value < 0x20 {
+            if u.value < 0x20 || u.value == 0x7F {
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
             } else {

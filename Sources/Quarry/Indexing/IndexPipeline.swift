@@ -553,7 +553,17 @@ final class IndexRun: @unchecked Sendable {
                 }
                 return true
             } catch {
-                fail(error, order: location)
+                var e = error
+                if e.code == .invalidInput && e.path == nil {
+                    // A document the builder refused (too large to store): name its place, honour --skip-bad.
+                    e.path = describe()
+                    e.line = options.format == .text ? nil : location.line
+                    if options.skipBad {
+                        recordSkip(e, order: location)
+                        return true
+                    }
+                }
+                fail(e, order: location)
                 return false
             }
         }

@@ -238,6 +238,12 @@ final class SegmentBuilder {
     /// then leads to the new one.
     /// - Parameter sequence: the document's place in the input (later documents have larger numbers).
     func add(_ document: Document, sequence: UInt64) throws(QuarryError) {
+        // Checked before anything is added, so that a refused document leaves the builder as it was.
+        guard document.stored.count <= StoreWriter.maxDocumentBytes else {
+            throw QuarryError(
+                .invalidInput,
+                "the document is \(document.stored.count >> 20) MiB; documents of up to \(StoreWriter.maxDocumentBytes >> 20) MiB can be stored")
+        }
         if let old = self.document(withID: document.id) { replaced.append(old) }
         sequences.append(sequence)
         let doc = docCount

@@ -33,6 +33,11 @@ public struct QueryParser {
         self.analyzer = Analyzer(schema.analyzer)
     }
 
+    /// The deepest nesting of parentheses accepted.
+    public static let maxDepth = 64
+    /// The most words in one phrase.
+    public static let maxPhraseTerms = 64
+
     /// Parses `text`.
     /// - Throws: `QuarryError.invalidQuery(column:)` with a message saying what is wrong.
     public mutating func parse(_ text: String) throws(QuarryError) -> Query {
@@ -41,6 +46,20 @@ public struct QueryParser {
         var state = ParseState(tokens: tokens)
         if tokens.count == 1 {  // only the end token
             throw QuarryError(.invalidQuery(column: 1), "the query is empty")
+        }
+        // Nesting is bounded before any recursion: parsing, normalizing and scoring all recurse per level.
+        var depth = 0
+        for t in tokens {
+            if t.kind == .open {
+                depth += 1
+                if depth > QueryParser.maxDepth {
+                    throw QuarryError(
+                        .invalidQuery(column: t.column),
+                        "parentheses nest deeper than \(QueryParser.maxDepth) levels (the limit)")
+                }
+            } else if t.kind == .close {
+                depth = max(0, depth - 1)
+            }
         }
         let group = try parseOr(&state, field: nil)
         if let t = state.peek(), t.kind != .end {
@@ -234,9 +253,11 @@ public struct QueryParser {
         -> Query?
     {
         let terms = analyzer.terms(text)
-        if terms.isEmpty {
-            if phrase { return nil }
-            return nil
+        if terms.isEmpty { return nil }
+        if terms.count > QueryParser.maxPhraseTerms {
+            throw QuarryError(
+                .invalidQuery(column: column),
+                "the phrase has \(terms.count) words; a phrase may have at most \(QueryParser.maxPhraseTerms)")
         }
         func one(_ f: Int) -> Query {
             if terms.count == 1 { return .term(field: f, term: terms[0].term) }
@@ -550,7 +571,8 @@ private struct Lexer {
                 digits.unicodeScalars.append(chars[i])
                 i += 1
             }
-            guard let n = Int(digits), n <= 10_000 else {
+            let followedByWord = i < chars.count && !Lexer.isSpace(chars[i]) && chars[i] != ")" && chars[i] != "("
+            guard let n = Int(digits), n <= 10_000, !followedByWord else {
                 throw QuarryError(.invalidQuery(column: tildeColumn), "'~' after a phrase needs a slop of 0 to 10000, e.g. \"a b\"~2")
             }
             slop = n

@@ -13,6 +13,11 @@
 /// Writes the `.store` file of a segment as documents arrive.
 final class StoreWriter {
     static let blockTarget = 16 * 1024
+    /// The largest block a reader accepts (uncompressed).
+    static let maxBlockBytes = 64 << 20
+    /// The largest document stored: a block holds it with up to `blockTarget` bytes of earlier documents and
+    /// their lengths.
+    static let maxDocumentBytes = maxBlockBytes - blockTarget - 64
 
     private let file: FileWriter
     private let compressor: ZstdCompressor
@@ -176,7 +181,8 @@ final class StoreReader {
         let size = Int(index.loadU32(b * 16 + 4))
         let first = blockFirstDoc(b)
         let next = b + 1 < blockCount ? blockFirstDoc(b + 1) : docCount
-        guard size <= 64 << 20, start >= FileFormat.headerSize, end <= indexOffset, start < end, first < next,
+        guard size <= StoreWriter.maxBlockBytes, start >= FileFormat.headerSize, end <= indexOffset, start < end,
+            first < next,
             next <= docCount, let frame = body.slice(start, end - start)
         else {
             throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
@@ -190,7 +196,7 @@ final class StoreReader {
         let start = blockOffset(b)
         let end = b + 1 < blockCount ? blockOffset(b + 1) : indexOffset
         let size = Int(index.loadU32(b * 16 + 4))
-        guard size <= 64 << 20, start >= FileFormat.headerSize, end <= indexOffset, start < end,
+        guard size <= StoreWriter.maxBlockBytes, start >= FileFormat.headerSize, end <= indexOffset, start < end,
             let frame = body.slice(start, end - start)
         else {
             throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)

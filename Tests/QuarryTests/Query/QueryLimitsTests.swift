@@ -1,0 +1,55 @@
+// Limits on what a query may ask (issue 9, "bounded queries"): nesting depth, phrase length, a slop that is a
+// whole number. Each limit is an error naming its column, never a crash or a silent reinterpretation.
+
+import Testing
+
+@testable import Quarry
+
+@Suite("Query limits")
+struct QueryLimitsTests {
+    static func error(_ text: String) -> QuarryError? {
+        var p = QueryParser(schema: Schema(), defaultOr: false)
+        do {
+            _ = try p.parse(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func nestingIsBounded() {
+        let ok = String(repeating: "(", count: QueryParser.maxDepth) + "word" + String(repeating: ")", count: QueryParser.maxDepth)
+        #expect(Self.error(ok) == nil)
+        for depth in [QueryParser.maxDepth + 1, 8_000, 100_000] {
+            let deep = String(repeating: "(", count: depth) + "word" + String(repeating: ")", count: depth)
+            let e = Self.error(deep)
+            #expect(e?.code == .invalidQuery(column: QueryParser.maxDepth + 1), "\(String(describing: e))")
+            #expect(e?.message.contains("deeper than \(QueryParser.maxDepth)") == true)
+        }
+        // Field groups count too.
+        let fields = String(repeating: "title:(", count: QueryParser.maxDepth + 1) + "a" + String(repeating: ")", count: QueryParser.maxDepth + 1)
+        #expect(Self.error(fields)?.message.contains("deeper than") == true)
+    }
+
+    @Test func phrasesAreBounded() {
+        let ok = "\"" + Array(repeating: "the", count: QueryParser.maxPhraseTerms).joined(separator: " ") + "\""
+        #expect(Self.error(ok) == nil)
+        let long = "x \"" + Array(repeating: "the", count: 20_000).joined(separator: " ") + "\""
+        let e = Self.error(long)
+        #expect(e?.code == .invalidQuery(column: 3), "\(String(describing: e))")
+        #expect(e?.message.contains("20000 words") == true, "\(String(describing: e))")
+        // A word that analyses into many terms is a phrase too.
+        let dotted = Array(repeating: "a", count: 100).joined(separator: ".")
+        #expect(Self.error(dotted)?.message.contains("at most \(QueryParser.maxPhraseTerms)") == true)
+    }
+
+    @Test func slopIsAWholeNumber() {
+        #expect(Self.error("\"cobol program\"~2") == nil)
+        #expect(Self.error("(\"cobol program\"~2)") == nil)
+        for bad in ["\"cobol program\"~1e9", "\"cobol program\"~2x", "\"cobol program\"~", "\"a b\"~10001"] {
+            let e = Self.error(bad)
+            #expect(e?.code == .invalidQuery(column: 16) || e?.code == .invalidQuery(column: 6), "\(bad): \(String(describing: e))")
+            #expect(e?.message.contains("slop of 0 to 10000") == true, "\(bad)")
+        }
+    }
+}

@@ -88,6 +88,9 @@ struct SearchRequest: Equatable {
     func validate() throws {
         if limit < 0 { throw ValidationError("--limit must be 0 or more") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more") }
+        if limit > Searcher.maxHits || offset > Searcher.maxHits - limit {
+            throw ValidationError("--limit plus --offset may be at most \(Searcher.maxHits) (use --count for the number of matches)")
+        }
         if SortOrder(rawValue: sort) == nil { throw ValidationError("--sort must be score, date or -date") }
         if !["auto", "always", "never"].contains(color) { throw ValidationError("--color must be auto, always or never") }
         if [json, ids, count].filter({ $0 }).count > 1 { throw ValidationError("choose one of --json, --ids and --count") }

@@ -123,6 +123,16 @@ struct DamageCommandTests {
         #expect(run.err.contains("deeper than 64 levels"), "\(run.err.prefix(300))")
     }
 
+    @Test func limitAndOffsetAreBounded() throws {
+        let f = try CLITests.Fixture()
+        for args in [["--offset", "9223372036854775807"], ["--limit", "9223372036854775807"], ["--limit", "10000001"]] {
+            let run = CLITests.quarry(["search", "-i", f.index] + args + ["fox"])
+            #expect(run.status == 2, "\(args)")
+            #expect(run.err.contains("at most 10000000"), "\(args): \(run.err)")
+        }
+        #expect(CLITests.quarry(["search", "-i", f.index, "--ids", "--limit", "10000000", "fox"]).status == 0)
+    }
+
     @Test func aMissingManifestWithSegmentFilesIsDamage() throws {
         let f = try CLITests.Fixture()
         #expect(Syscalls_unlink(f.index + "/" + Manifest.fileName))

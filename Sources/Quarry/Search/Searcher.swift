@@ -27,6 +27,9 @@ public struct SearchResult: Sendable {
 public final class Searcher: @unchecked Sendable {
     public let reader: IndexReader
 
+    /// The most hits one search returns (limit plus offset): the collector's memory is bounded by it.
+    public static let maxHits = 10_000_000
+
     public init(reader: IndexReader) {
         self.reader = reader
     }
@@ -104,7 +107,7 @@ public final class Searcher: @unchecked Sendable {
     func search(_ weight: any Weight, limit: Int, offset: Int, sort: SortOrder, exhaustive: Bool) throws(QuarryError)
         -> SearchResult
     {
-        let k = max(0, limit) + max(0, offset)
+        let k = min(max(0, limit), Searcher.maxHits) + min(max(0, offset), Searcher.maxHits)
         var collector = TopKCollector(k: k, byDate: sort != .score, descending: sort == .dateDescending)
         for s in reader.segments.indices {
             guard let scorer = weight.scorer(self, segment: s, scoring: true) else { continue }

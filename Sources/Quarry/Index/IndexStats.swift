@@ -22,7 +22,7 @@ public struct IndexStats: Sendable {
     public var bytesByKind: [(kind: FileKind, bytes: Int)]
     public var bytes: Int
     public var fields: [FieldStats]
-    /// Documents with a distinct id count (equals `documents` in a sound index).
+    /// Distinct ids held by live documents (equals `documents` in a sound index).
     public var ids: Int
     public var datedDocuments: Int
     public var minDate: Int64?
@@ -65,7 +65,7 @@ public struct IndexStats: Sendable {
                         ? Double(total) / Double(reader.statisticsDocumentCount) : 0))
         }
         self.fields = fields
-        ids = try IndexStats.distinctTerms(reader.segments, Schema.idOrd)
+        ids = try IndexStats.liveIDs(reader.segments)
         var dated = 0
         var lo = Int64.max
         var hi = Int64.min
@@ -80,6 +80,20 @@ public struct IndexStats: Sendable {
         minDate = dated > 0 ? lo : nil
         maxDate = dated > 0 ? hi : nil
         segmentDocuments = m.segments.map { ($0.name, $0.liveCount, $0.totalBytes) }
+    }
+
+    /// Distinct ids held by at least one live document.
+    static func liveIDs(_ segments: [SegmentReader]) throws(QuarryError) -> Int {
+        if !segments.contains(where: { $0.deletes != nil }) { return try distinctTerms(segments, Schema.idOrd) }
+        var n = 0
+        try TermMergeWalk.forEachTerm(segments, field: Schema.idOrd) { id, members throws(QuarryError) in
+            for m in members where try segments[m.segment].lookupID(id) != nil {
+                n += 1
+                break
+            }
+            return true
+        }
+        return n
     }
 
     /// Distinct terms of a field over segments (a k-way merge of the dictionaries).

@@ -83,6 +83,9 @@ struct LifecycleTests {
             #expect(try searcher.count(both) == a.intersection(b).count, "\(context): AND count")
             #expect(try searcher.count(either) == a.union(b).count, "\(context): OR count")
         }
+        let stats = try IndexStats(reader)
+        #expect(stats.documents == model.documents.count, "\(context): stats documents")
+        #expect(stats.ids == model.documents.count, "\(context): stats ids")
         let check = IndexChecker.check(index)
         #expect(check.isSound, "\(context): \(check.problems)")
     }

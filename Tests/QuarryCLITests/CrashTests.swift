@@ -106,4 +106,37 @@ struct CrashTests {
             #expect(try Self.unreferenced(index).isEmpty, "trial \(trial)")
         }
     }
+
+    @Test func aKilledIndexRunLeavesACommitAndARerunConverges() throws {
+        let quarry = try #require(quarryExecutable(), "the quarry executable is built beside the tests")
+        let dir = TemporaryDirectory("crash")
+        let index = dir.file("index")
+        let corpus = RandomCorpus(count: 6000, seed: 0xC4A5_0004)
+        corpus.write(to: dir.file("dump.jsonl"))
+        var rng = SeededRandom(seed: 0xC4A5_0005)
+        for trial in 0..<6 {
+            let child = try #require(
+                spawnProcess([quarry, "index", "-q", "-i", index, "--commit-every", "500", dir.file("dump.jsonl")]))
+            usleep(UInt32(rng.next() % 1_500_000))
+            child.kill()
+            child.wait()
+            guard IndexDirectory.exists(index) else { continue }
+            let check = IndexChecker.check(index)
+            #expect(check.isSound, "trial \(trial): \(check.problems)")
+            // Every committed document is one of the dump's, whole.
+            let reader = try IndexReader(directory: index)
+            #expect(reader.documentCount <= corpus.documents.count, "trial \(trial)")
+        }
+        // Running the whole dump again completes it: every document once, as in the dump.
+        let run = CLITests.quarry(["index", "-q", "-i", index, dir.file("dump.jsonl")])
+        #expect(run.status == 0, "\(run.err)")
+        let reader = try IndexReader(directory: index)
+        #expect(reader.documentCount == corpus.documents.count)
+        for d in corpus.documents where d.id.hasSuffix("3") {
+            let (segment, doc) = try #require(try reader.locate(id: d.id))
+            #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(d.line.utf8))
+        }
+        #expect(IndexChecker.check(index).isSound)
+        #expect(try Self.unreferenced(index).isEmpty)
+    }
 }

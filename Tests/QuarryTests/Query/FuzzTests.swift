@@ -1,0 +1,123 @@
+// Seeded random inputs for the parsers that input and query text reach: the query parser, the JSON Lines and TSV
+// readers and the date parser. Inputs are random bytes, and valid examples cut, spliced and mutated (the shapes
+// that find bugs). A parser may accept or refuse an input, but never trap, loop or take unbounded time; a trap
+// fails the run, and the seed is printed so that it can be replayed.
+//
+// The suite runs a CI-sized number of inputs; QUARRY_FUZZ_INPUTS=1000000 runs a long one.
+
+import QuarryTestSupport
+import Testing
+
+@testable import Quarry
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Fuzzing the parsers")
+struct FuzzTests {
+    static var inputs: Int {
+        if let raw = getenv("QUARRY_FUZZ_INPUTS"), let n = Int(String(cString: raw)), n > 0 { return n }
+        return 5_000
+    }
+
+    static let queryExamples = [
+        "bank rates", "\"interest rates\"~2", "title:(bank OR loan) -oil", "+a b -c", "date:[1995-01 TO 1995-06]",
+        "date:>=1994-11-09", "id:qn-0042", "(a (b (c)))", "a AND b OR c NOT d", "body:\"central bank\"", "Bank's",
+        "tags:x date:<1995", "café Straße 東京", "\"\"", "title:", "((", "))", "~", "\"a\"~10000",
+    ]
+    static let jsonExamples = [
+        #"{"id":"a","date":"2024-03-01","title":"t","body":"b"}"#,
+        #"{"id":7,"body":["x","y"],"extra":{"n":[1,2,{"k":null}]},"title":"\u00e9\ud83d\ude00"}"#,
+        #"{"id":"e","date":1700000000,"body":"esc \" \\ \/ \b\f\n\r\t"}"#,
+        #"{"id":"d","date":"Tue, 09 Nov 1994 11:02:01 GMT","body":"","title":null}"#,
+    ]
+    static let tsvExamples = ["a\tb\\tc\t2024-01-01\tbody text", "x\t\t\t\t", "1\tt\\n\\\\\t1995\tb"]
+    static let dateExamples = [
+        "2026-02-25", "2026-02-25T14:03:00Z", "2026-02-25T14:03:00+01:00", "Tue, 09 Nov 1994 11:02:01 GMT",
+        "February 25, 2026", "25 Feb 2026 14:03", "1995", "1995-03", "-0001-01-01", "99999-12-31",
+    ]
+
+    /// A random input shaped from `examples`.
+    static func input(_ rng: inout SeededRandom, _ examples: [String]) -> [UInt8] {
+        let alphabet = Array("()\"~:+-*?[]{}<>=^!|&\\/ \t\n\r,.;0123456789azAZTOANDORNOTé\u{0}\u{7F}".utf8)
+        var bytes = Array(examples[Int(rng.next() % UInt64(examples.count))].utf8)
+        switch rng.next() % 6 {
+        case 0:
+            // Random bytes.
+            bytes = rng.bytes(Int(rng.next() % 64))
+        case 1:
+            // Bytes from the syntax's alphabet.
+            bytes = (0..<Int(rng.next() % 80)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+        case 2:
+            // Spliced: a prefix of one example and a suffix of another.
+            let other = Array(examples[Int(rng.next() % UInt64(examples.count))].utf8)
+            bytes = Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count + 1))))
+                + other.suffix(Int(rng.next() % UInt64(other.count + 1)))
+        case 3:
+            // A repeated piece (deep or long inputs).
+            let piece = bytes.prefix(1 + Int(rng.next() % 4))
+            bytes = Array(repeatElement(piece, count: 1 + Int(rng.next() % 3000)).joined())
+        default:
+            // A few byte edits.
+            for _ in 0..<(1 + Int(rng.next() % 4)) where !bytes.isEmpty {
+                let i = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[i] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: i)
+                default: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
+                }
+            }
+        }
+        return bytes
+    }
+
+    @Test func queryParser() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xF022_0001)
+        let schema = Schema(extraTextFields: ["tags"])
+        for _ in 0..<Self.inputs {
+            let text = String(decoding: Self.input(&rng, Self.queryExamples), as: UTF8.self)
+            var parser = QueryParser(schema: schema, defaultOr: rng.chance(0.5))
+            if let q = try? parser.parse(text) { _ = q.normalized() }
+        }
+    }
+
+    @Test func jsonLines() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xF022_0002)
+        let schema = Schema(extraTextFields: ["extra"])
+        var parser = JSONLineParser(schema: schema, lossy: false)
+        var lossy = JSONLineParser(schema: schema, lossy: true)
+        var doc = Document(textFieldCount: schema.textFields.count)
+        for _ in 0..<Self.inputs {
+            let bytes = Self.input(&rng, Self.jsonExamples)
+            bytes.withUnsafeBufferPointer { b in
+                _ = try? parser.parse(b, into: &doc, autoID: nil)
+                _ = try? lossy.parse(b, into: &doc, autoID: 1)
+            }
+        }
+    }
+
+    @Test func tsv() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xF022_0003)
+        var parser = TSVParser(schema: Schema(), lossy: false)
+        try Array("id\ttitle\tdate\tbody".utf8).withUnsafeBufferPointer { h in try parser.parseHeader(h) }
+        var doc = Document(textFieldCount: 2)
+        for _ in 0..<Self.inputs {
+            let bytes = Self.input(&rng, Self.tsvExamples)
+            bytes.withUnsafeBufferPointer { b in _ = try? parser.parse(b, into: &doc, autoID: nil) }
+            if rng.chance(0.01) {
+                var header = TSVParser(schema: Schema(), lossy: false)
+                bytes.withUnsafeBufferPointer { b in _ = try? header.parseHeader(b) }
+            }
+        }
+    }
+
+    @Test func dates() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xF022_0004)
+        for _ in 0..<Self.inputs {
+            let bytes = Self.input(&rng, Self.dateExamples)
+            _ = DateParser.parseTimestamp(bytes)
+            bytes.withUnsafeBufferPointer { b in _ = DateParser.parsePeriod(b) }
+        }
+    }
+}

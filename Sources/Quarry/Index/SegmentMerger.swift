@@ -6,8 +6,8 @@
 //     .norms    each live document's norm bytes, field by field
 //     .dates    each live document's date
 //     .terms    per field, a k-way walk of the sources' dictionaries in term order; for each term, the postings of
-//     .post       its live documents (renumbered), their frequencies and positions, written by the same
-//     .pos        PostingsWriter as a fresh segment's; a term left with no live document is dropped
+//     .post       its live documents (renumbered), their frequencies and positions, streamed a document at a time
+//     .pos        to the same PostingsWriter as a fresh segment's; a term left with no live document is dropped
 //
 // The merged segment's field lengths are the sums of the frequencies written, as Tantivy computes them: the exact
 // token counts of the live documents, so after a merge that drops every deleted document the statistics (N, average
@@ -30,17 +30,15 @@ struct MergeResult {
 }
 
 enum SegmentMerger {
-    /// Appends the live documents of one source's postings of a term (renumbered by `map`), their frequencies and
-    /// (with positions) each one's first position and gaps. Marks the iterator damaged on any inconsistency.
-    /// - Returns: the sum of the frequencies appended.
-    @inline(never)
-    private static func collect(
-        _ it: PostingsIterator, _ map: [Int32], _ hasPositions: Bool, _ docs: inout [UInt32],
-        _ freqs: inout [UInt32], _ positions: inout [UInt32]
-    ) -> UInt64 {
+    /// Streams the live documents of one source's postings of a term (renumbered by `map`) to `writer`, with their
+    /// frequencies, norms and (with positions) each one's first position and gaps. Marks the iterator damaged on any
+    /// inconsistency.
+    /// - Returns: the sum of the frequencies written.
+    private static func copy(
+        _ it: PostingsIterator, _ map: [Int32], _ norms: [UInt8]?, _ hasPositions: Bool, _ gaps: inout [UInt32],
+        to writer: PostingsWriter
+    ) throws(QuarryError) -> UInt64 {
         var total: UInt64 = 0
-        docs.reserveCapacity(docs.count + it.docFreq)
-        freqs.reserveCapacity(freqs.count + it.docFreq)
         var d = it.doc
         while d != terminated {
             guard Int(d) < map.count else {
@@ -50,8 +48,7 @@ enum SegmentMerger {
             let target = map[Int(d)]
             if target >= 0 {
                 let freq = it.freq
-                docs.append(UInt32(target))
-                freqs.append(freq)
+                let norm = norms.map { Int(target) < $0.count ? $0[Int(target)] : 0 } ?? 0
                 total &+= UInt64(freq)
                 if hasPositions {
                     let n = it.loadPositions()
@@ -60,11 +57,17 @@ enum SegmentMerger {
                         break
                     }
                     let p = it.positionsBuffer
+                    gaps.removeAll(keepingCapacity: true)
                     var previous: UInt32 = 0
                     for k in 0..<n {
-                        positions.append(p[k] &- previous)
+                        gaps.append(p[k] &- previous)
                         previous = p[k]
                     }
+                    try gaps.withBuffer { g throws(QuarryError) in
+                        try writer.add(doc: UInt32(target), freq: freq, norm: norm, positions: g)
+                    }
+                } else {
+                    try writer.add(doc: UInt32(target), freq: freq, norm: norm, positions: nil)
                 }
             }
             d = it.next()
@@ -173,13 +176,8 @@ enum SegmentMerger {
         let writer = PostingsWriter(postings: postingsFile, positions: positionsFile)
         let dictionary = try TermDictionaryWriter(path: path(.terms), segmentID: id)
         var fieldLengths = [UInt64](repeating: 0, count: fieldCount)
-        var docs: [UInt32] = []
-        var freqs: [UInt32] = []
-        var positionValues: [UInt32] = []
-        var readSinceDrop = 0
-        docs.reserveCapacity(1024)
-        freqs.reserveCapacity(1024)
-        positionValues.reserveCapacity(4096)
+        var read = 0
+        var gaps: [UInt32] = []
         for ord in 0...fieldCount {
             let hasPositions = ord != Schema.idOrd
             let cursors = sources.map { TermCursor($0.reader.terms, field: ord) }
@@ -196,44 +194,30 @@ enum SegmentMerger {
                     if i == first || TermCursor.compare(cursors[i], cursors[first]) == 0 { members.append(i) }
                 }
                 let term = cursors[first].term
-                docs.removeAll(keepingCapacity: true)
-                freqs.removeAll(keepingCapacity: true)
-                positionValues.removeAll(keepingCapacity: true)
+                writer.beginTerm(withPositions: hasPositions)
                 for i in members {
                     let source = sources[i].reader
-                    let map = maps[i]
                     let it = source.postingsIterator(ord, cursors[i].info, withPositions: hasPositions)
-                    let written = collect(it, map, hasPositions, &docs, &freqs, &positionValues)
+                    let written = try copy(
+                        it, maps[i], hasPositions ? norms[ord - 1] : nil, hasPositions, &gaps, to: writer)
                     if hasPositions { fieldLengths[ord - 1] &+= written }
                     if it.corrupted {
                         throw QuarryError.corrupt(
                             source.info.path(.postings, in: source.directory),
                             "the postings of a term failed a check during a merge")
                     }
+                    read += it.docFreq
                 }
                 for i in members { cursors[i].next() }
                 // Pages already read are dropped from time to time (see MappedFile.dropResidentPages).
-                readSinceDrop += docs.count + positionValues.count
-                if readSinceDrop >= 16 << 20 {
-                    readSinceDrop = 0
+                if read >= 4 << 20 {
+                    read = 0
                     for s in sources { for file in s.reader.mappedFiles { file.dropResidentPages() } }
                 }
-                if docs.isEmpty { continue }
+                guard let info = try writer.finishTerm() else { continue }
                 if !started {
                     try dictionary.startField(ord, hasPositions: hasPositions)
                     started = true
-                }
-                let info = try docs.withBuffer { d throws(QuarryError) in
-                    try freqs.withBuffer { f throws(QuarryError) in
-                        if hasPositions {
-                            return try positionValues.withBuffer { p throws(QuarryError) in
-                                try norms[ord - 1].withBuffer { n throws(QuarryError) in
-                                    try writer.writeTerm(docs: d, freqs: f, positionValues: p, norms: n)
-                                }
-                            }
-                        }
-                        return try writer.writeTerm(docs: d, freqs: f, positionValues: nil, norms: nil)
-                    }
                 }
                 try term.withBuffer { t throws(QuarryError) in try dictionary.add(t, info) }
             }

@@ -26,7 +26,10 @@
 // value count is the sum of the term's frequencies; the skip entries say where each block's positions begin, so a
 // reader decodes only the groups holding the documents it checks (as Tantivy and Lucene do).
 
-/// Encodes terms into the `.post` and `.pos` files of a segment.
+/// Encodes terms into the `.post` and `.pos` files of a segment, a document at a time: `beginTerm`, `add` for each
+/// document in increasing order, `finishTerm`. A term's memory is its compressed postings and one block of documents:
+/// positions go to the file group by group as they fill, so a term of any size streams (a merge of large segments
+/// never holds a frequent word's positions whole).
 final class PostingsWriter {
     private let postings: FileWriter
     private let positions: FileWriter?
@@ -36,6 +39,29 @@ final class PostingsWriter {
     private var data = ByteBuffer()
     private var posChunk = ByteBuffer()
     private var blockImpacts = Impacts()
+    private var termImpacts = Impacts()
+
+    // The term being written.
+    private var withPositions = false
+    private var info = TermInfo.none
+    private var df = 0
+    /// The open block: its documents, frequencies and norms.
+    private var blockDocs = [UInt32](repeating: 0, count: 128)
+    private var blockFreqs = [UInt32](repeating: 0, count: 128)
+    private var blockLength = 0
+    private var blockMaxFreq: UInt32 = 0
+    private var blockMinNorm: UInt8 = 255
+    private var blockFreqSum = 0
+    private var blocks = 0
+    private var previousDoc: UInt32 = 0
+    private var termMaxFreq: UInt32 = 0
+    private var termMinNorm: UInt8 = 255
+    private var positionCount = 0
+    /// Position values not yet in a full group (fewer than 128 after each document).
+    private var pendingPositions: [UInt32] = []
+    /// Bytes of the term's positions stream written so far (full groups).
+    private var positionBytes = 0
+    private var overflow = false
 
     init(postings: FileWriter, positions: FileWriter?) {
         self.postings = postings
@@ -45,7 +71,7 @@ final class PostingsWriter {
     var postingsPosition: Int { postings.position }
     var positionsPosition: Int { positions?.position ?? 0 }
 
-    /// Writes one term.
+    /// Writes one term whose documents are all at hand (see `add` for the meaning of the arguments).
     /// - Parameters:
     ///   - docs: the term's documents, increasing.
     ///   - freqs: the term frequency in each document.
@@ -56,109 +82,193 @@ final class PostingsWriter {
         docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>,
         positionValues: UnsafeBufferPointer<UInt32>?, norms: UnsafeBufferPointer<UInt8>?
     ) throws(QuarryError) -> TermInfo {
-        let df = docs.count
-        precondition(df >= 1 && freqs.count == df, "PostingsWriter.writeTerm: one frequency per document")
-        var info = TermInfo.none
-        info.docFreq = UInt32(df)
-        info.positionsOffset = UInt64(positionsPosition)
-        if df == 1 {
-            info.singletonDoc = docs[0]
-            info.singletonFreq = freqs[0]
-            if let positionValues, let positions {
-                posChunk.removeAll()
-                encodePositions(positionValues, into: &posChunk)
-                try positions.write(posChunk)
+        precondition(docs.count >= 1 && freqs.count == docs.count, "PostingsWriter.writeTerm: one frequency per document")
+        beginTerm(withPositions: positionValues != nil)
+        var p = 0
+        for i in 0..<docs.count {
+            let f = Int(freqs[i])
+            let norm = norms.map { $0[Int(docs[i])] } ?? 0
+            if let positionValues {
+                precondition(p + f <= positionValues.count, "PostingsWriter.writeTerm: a position per occurrence")
+                try add(
+                    doc: docs[i], freq: freqs[i], norm: norm,
+                    positions: UnsafeBufferPointer(rebasing: positionValues[p..<(p + f)]))
+                p += f
+            } else {
+                try add(doc: docs[i], freq: freqs[i], norm: norm, positions: nil)
             }
-            return info
         }
-        info.postingsOffset = UInt64(postingsPosition)
-        let numBlocks = (df + 127) / 128
+        return try finishTerm() ?? TermInfo.none
+    }
+
+    /// Starts a term.
+    func beginTerm(withPositions: Bool) {
+        self.withPositions = withPositions && positions != nil
+        info = TermInfo.none
+        info.positionsOffset = UInt64(positionsPosition)
+        df = 0
+        blockLength = 0
+        blocks = 0
+        previousDoc = 0
+        termMaxFreq = 0
+        termMinNorm = 255
+        positionCount = 0
+        positionBytes = 0
+        overflow = false
+        pendingPositions.removeAll(keepingCapacity: true)
         skip.removeAll()
         data.removeAll()
-        var termMaxFreq: UInt32 = 0
-        var termMinNorm: UInt8 = 255
-        var termImpacts = Impacts()
-        var previousDoc: UInt32 = 0
-        var positionCount = 0
+        termImpacts.reset()
+        startBlock()
+    }
+
+    private func startBlock() {
+        blockLength = 0
+        blockMaxFreq = 0
+        blockMinNorm = 255
+        blockFreqSum = 0
+        blockImpacts.reset()
+    }
+
+    /// Adds the term's next document (documents in increasing order).
+    /// - Parameters:
+    ///   - norm: the document's norm byte in the field (for block bounds).
+    ///   - positions: with positions, the document's first position then the gaps between its positions (`freq`
+    ///     values).
+    func add(doc: UInt32, freq: UInt32, norm: UInt8, positions: UnsafeBufferPointer<UInt32>?) throws(QuarryError) {
+        blockDocs[blockLength] = doc
+        blockFreqs[blockLength] = freq
+        blockLength += 1
+        df += 1
+        if freq > blockMaxFreq { blockMaxFreq = freq }
+        if norm < blockMinNorm { blockMinNorm = norm }
+        blockFreqSum += Int(freq)
+        blockImpacts.add(freq: freq, norm: norm)
+        if withPositions, let positions {
+            pendingPositions.append(contentsOf: positions)
+            if pendingPositions.count >= 128 { try writeFullPositionGroups() }
+        }
+        if blockLength == 128 { try closeBlock() }
+    }
+
+    /// Encodes the pending positions' full groups of 128 to the positions file.
+    private func writeFullPositionGroups() throws(QuarryError) {
+        guard let file = positions else { return }
         posChunk.removeAll()
-        if let positionValues { encodePositions(positionValues, into: &posChunk) }
-        for b in 0..<numBlocks {
-            let lo = b * 128
-            let hi = min(lo + 128, df)
-            var maxFreq: UInt32 = 0
-            var minNorm: UInt8 = 255
-            var freqSum = 0
-            blockImpacts.reset()
-            for i in lo..<hi {
-                maxFreq = max(maxFreq, freqs[i])
-                freqSum += Int(freqs[i])
-                let norm = norms.map { $0[Int(docs[i])] } ?? 0
-                minNorm = min(minNorm, norm)
-                blockImpacts.add(freq: freqs[i], norm: norm)
-            }
-            let impacts = blockImpacts.frontier()
-            for (f, n) in impacts { termImpacts.add(freq: f, norm: n) }
-            termMaxFreq = max(termMaxFreq, maxFreq)
-            termMinNorm = min(termMinNorm, minNorm)
-            if hi - lo == 128 {
-                try writeFullBlock(docs, freqs, lo, previousDoc)
-            } else {
-                var prev = previousDoc
-                for i in lo..<hi {
-                    let delta = docs[i] - prev
-                    prev = docs[i]
-                    if freqs[i] == 1 {
-                        data.vint(UInt64(delta) << 1 | 1)
-                    } else {
-                        data.vint(UInt64(delta) << 1)
-                        data.vint(freqs[i])
-                    }
-                }
-            }
-            positionCount += freqSum
-            previousDoc = docs[hi - 1]
-            if numBlocks > 1 {
-                let group = positionValues == nil ? 0 : groupOffsets[min(positionCount >> 7, groupOffsets.count - 1)]
-                guard data.count <= Int(UInt32.max), positionCount <= Int(UInt32.max), group <= Int(UInt32.max) else {
-                    throw QuarryError(.invalidInput, "a term's postings exceed 4 GiB; split the input into smaller indexes")
-                }
-                skip.u32(docs[hi - 1])
-                skip.u32(UInt32(data.count))
-                skip.u32(UInt32(positionCount))
-                skip.u32(UInt32(group))
-                skip.u16(UInt16(min(maxFreq, UInt32(UInt16.max))))
-                skip.u8(minNorm)
-                skip.u8(0)
-                Impacts.encode(impacts, into: &skip)
+        var i = 0
+        while i + 128 <= pendingPositions.count {
+            for k in 0..<128 { scratch[k] = pendingPositions[i + k] }
+            appendPackedGroup(into: &posChunk)
+            i += 128
+        }
+        pendingPositions.removeFirst(i)
+        positionBytes += posChunk.count
+        try file.write(posChunk)
+    }
+
+    private func appendPackedGroup(into out: inout ByteBuffer) {
+        let width = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
+        out.u8(UInt8(width))
+        let size = BlockCodec.packedSize(width: width)
+        scratch.withUnsafeBufferPointer { src in
+            packed.withUnsafeMutableBytes { dst in
+                BlockCodec.pack(src.baseAddress.unsafelyUnwrapped, width: width, into: dst.baseAddress.unsafelyUnwrapped)
             }
         }
+        out.append(contentsOf: packed[0..<size])
+    }
+
+    /// Writes the open block (full: bit-packed; the term's last, shorter one: vints) and its skip entry.
+    private func closeBlock() throws(QuarryError) {
+        guard blockLength > 0 else { return }
+        for (f, n) in blockImpacts.frontier() { termImpacts.add(freq: f, norm: n) }
+        if blockMaxFreq > termMaxFreq { termMaxFreq = blockMaxFreq }
+        if blockMinNorm < termMinNorm { termMinNorm = blockMinNorm }
+        if blockLength == 128 {
+            writeFullBlock()
+        } else {
+            var prev = previousDoc
+            for i in 0..<blockLength {
+                let delta = blockDocs[i] - prev
+                prev = blockDocs[i]
+                if blockFreqs[i] == 1 {
+                    data.vint(UInt64(delta) << 1 | 1)
+                } else {
+                    data.vint(UInt64(delta) << 1)
+                    data.vint(blockFreqs[i])
+                }
+            }
+        }
+        positionCount += blockFreqSum
+        previousDoc = blockDocs[blockLength - 1]
+        blocks += 1
+        // The group holding the next block's first position starts where the stream's full groups end so far (or
+        // is the tail): every group before it is full, and full groups are written as soon as they fill.
+        let group = withPositions ? positionBytes : 0
+        if data.count > Int(UInt32.max) || positionCount > Int(UInt32.max) || group > Int(UInt32.max) {
+            overflow = true
+        }
+        skip.u32(blockDocs[blockLength - 1])
+        skip.u32(UInt32(truncatingIfNeeded: data.count))
+        skip.u32(UInt32(truncatingIfNeeded: positionCount))
+        skip.u32(UInt32(truncatingIfNeeded: group))
+        skip.u16(UInt16(min(blockMaxFreq, UInt32(UInt16.max))))
+        skip.u8(blockMinNorm)
+        skip.u8(0)
+        Impacts.encode(blockImpacts.frontier(), into: &skip)
+        startBlock()
+    }
+
+    /// Ends the term: writes its postings, the positions' tail, and returns its dictionary entry (nil if no
+    /// document was added: nothing was written).
+    func finishTerm() throws(QuarryError) -> TermInfo? {
+        if df == 0 { return nil }
+        if df == 1 {
+            // Inlined in the dictionary: no postings, the positions only.
+            info.docFreq = 1
+            info.singletonDoc = blockDocs[0]
+            info.singletonFreq = blockFreqs[0]
+            try writePositionTail()
+            return info
+        }
+        try closeBlock()
+        guard !overflow else {
+            throw QuarryError(.invalidInput, "a term's postings exceed 4 GiB; split the input into smaller indexes")
+        }
+        info.docFreq = UInt32(df)
+        info.postingsOffset = UInt64(postingsPosition)
         var head = ByteBuffer(capacity: 16)
         head.vint(termMaxFreq)
         head.u8(termMinNorm)
         Impacts.encode(termImpacts.frontier(), into: &head)
         try postings.write(head)
-        if numBlocks > 1 { try postings.write(skip) }
+        if blocks > 1 { try postings.write(skip) }
         try postings.write(data)
-        if let positions, positionValues != nil {
-            try positions.write(posChunk)
-        }
+        try writePositionTail()
         return info
     }
 
-    private func writeFullBlock(
-        _ docs: UnsafeBufferPointer<UInt32>, _ freqs: UnsafeBufferPointer<UInt32>, _ lo: Int, _ previousDoc: UInt32
-    ) throws(QuarryError) {
+    /// The stream's tail: the pending positions (fewer than 128) as vints.
+    private func writePositionTail() throws(QuarryError) {
+        guard withPositions, let file = positions else { return }
+        posChunk.removeAll()
+        for v in pendingPositions { posChunk.vint(v) }
+        pendingPositions.removeAll(keepingCapacity: true)
+        try file.write(posChunk)
+    }
+
+    private func writeFullBlock() {
         var prev = previousDoc
         for i in 0..<128 {
-            scratch[i] = docs[lo + i] - prev
-            prev = docs[lo + i]
+            scratch[i] = blockDocs[i] - prev
+            prev = blockDocs[i]
         }
         let docWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
         data.u8(UInt8(docWidth))
         let widthPosition = data.count
         data.u8(0)
         appendPacked(docWidth)
-        for i in 0..<128 { scratch[i] = freqs[lo + i] - 1 }
+        for i in 0..<128 { scratch[i] = blockFreqs[i] - 1 }
         let freqWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
         data.bytes[widthPosition] = UInt8(freqWidth)
         appendPacked(freqWidth)
@@ -172,36 +282,6 @@ final class PostingsWriter {
             }
         }
         data.append(contentsOf: packed[0..<size])
-    }
-
-    /// Byte offsets (from the term's positions start) of each group of the last encoded stream, and of its tail.
-    private var groupOffsets: [Int] = []
-
-    /// Encodes a term's position values (already delta-coded per document: each document's first position, then
-    /// the gaps, as the segment builder keeps them) as groups of 128 and a vint tail; records where groups start.
-    private func encodePositions(_ values: UnsafeBufferPointer<UInt32>, into out: inout ByteBuffer) {
-        groupOffsets.removeAll(keepingCapacity: true)
-        let count = values.count
-        var i = 0
-        while i + 128 <= count {
-            groupOffsets.append(out.count)
-            for k in 0..<128 { scratch[k] = values[i + k] }
-            let width = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
-            out.u8(UInt8(width))
-            let size = BlockCodec.packedSize(width: width)
-            scratch.withUnsafeBufferPointer { src in
-                packed.withUnsafeMutableBytes { dst in
-                    BlockCodec.pack(src.baseAddress.unsafelyUnwrapped, width: width, into: dst.baseAddress.unsafelyUnwrapped)
-                }
-            }
-            out.append(contentsOf: packed[0..<size])
-            i += 128
-        }
-        groupOffsets.append(out.count)
-        while i < count {
-            out.vint(values[i])
-            i += 1
-        }
     }
 }
 

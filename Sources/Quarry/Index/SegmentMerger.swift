@@ -35,8 +35,7 @@ enum SegmentMerger {
     /// inconsistency.
     /// - Returns: the sum of the frequencies written.
     private static func copy(
-        _ it: PostingsIterator, _ map: [Int32], _ norms: [UInt8]?, _ hasPositions: Bool, _ gaps: inout [UInt32],
-        to writer: PostingsWriter
+        _ it: PostingsIterator, _ map: [Int32], _ norms: [UInt8]?, _ hasPositions: Bool, to writer: PostingsWriter
     ) throws(QuarryError) -> UInt64 {
         var total: UInt64 = 0
         var d = it.doc
@@ -56,16 +55,8 @@ enum SegmentMerger {
                         it.markCorrupted()
                         break
                     }
-                    let p = it.positionsBuffer
-                    gaps.removeAll(keepingCapacity: true)
-                    var previous: UInt32 = 0
-                    for k in 0..<n {
-                        gaps.append(p[k] &- previous)
-                        previous = p[k]
-                    }
-                    try gaps.withBuffer { g throws(QuarryError) in
-                        try writer.add(doc: UInt32(target), freq: freq, norm: norm, positions: g)
-                    }
+                    try writer.add(
+                        doc: UInt32(target), freq: freq, norm: norm, absolutePositions: it.positionsBuffer, count: n)
                 } else {
                     try writer.add(doc: UInt32(target), freq: freq, norm: norm, positions: nil)
                 }
@@ -177,7 +168,6 @@ enum SegmentMerger {
         let dictionary = try TermDictionaryWriter(path: path(.terms), segmentID: id)
         var fieldLengths = [UInt64](repeating: 0, count: fieldCount)
         var read = 0
-        var gaps: [UInt32] = []
         for ord in 0...fieldCount {
             let hasPositions = ord != Schema.idOrd
             let cursors = sources.map { TermCursor($0.reader.terms, field: ord) }
@@ -199,7 +189,7 @@ enum SegmentMerger {
                     let source = sources[i].reader
                     let it = source.postingsIterator(ord, cursors[i].info, withPositions: hasPositions)
                     let written = try copy(
-                        it, maps[i], hasPositions ? norms[ord - 1] : nil, hasPositions, &gaps, to: writer)
+                        it, maps[i], hasPositions ? norms[ord - 1] : nil, hasPositions, to: writer)
                     if hasPositions { fieldLengths[ord - 1] &+= written }
                     if it.corrupted {
                         throw QuarryError.corrupt(

@@ -151,6 +151,31 @@ final class PostingsWriter {
         if blockLength == 128 { try closeBlock() }
     }
 
+    /// Adds the term's next document with its positions given absolute and increasing (as a reader decodes them):
+    /// the first and the gaps are taken here, with no copy in between.
+    func add(doc: UInt32, freq: UInt32, norm: UInt8, absolutePositions: UnsafePointer<UInt32>, count: Int)
+        throws(QuarryError)
+    {
+        blockDocs[blockLength] = doc
+        blockFreqs[blockLength] = freq
+        blockLength += 1
+        df += 1
+        if freq > blockMaxFreq { blockMaxFreq = freq }
+        if norm < blockMinNorm { blockMinNorm = norm }
+        blockFreqSum += Int(freq)
+        blockImpacts.add(freq: freq, norm: norm)
+        if withPositions {
+            var previous: UInt32 = 0
+            for k in 0..<count {
+                let p = absolutePositions[k]
+                pendingPositions.append(p &- previous)
+                previous = p
+            }
+            if pendingPositions.count >= 128 { try writeFullPositionGroups() }
+        }
+        if blockLength == 128 { try closeBlock() }
+    }
+
     /// Encodes the pending positions' full groups of 128 to the positions file.
     private func writeFullPositionGroups() throws(QuarryError) {
         guard let file = positions else { return }

@@ -136,14 +136,7 @@ final class PostingsWriter {
     ///   - positions: with positions, the document's first position then the gaps between its positions (`freq`
     ///     values).
     func add(doc: UInt32, freq: UInt32, norm: UInt8, positions: UnsafeBufferPointer<UInt32>?) throws(QuarryError) {
-        blockDocs[blockLength] = doc
-        blockFreqs[blockLength] = freq
-        blockLength += 1
-        df += 1
-        if freq > blockMaxFreq { blockMaxFreq = freq }
-        if norm < blockMinNorm { blockMinNorm = norm }
-        blockFreqSum += Int(freq)
-        blockImpacts.add(freq: freq, norm: norm)
+        note(doc: doc, freq: freq, norm: norm)
         if withPositions, let positions {
             pendingPositions.append(contentsOf: positions)
             if pendingPositions.count >= 128 { try writeFullPositionGroups() }
@@ -156,14 +149,7 @@ final class PostingsWriter {
     func add(doc: UInt32, freq: UInt32, norm: UInt8, absolutePositions: UnsafePointer<UInt32>, count: Int)
         throws(QuarryError)
     {
-        blockDocs[blockLength] = doc
-        blockFreqs[blockLength] = freq
-        blockLength += 1
-        df += 1
-        if freq > blockMaxFreq { blockMaxFreq = freq }
-        if norm < blockMinNorm { blockMinNorm = norm }
-        blockFreqSum += Int(freq)
-        blockImpacts.add(freq: freq, norm: norm)
+        note(doc: doc, freq: freq, norm: norm)
         if withPositions {
             var previous: UInt32 = 0
             for k in 0..<count {
@@ -174,6 +160,19 @@ final class PostingsWriter {
             if pendingPositions.count >= 128 { try writeFullPositionGroups() }
         }
         if blockLength == 128 { try closeBlock() }
+    }
+
+    /// Puts a document in the open block and its bounds.
+    @inline(__always)
+    private func note(doc: UInt32, freq: UInt32, norm: UInt8) {
+        blockDocs[blockLength] = doc
+        blockFreqs[blockLength] = freq
+        blockLength += 1
+        df += 1
+        if freq > blockMaxFreq { blockMaxFreq = freq }
+        if norm < blockMinNorm { blockMinNorm = norm }
+        blockFreqSum += Int(freq)
+        blockImpacts.add(freq: freq, norm: norm)
     }
 
     /// Encodes the pending positions' full groups of 128 to the positions file.

@@ -87,7 +87,7 @@ public enum IndexChecker {
                     guard members.count >= 2 || members.contains(where: { $0.info.docFreq > 1 }) else { return true }
                     var live: [Int] = []
                     for m in members {
-                        for d in try readers[m.segment].documents(withID: id) where !readers[m.segment].isDeleted(d) {
+                        for d in try readers[m.segment].documents(of: m.info) where !readers[m.segment].isDeleted(d) {
                             live.append(m.segment)
                         }
                     }

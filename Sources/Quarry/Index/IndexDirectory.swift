@@ -35,12 +35,7 @@ public enum IndexDirectory {
     /// The names of the segment and deletes files in `path` (none if it cannot be listed).
     public static func segmentFiles(_ path: String) -> [String] {
         guard case .success(let names) = Syscalls.listDirectory(path) else { return [] }
-        return names.filter { name in
-            guard let dot = name.firstIndex(of: ".") else { return false }
-            let stem = name[..<dot]
-            let segment = stem.firstIndex(of: "_").map { stem[..<$0] } ?? stem
-            return Manifest.isValidSegmentName(String(segment))
-        }
+        return names.filter { IndexFile(fileName: $0) != nil }
     }
 
     /// Reads and verifies the committed manifest.
@@ -134,26 +129,15 @@ public enum IndexDirectory {
         case .success(let n): names = n
         case .failure(let e): throw QuarryError.io(path, "list the index directory", e)
         }
-        let live = Set((manifest?.segments ?? []).map(\.name))
-        let liveDeletes = Set(
-            (manifest?.segments ?? []).compactMap { s in
-                s.deleteGeneration == 0 ? nil : s.name + "_" + String(s.deleteGeneration, radix: 16)
-            })
+        let segments = Dictionary(
+            (manifest?.segments ?? []).map { ($0.name, $0.deleteGeneration) }, uniquingKeysWith: { a, _ in a })
         var removed: [String] = []
         for name in names {
-            var garbage = false
-            if name == Manifest.temporaryName {
-                garbage = true
-            } else if name.hasSuffix("." + FileKind.deletes.fileExtension), let dot = name.firstIndex(of: "."),
-                let underscore = name.firstIndex(of: "_"), underscore < dot,
-                Manifest.isValidSegmentName(String(name[..<underscore]))
-            {
-                garbage = !liveDeletes.contains(String(name[..<dot]))
-            } else if let dot = name.firstIndex(of: "."), Manifest.isValidSegmentName(String(name[..<dot])) {
-                let ext = String(name[name.index(after: dot)...])
-                if FileKind.segmentKinds.contains(where: { $0.fileExtension == ext }) {
-                    garbage = !live.contains(String(name[..<dot]))
-                }
+            let garbage: Bool
+            switch IndexFile(fileName: name) {
+            case .segment(let segment, _): garbage = segments[segment] == nil
+            case .deletes(let segment, let generation): garbage = segments[segment] != generation
+            case nil: garbage = name == Manifest.temporaryName
             }
             if garbage {
                 _ = Syscalls.unlink(path + "/" + name)
@@ -161,6 +145,33 @@ public enum IndexDirectory {
             }
         }
         return removed
+    }
+}
+
+/// A segment's file or deletes file in an index directory, known from its name (see the file comment).
+enum IndexFile: Equatable {
+    /// `seg-0000002a.terms` and the other immutable files.
+    case segment(String, FileKind)
+    /// `seg-0000002a_3.del`: generation 3 of the segment's deletes.
+    case deletes(String, UInt64)
+
+    /// nil for a name that is neither.
+    init?(fileName name: String) {
+        guard let dot = name.firstIndex(of: ".") else { return nil }
+        let stem = name[..<dot]
+        let ext = name[name.index(after: dot)...]
+        if ext == FileKind.deletes.fileExtension {
+            guard let underscore = stem.firstIndex(of: "_"),
+                let generation = UInt64(stem[stem.index(after: underscore)...], radix: 16), generation > 0,
+                Manifest.isValidSegmentName(String(stem[..<underscore]))
+            else { return nil }
+            self = .deletes(String(stem[..<underscore]), generation)
+            return
+        }
+        guard Manifest.isValidSegmentName(String(stem)),
+            let kind = FileKind.segmentKinds.first(where: { $0.fileExtension == ext })
+        else { return nil }
+        self = .segment(String(stem), kind)
     }
 }
 

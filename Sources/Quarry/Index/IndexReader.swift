@@ -92,7 +92,13 @@ public final class SegmentReader: @unchecked Sendable {
     /// segments of one run that had not yet been resolved against each other (the commit deletes all but one).
     func documents(withID id: [UInt8]) throws(QuarryError) -> [Int] {
         let info = try id.withBytes { raw throws(QuarryError) in try terms.lookup(Schema.idOrd, raw) }
-        guard let info, info.docFreq >= 1 else { return [] }
+        guard let info else { return [] }
+        return try documents(of: info)
+    }
+
+    /// The documents of an id term's dictionary entry, checked against the segment's size.
+    func documents(of info: TermInfo) throws(QuarryError) -> [Int] {
+        guard info.docFreq >= 1 else { return [] }
         if info.docFreq == 1 {
             guard Int(info.singletonDoc) < docCount else {
                 throw QuarryError.corrupt(info.path(in: self), "id entry points past the segment's end")

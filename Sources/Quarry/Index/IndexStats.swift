@@ -86,10 +86,13 @@ public struct IndexStats: Sendable {
     static func liveIDs(_ segments: [SegmentReader]) throws(QuarryError) -> Int {
         if !segments.contains(where: { $0.deletes != nil }) { return try distinctTerms(segments, Schema.idOrd) }
         var n = 0
-        try TermMergeWalk.forEachTerm(segments, field: Schema.idOrd) { id, members throws(QuarryError) in
-            for m in members where try segments[m.segment].lookupID(id) != nil {
-                n += 1
-                break
+        try TermMergeWalk.forEachTerm(segments, field: Schema.idOrd) { _, members throws(QuarryError) in
+            for m in members {
+                let segment = segments[m.segment]
+                if try segment.documents(of: m.info).contains(where: { !segment.isDeleted($0) }) {
+                    n += 1
+                    break
+                }
             }
             return true
         }
@@ -99,20 +102,10 @@ public struct IndexStats: Sendable {
     /// Distinct terms of a field over segments (a k-way merge of the dictionaries).
     static func distinctTerms(_ segments: [SegmentReader], _ ord: Int) throws(QuarryError) -> Int {
         if segments.count == 1 { return segments[0].terms.termCount(ord) }
-        let cursors = segments.map { TermCursor($0.terms, field: ord) }
-        var live = cursors.filter { $0.isValid }
         var count = 0
-        // Segments are few: a linear minimum is as fast as a heap here.
-        while !live.isEmpty {
-            var best = 0
-            for i in 1..<live.count where TermCursor.compare(live[i], live[best]) < 0 { best = i }
+        try TermMergeWalk.forEachTerm(segments, field: ord) { _, _ throws(QuarryError) in
             count += 1
-            let smallest = live[best].term
-            for c in live where c.withTerm({ $0.elementsEqual(smallest) }) { c.next() }
-            if live.contains(where: { $0.failed }) {
-                throw QuarryError(.corruptIndex, "a term dictionary cannot be decoded; run `quarry check`")
-            }
-            live.removeAll { !$0.isValid }
+            return true
         }
         return count
     }

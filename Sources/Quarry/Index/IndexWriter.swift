@@ -35,6 +35,8 @@ struct FlushedSegment {
     var sequences: [UInt64]
     /// Documents already replaced (within the segment, or by a later document at commit).
     var deletes: DeletedDocuments
+    /// True for a segment merged from others of the same run: it may hold an id twice (a builder's never does).
+    var mayRepeatIDs = false
 }
 
 /// What a commit did.
@@ -157,15 +159,11 @@ public final class IndexWriter {
     /// Adds a document given as a JSON object (one line of JSON Lines input, with the schema's fields). A document
     /// whose id is already in the index replaces it at the next commit (as `options.onDuplicate` says).
     public func add(json: String) throws(QuarryError) {
-        var bytes = Array(json.utf8)
         do {
-            try bytes.withUnsafeMutableBufferPointer { b throws(LineError) in
-                try parser.parse(UnsafeBufferPointer(b), into: &parsed, autoID: nil)
-            }
+            try Array(json.utf8).withBuffer { b throws(LineError) in try parser.parse(b, into: &parsed, autoID: nil) }
         } catch {
             throw QuarryError(.invalidInput, "column \(error.column): \(error.message)")
         }
-        bytes = []
         try add(parsed)
     }
 
@@ -224,13 +222,7 @@ public final class IndexWriter {
         var n = 0
         if builder?.document(withID: bytes) != nil { try flushBuilder() }
         for s in manifest.segments {
-            var dels = currentDeletes(s)
-            var changed = false
-            for d in try reader(s).documents(withID: bytes) where dels.insert(d) {
-                changed = true
-                n += 1
-            }
-            if changed { changedDeletes[s.name] = dels }
+            for d in try reader(s).documents(withID: bytes) where markDeleted(d, in: s) { n += 1 }
         }
         for j in pending.indices {
             for d in try reader(pending[j].info).documents(withID: bytes) where pending[j].deletes.insert(d) {
@@ -252,16 +244,9 @@ public final class IndexWriter {
         var marks: [(Int, Int)] = []
         try Searcher(reader: view).forEachMatch(query) { s, d throws(QuarryError) in marks.append((s, d)) }
         for (s, d) in marks {
-            if s < committed {
-                let info = manifest.segments[s]
-                var dels = currentDeletes(info)
-                if dels.insert(d) {
-                    changedDeletes[info.name] = dels
-                    n += 1
-                }
-            } else if pending[s - committed].deletes.insert(d) {
-                n += 1
-            }
+            let deleted =
+                s < committed ? markDeleted(d, in: manifest.segments[s]) : pending[s - committed].deletes.insert(d)
+            if deleted { n += 1 }
         }
         return n
     }
@@ -283,7 +268,7 @@ public final class IndexWriter {
     public func commit() throws(QuarryError) -> CommitSummary {
         try flushBuilder()
         if pending.isEmpty && changedDeletes.isEmpty {
-            if !IndexDirectory.exists(directory) { try writeManifest(manifest, retiring: []) }
+            try commitEmptyIfNew()
             return CommitSummary()
         }
         return try commitPending(describe: { "document \($0) added through the library" })
@@ -412,6 +397,17 @@ public final class IndexWriter {
         return r
     }
 
+    /// Marks `doc` of committed segment `info` deleted, in place (the segment's deletes are copied once, when it
+    /// first changes after a commit). - Returns: true if it was live.
+    private func markDeleted(_ doc: Int, in info: SegmentInfo) -> Bool {
+        if changedDeletes[info.name] == nil {
+            let current = currentDeletes(info)
+            if current.contains(doc) { return false }
+            changedDeletes[info.name] = current
+        }
+        return changedDeletes[info.name]?.insert(doc) ?? false
+    }
+
     /// The deletes of committed segment `info` as they stand (changed in memory or as on disk).
     private func currentDeletes(_ info: SegmentInfo) -> DeletedDocuments {
         if let d = changedDeletes[info.name] { return d }
@@ -443,11 +439,12 @@ public final class IndexWriter {
         guard !pending.isEmpty else { return summary }
         let committed = manifest.segments
         let infos = committed + pending.map(\.info)
-        if infos.count < 2 && pending.allSatisfy({ $0.deletes.count == 0 }) { return summary }
+        // One segment that a builder wrote holds each id once (a repeated id replaced the earlier document there).
+        if infos.count < 2 && !pending.contains(where: \.mayRepeatIDs) { return summary }
         var segs: [SegmentReader] = []
         for s in infos { segs.append(try reader(s)) }
-        var committedDeletes = committed.map { currentDeletes($0) }
-        var changed = Set<Int>()
+        // (Read only: deletes are marked through `markDeleted`, and each id is visited once.)
+        let committedDeletes = committed.map { currentDeletes($0) }
         var error: QuarryError?
         try TermMergeWalk.forEachTerm(segs, field: Schema.idOrd) { term, members throws(QuarryError) in
             // (One segment can hold an id twice: one merged from segments of this run before they were resolved.)
@@ -457,8 +454,7 @@ public final class IndexWriter {
             // The live documents holding this id: (segment, doc).
             var live: [(segment: Int, doc: Int)] = []
             for m in members {
-                let d = try docs(of: m.info, in: segs[m.segment])
-                for doc in d {
+                for doc in try segs[m.segment].documents(of: m.info) {
                     let dead =
                         m.segment < committed.count
                         ? committedDeletes[m.segment].contains(doc)
@@ -489,8 +485,7 @@ public final class IndexWriter {
             }
             for o in live where !(o.segment == keep.segment && o.doc == keep.doc) {
                 if o.segment < committed.count {
-                    committedDeletes[o.segment].insert(o.doc)
-                    changed.insert(o.segment)
+                    _ = markDeleted(o.doc, in: committed[o.segment])
                 } else {
                     pending[o.segment - committed.count].deletes.insert(o.doc)
                 }
@@ -499,30 +494,7 @@ public final class IndexWriter {
             return true
         }
         if let error { throw error }
-        for i in changed { changedDeletes[committed[i].name] = committedDeletes[i] }
         return summary
-    }
-
-    /// The documents an id term points to (one, unless the index was damaged or written otherwise).
-    private func docs(of info: TermInfo, in segment: SegmentReader) throws(QuarryError) -> [Int] {
-        if info.docFreq == 1 {
-            guard Int(info.singletonDoc) < segment.docCount else {
-                throw QuarryError.corrupt(
-                    segment.info.path(.terms, in: directory), "an id entry points past the segment's end")
-            }
-            return [Int(info.singletonDoc)]
-        }
-        var out: [Int] = []
-        let it = segment.postingsIterator(Schema.idOrd, info, withPositions: false)
-        var d = it.doc
-        while d != terminated && Int(d) < segment.docCount {
-            out.append(Int(d))
-            d = it.next()
-        }
-        if it.corrupted {
-            throw QuarryError.corrupt(segment.info.path(.postings, in: directory), "the postings of an id are damaged")
-        }
-        return out
     }
 
     // MARK: Merging
@@ -555,9 +527,8 @@ public final class IndexWriter {
             var chosen: [String] = []
             if segs.count > maxSegments {
                 // The smallest segments, as many as it takes to get down to `maxSegments`.
-                let k = min(segs.count - maxSegments + 1, options.mergePolicy.maxMergeAtOnce)
-                let k2 = max(2, k)
-                chosen = segs.sorted { MergePolicy.liveBytes($0) < MergePolicy.liveBytes($1) }.prefix(k2).map(\.name)
+                chosen = MergePolicy.smallest(
+                    max(2, min(segs.count - maxSegments + 1, options.mergePolicy.maxMergeAtOnce)), of: segs)
             } else if maxSegments == 1, let only = segs.first, segs.count == 1, only.deletedCount > 0 {
                 chosen = [only.name]
             }

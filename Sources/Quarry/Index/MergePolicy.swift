@@ -46,6 +46,11 @@ public struct MergePolicy: Sendable, Equatable {
         s.docCount == 0 ? 0 : Int(Double(s.totalBytes) * Double(s.liveCount) / Double(s.docCount))
     }
 
+    /// The names of the `count` smallest segments (by live size).
+    static func smallest(_ count: Int, of segments: [SegmentInfo]) -> [String] {
+        segments.sorted { liveBytes($0) < liveBytes($1) }.prefix(count).map(\.name)
+    }
+
     /// The names of the segments to merge next, or nil.
     public func findMerge(_ segments: [SegmentInfo]) -> [String]? {
         guard isEnabled, mergeFactor >= 2 else { return nil }
@@ -60,15 +65,14 @@ public struct MergePolicy: Sendable, Equatable {
         for s in candidates { levels[level(s), default: []].append(s) }
         for l in levels.keys.sorted() {
             guard let group = levels[l], group.count >= mergeFactor else { continue }
-            let smallest = group.sorted { MergePolicy.liveBytes($0) < MergePolicy.liveBytes($1) }
-            return smallest.prefix(max(2, maxMergeAtOnce)).map(\.name)
+            return MergePolicy.smallest(max(2, maxMergeAtOnce), of: group)
         }
         for s in segments where s.docCount > 0 && Double(s.deletedCount) >= deletesToRewrite * Double(s.docCount) {
             return [s.name]
         }
         if let cap = maxSegments, candidates.count > max(cap, 1) {
-            let k = min(max(2, candidates.count - max(cap, 1) + 1), max(2, maxMergeAtOnce))
-            return candidates.sorted { MergePolicy.liveBytes($0) < MergePolicy.liveBytes($1) }.prefix(k).map(\.name)
+            return MergePolicy.smallest(
+                min(max(2, candidates.count - max(cap, 1) + 1), max(2, maxMergeAtOnce)), of: candidates)
         }
         return nil
     }

@@ -170,26 +170,15 @@ enum SegmentMerger {
         var read = 0
         for ord in 0...fieldCount {
             let hasPositions = ord != Schema.idOrd
-            let cursors = sources.map { TermCursor($0.reader.terms, field: ord) }
             var started = false
-            var members: [Int] = []
-            while true {
-                var first = -1
-                for i in cursors.indices where cursors[i].isValid {
-                    if first < 0 || TermCursor.compare(cursors[i], cursors[first]) < 0 { first = i }
-                }
-                if first < 0 { break }
-                members.removeAll(keepingCapacity: true)
-                for i in cursors.indices where cursors[i].isValid {
-                    if i == first || TermCursor.compare(cursors[i], cursors[first]) == 0 { members.append(i) }
-                }
-                let term = cursors[first].term
+            let readers = sources.map(\.reader)
+            try TermMergeWalk.forEachTerm(readers, field: ord) { term, members throws(QuarryError) in
                 writer.beginTerm(withPositions: hasPositions)
-                for i in members {
-                    let source = sources[i].reader
-                    let it = source.postingsIterator(ord, cursors[i].info, withPositions: hasPositions)
+                for m in members {
+                    let source = readers[m.segment]
+                    let it = source.postingsIterator(ord, m.info, withPositions: hasPositions)
                     let written = try copy(
-                        it, maps[i], hasPositions ? norms[ord - 1] : nil, hasPositions, to: writer)
+                        it, maps[m.segment], hasPositions ? norms[ord - 1] : nil, hasPositions, to: writer)
                     if hasPositions { fieldLengths[ord - 1] &+= written }
                     if it.corrupted {
                         throw QuarryError.corrupt(
@@ -198,23 +187,18 @@ enum SegmentMerger {
                     }
                     read += it.docFreq
                 }
-                for i in members { cursors[i].next() }
                 // Pages already read are dropped from time to time (see MappedFile.dropResidentPages).
                 if read >= 4 << 20 {
                     read = 0
-                    for s in sources { for file in s.reader.mappedFiles { file.dropResidentPages() } }
+                    for r in readers { for file in r.mappedFiles { file.dropResidentPages() } }
                 }
-                guard let info = try writer.finishTerm() else { continue }
+                guard let info = try writer.finishTerm() else { return true }
                 if !started {
                     try dictionary.startField(ord, hasPositions: hasPositions)
                     started = true
                 }
                 try term.withBuffer { t throws(QuarryError) in try dictionary.add(t, info) }
-            }
-            for (i, c) in cursors.enumerated() where c.failed {
-                let source = sources[i].reader
-                throw QuarryError.corrupt(
-                    source.info.path(.terms, in: source.directory), "the term dictionary cannot be decoded")
+                return true
             }
             if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
         }

@@ -708,7 +708,8 @@ final class IndexRun: @unchecked Sendable {
                     }
                 }
                 let merged = FlushedSegment(
-                    info: result.info, sequences: sequences, deletes: DeletedDocuments(docCount: result.info.docCount))
+                    info: result.info, sequences: sequences, deletes: DeletedDocuments(docCount: result.info.docCount),
+                    mayRepeatIDs: true)
                 sources = []
                 monitor.withLock {
                     let at = flushed.firstIndex { names.contains($0.info.name) } ?? flushed.count

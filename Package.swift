@@ -30,9 +30,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        // The few things Swift cannot do safely itself: relaxed atomics on plain words, the SIGBUS guard.
+        .target(name: "CQuarry"),
         .target(
             name: "Quarry",
             dependencies: [
+                "CQuarry",
                 "CZstd",
                 "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),

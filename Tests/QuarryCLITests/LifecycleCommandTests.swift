@@ -156,15 +156,18 @@ struct DamageCommandTests {
         let m = try IndexDirectory.readManifest(index)
         let dates = m.segments[0].path(.dates, in: index)
         var bytes = readFile(dates)
-        // Trailer (44 bytes before the 8-byte footer): u32 docCount, u32 blockCount, u64 tableOffset, ...
-        let trailer = bytes.count - 8 - 44
+        // Trailer (44 bytes before the chunk checksum table, whose count is 24 bytes from the end): u32 docCount,
+        // u32 blockCount, u64 tableOffset, ...
+        let chunks = (0..<4).reduce(0) { $0 | Int(bytes[bytes.count - 24 + $1]) << (8 * $1) }
+        let trailer = bytes.count - 24 - 4 * chunks - 44
         var tableOffset = 0
         for k in 0..<8 { tableOffset |= Int(bytes[trailer + 8 + k]) << (8 * k) }
         #expect(tableOffset < 1024)
         bytes[tableOffset + 24] = 64  // block 0's width: raw, 1,024 bytes, more than the file holds before its table
         writeFile(dates, bytes)
         let run = CLITests.quarry(["search", "-i", index, "--count", "date:>=1900"])
-        #expect(run.status <= 2, "no trap: \(run.status)")
+        #expect(run.status == 2, "detected, no trap: \(run.status)")
+        #expect(run.err.contains("fails its checksum"), "\(run.err)")
         #expect(CLITests.quarry(["check", "-q", "-i", index]).status == 1)
     }
 

@@ -59,7 +59,10 @@ struct FieldNormsReader {
 
     init(file: MappedFile, segmentID: [UInt8], expectedDocs: Int) throws(QuarryError) {
         let path = file.path
-        let body = try FileFormat.validate(file.bytes, kind: .norms, id: segmentID, path: path, minimumTrailer: 12)
+        // Norms are read in scoring loops, one byte at a time: the file (a byte per document per text field) is
+        // verified whole at open rather than checked per read.
+        let (body, chunks) = try FileFormat.open(file, kind: .norms, id: segmentID, minimumTrailer: 12)
+        guard chunks.checkAll() else { throw chunks.damaged("the norms file") }
         guard let trailerSize = body.u32(body.count - 4).map(Int.init), trailerSize >= 12,
             trailerSize <= body.count - FileFormat.headerSize
         else {

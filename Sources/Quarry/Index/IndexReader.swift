@@ -9,6 +9,9 @@ public final class SegmentReader: @unchecked Sendable {
     let terms: TermDictionary
     let postings: RawBytes
     let positions: RawBytes
+    /// The chunk checksums of `.post` and `.pos` (ChunkChecksums.swift).
+    let postingsChunks: ChunkVerifier
+    let positionsChunks: ChunkVerifier
     let norms: FieldNormsReader
     let dates: DateColumnReader
     /// The deleted documents (nil: none).
@@ -43,10 +46,9 @@ public final class SegmentReader: @unchecked Sendable {
             }
         }
         terms = try TermDictionary(file: termsFile, segmentID: info.id)
-        postings = try FileFormat.validate(
-            postingsFile.bytes, kind: .postings, id: info.id, path: postingsFile.path, minimumTrailer: 0)
-        positions = try FileFormat.validate(
-            positionsFile.bytes, kind: .positions, id: info.id, path: positionsFile.path, minimumTrailer: 0)
+        (postings, postingsChunks) = try FileFormat.open(postingsFile, kind: .postings, id: info.id, minimumTrailer: 0)
+        (positions, positionsChunks) = try FileFormat.open(
+            positionsFile, kind: .positions, id: info.id, minimumTrailer: 0)
         norms = try FieldNormsReader(file: normsFile, segmentID: info.id, expectedDocs: info.docCount)
         dates = try DateColumnReader(file: datesFile, segmentID: info.id, expectedDocs: info.docCount)
         files = [termsFile, postingsFile, positionsFile, normsFile, datesFile, storeFile]
@@ -69,6 +71,13 @@ public final class SegmentReader: @unchecked Sendable {
     /// The mapped files, for `check`.
     var mappedFiles: [MappedFile] { files }
 
+    /// Throws if one of the segment's files was truncated while it was open (see MappedFile.swift): whatever was
+    /// read from it since then is not to be trusted.
+    func checkIntact() throws(QuarryError) {
+        if MappedFile.faultCount == 0 { return }
+        for file in files { try file.checkIntact() }
+    }
+
     /// The norm byte of `doc` in field `ord` (0 if the field has no norms here).
     func norm(_ ord: Int, _ doc: Int) -> UInt8 {
         guard let col = norms.column(ord), doc >= 0, doc < col.count else { return 0 }
@@ -80,7 +89,7 @@ public final class SegmentReader: @unchecked Sendable {
         let singletonNorm = info.docFreq == 1 ? norm(ord, Int(info.singletonDoc)) : 0
         return PostingsIterator(
             postings: postings, positions: withPositions ? positions : nil, info: info, maxDoc: docCount,
-            singletonNorm: singletonNorm)
+            singletonNorm: singletonNorm, postingsChunks: postingsChunks, positionsChunks: positionsChunks)
     }
 
     /// Looks up a live document by id.
@@ -153,6 +162,13 @@ public final class IndexReader: @unchecked Sendable {
         self.fieldLengths = manifest.fieldLengths
     }
 
+    /// Throws if a file of the index was truncated while it was open. The searcher calls it after every query, and
+    /// document fetches after every read: a result computed from such a file is an error, not an answer.
+    public func checkIntact() throws(QuarryError) {
+        if MappedFile.faultCount == 0 { return }
+        for s in segments { try s.checkIntact() }
+    }
+
     /// A reader over segments already open (the writer's view of committed and pending segments).
     init(directory: String, manifest: Manifest, segments: [SegmentReader]) {
         self.directory = directory
@@ -183,6 +199,8 @@ public final class IndexReader: @unchecked Sendable {
 
     /// The stored JSON of a document.
     public func storedDocument(segment: Int, doc: Int) throws(QuarryError) -> [UInt8] {
-        try segments[segment].makeStoreReader().document(doc)
+        let bytes = try segments[segment].makeStoreReader().document(doc)
+        try segments[segment].checkIntact()
+        return bytes
     }
 }

@@ -25,6 +25,9 @@ final class PostingsIterator {
 
     private let postings: RawBytes
     private let positionsFile: RawBytes?
+    /// The chunk checksums of the two files: every window is checked before it is decoded.
+    private let postingsChunks: ChunkVerifier?
+    private let positionsChunks: ChunkVerifier?
     private let maxDoc: UInt32
     private let skip: RawBytes?
     private let dataStart: Int
@@ -75,9 +78,15 @@ final class PostingsIterator {
     ///   - info: the term's dictionary entry.
     ///   - maxDoc: the segment's document count.
     ///   - singletonNorm: for a term in one document, that document's norm (for the bounds).
-    init(postings: RawBytes, positions: RawBytes?, info: TermInfo, maxDoc: Int, singletonNorm: UInt8) {
+    ///   - postingsChunks, positionsChunks: the files' chunk checksums (nil: the caller verified the whole files).
+    init(
+        postings: RawBytes, positions: RawBytes?, info: TermInfo, maxDoc: Int, singletonNorm: UInt8,
+        postingsChunks: ChunkVerifier?, positionsChunks: ChunkVerifier?
+    ) {
         self.postings = postings
         self.positionsFile = positions
+        self.postingsChunks = postingsChunks
+        self.positionsChunks = positionsChunks
         self.maxDoc = UInt32(clamping: maxDoc)
         self.docFreq = Int(info.docFreq)
         // Offsets past the end (damage) are clamped to it, so that the checked reads fail instead of the offset
@@ -113,7 +122,20 @@ final class PostingsIterator {
         }
         singleton = false
         numBlocks = (docFreq + 127) / 128
-        var c = ByteCursor(postings, position: min(Int(clamping: info.postingsOffset), postings.count))
+        let termStart = min(Int(clamping: info.postingsOffset), postings.count)
+        // The term's header (at most 15 bytes) and skip table are verified before they are read.
+        let headerBytes = 15 + (numBlocks > 1 ? numBlocks * PostingsIterator.skipEntrySize : 0)
+        if let postingsChunks, !postingsChunks.check(postings, termStart, headerBytes) {
+            skip = nil
+            dataStart = 0
+            termMaxFreq = 0
+            termMinNorm = 0
+            termImpacts = 0
+            corrupted = true
+            doc = terminated
+            return
+        }
+        var c = ByteCursor(postings, position: termStart)
         let maxFreq = c.vint()
         let minNorm = c.u8()
         termMaxFreq = UInt32(clamping: maxFreq ?? UInt64(UInt32.max))
@@ -313,6 +335,12 @@ final class PostingsIterator {
         blockLength = length
         index = 0
         positionsBlock = -1
+        if let postingsChunks {
+            // The block's bytes: up to the end its skip entry gives, or (a term of one block) at most the largest
+            // block, clipped to the file.
+            let end = skip.map { dataStart + Int($0.loadU32(b * e + 4)) } ?? (start + PostingsIterator.maxBlockBytes)
+            guard end > start, postingsChunks.check(postings, start, end - start) else { return fail() }
+        }
         if length == 128 {
             guard let dw = postings.u8(start), let fw = postings.u8(start + 1), dw <= 32, fw <= 32,
                 postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
@@ -356,6 +384,10 @@ final class PostingsIterator {
         if let skip, docs[length - 1] != skip.loadU32(b * e) { return fail() }
         return true
     }
+
+    /// The largest encoding of a block: 128 documents bit-packed at 32 bits each for both documents and
+    /// frequencies, or 127 documents as vints of at most 5 bytes for the code and 5 for the frequency.
+    static let maxBlockBytes = 127 * 10
 
     /// Marks the postings damaged (a caller found them inconsistent with the segment).
     func markCorrupted() { corrupted = true }
@@ -430,7 +462,7 @@ final class PostingsIterator {
                     // documents after it that are likely to follow.
                     extractedGroup = g
                     guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32,
-                        file.contains(at + 1, 16 * Int(w))
+                        file.contains(at + 1, 16 * Int(w)), checkPositions(file, at, 1 + 16 * Int(w))
                     else {
                         corrupted = true
                         return -1
@@ -528,7 +560,7 @@ final class PostingsIterator {
         guard local >= 0 else { return nil }
         while groupsKnown <= local {
             let at = groupOffsets[groupsKnown - 1]
-            guard let w = file.u8(at), w <= 32 else { return nil }
+            guard checkPositions(file, at, 1), let w = file.u8(at), w <= 32 else { return nil }
             let next = at + 1 + 16 * Int(w)
             guard next <= file.count else { return nil }
             groupOffsets[groupsKnown] = next
@@ -537,10 +569,18 @@ final class PostingsIterator {
         return groupOffsets[local]
     }
 
+    /// True when the positions window `[at, at + count)` (clipped to the file) passes its chunk checksums.
+    @inline(__always)
+    private func checkPositions(_ file: RawBytes, _ at: Int, _ count: Int) -> Bool {
+        positionsChunks?.check(file, at, count) ?? true
+    }
+
     /// Unpacks full group `g` into `positionValues[0..<128]`.
     private func decodeGroup(_ g: Int, _ file: RawBytes) -> Bool {
         if decodedGroup == g { return true }
-        guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32, file.contains(at + 1, 16 * Int(w)) else {
+        guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32, file.contains(at + 1, 16 * Int(w)),
+            checkPositions(file, at, 1 + 16 * Int(w))
+        else {
             return false
         }
         BlockCodec.unpack(file.base + at + 1, width: Int(w), into: positionValues)
@@ -564,6 +604,8 @@ final class PostingsIterator {
                 positionCapacity = 128 + count + 64
             }
         }
+        // Each value takes at most 5 bytes.
+        guard checkPositions(file, tailCursor, 5 * (upTo - tailDecoded)) else { return false }
         var c = ByteCursor(file, position: tailCursor)
         var i = tailDecoded
         while i < upTo {

@@ -88,7 +88,13 @@ public final class Searcher: @unchecked Sendable {
 
     /// The error for damaged postings met in segment `s`.
     func damaged(segment s: Int) -> QuarryError {
-        QuarryError.corrupt(
+        // A file truncated under the open map reads as zeros, which fail the checks: say what really happened.
+        do {
+            try reader.segments[s].checkIntact()
+        } catch {
+            return error
+        }
+        return QuarryError.corrupt(
             reader.segments[s].info.path(.postings, in: reader.directory),
             "postings or positions failed a check during the search")
     }
@@ -127,6 +133,7 @@ public final class Searcher: @unchecked Sendable {
             }
             if scorer.corrupted { throw damaged(segment: s) }
         }
+        try reader.checkIntact()
         let hits = Array(collector.sorted().dropFirst(max(0, offset)))
         return SearchResult(hits: hits)
     }
@@ -168,6 +175,7 @@ public final class Searcher: @unchecked Sendable {
     func count(_ weight: any Weight) throws(QuarryError) -> Int {
         var total = 0
         for s in reader.segments.indices { total += try weight.count(self, segment: s) }
+        try reader.checkIntact()
         return total
     }
 }
@@ -189,6 +197,7 @@ extension Searcher {
             }
             if scorer.corrupted { throw damaged(segment: s) }
         }
+        try reader.checkIntact()
     }
 
     /// The idf of a term in a field over the whole index.

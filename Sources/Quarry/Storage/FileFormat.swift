@@ -43,11 +43,22 @@ public enum FileKind: String, CaseIterable, Sendable {
     }
 
     /// The format version this build writes. The manifest is at version 2 (segment deletes); version 1
-    /// manifests (no deletes) are still read.
-    var version: UInt16 { self == .manifest ? 2 : 1 }
+    /// manifests (no deletes) are still read. Segment files are at version 2 (chunk checksums); version 1 segment
+    /// files are refused (rebuild the index).
+    var version: UInt16 {
+        switch self {
+        case .manifest: 2
+        case .deletes: 1
+        default: 2
+        }
+    }
 
     /// The versions this build reads.
-    var readableVersions: ClosedRange<UInt16> { self == .manifest ? 1...2 : 1...1 }
+    var readableVersions: ClosedRange<UInt16> { self == .manifest ? 1...2 : version...version }
+
+    /// Files read in place through their map carry a table of chunk checksums (ChunkChecksums.swift); the manifest
+    /// and deletes files are read whole and checked whole.
+    var hasChunkTable: Bool { self != .manifest && self != .deletes }
 
     /// The kinds of a segment's immutable files (the deletes file has generations, see DeletedDocuments.swift).
     public static let segmentKinds: [FileKind] = [.terms, .postings, .positions, .norms, .dates, .store]
@@ -69,6 +80,24 @@ enum FileFormat {
         b.u32(0)
         b.append(contentsOf: id)
         return b.bytes
+    }
+
+    /// Validates the header, footer and chunk checksum table of a mapped segment file. Returns the file body (from
+    /// the header to the format's trailer included, without the table) and the verifier that readers ask before
+    /// they decode a window of it.
+    static func open(_ file: MappedFile, kind: FileKind, id: [UInt8], minimumTrailer: Int) throws(QuarryError)
+        -> (body: RawBytes, chunks: ChunkVerifier)
+    {
+        precondition(kind.hasChunkTable, "FileFormat.open: \(kind) files have no chunk table")
+        let whole = try validate(
+            file.bytes, kind: kind, id: id, path: file.path, minimumTrailer: minimumTrailer + ChunkVerifier.footerSize)
+        let chunks = try file.chunkVerifier()
+        guard chunks.coveredLength >= headerSize + minimumTrailer else {
+            throw QuarryError.corrupt(file.path, "file is too short for a \(kind.rawValue) file")
+        }
+        // (The header is not verified here: `validate` checked every field of it that is read, and the rest,
+        // flags and padding, is never read. Its chunk is verified with the first window read from it.)
+        return (RawBytes(base: whole.base, count: chunks.coveredLength), chunks)
     }
 
     /// Validates the header and footer of a mapped file and returns the window between them (the file body, which

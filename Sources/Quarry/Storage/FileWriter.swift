@@ -11,6 +11,8 @@ final class FileWriter {
     private var buffer: [UInt8] = []
     private let bufferLimit: Int
     private var crc = CRC32()
+    /// The chunk checksums (segment files; see ChunkChecksums.swift), until `finish` writes them.
+    private var chunks: ChunkTableBuilder?
     /// Bytes written so far, header included: the file offset of the next byte.
     private(set) var position: Int = 0
 
@@ -18,6 +20,7 @@ final class FileWriter {
     init(path: String, kind: FileKind, id: [UInt8], bufferSize: Int = 1 << 20) throws(QuarryError) {
         self.path = path
         self.bufferLimit = bufferSize
+        self.chunks = kind.hasChunkTable ? ChunkTableBuilder() : nil
         buffer.reserveCapacity(bufferSize)
         do {
             fd = try FileDescriptor.open(
@@ -59,6 +62,7 @@ final class FileWriter {
         guard let fd else { throw QuarryError(.io, "write after close", path: path) }
         if buffer.isEmpty { return }
         crc.update(buffer)
+        buffer.withUnsafeBytes { chunks?.update($0) }
         do {
             _ = try buffer.withUnsafeBytes { try fd.writeAll($0) }
         } catch {
@@ -70,6 +74,13 @@ final class FileWriter {
     /// Writes the footer, flushes, fsyncs and closes the file. Returns the file's size.
     @discardableResult
     func finish() throws(QuarryError) -> Int {
+        if chunks != nil {
+            try flushBuffer()
+            if var table = chunks {
+                chunks = nil
+                try write(table.finish())
+            }
+        }
         buffer.append(contentsOf: FileFormat.footerMagic)
         position += 4
         try flushBuffer()

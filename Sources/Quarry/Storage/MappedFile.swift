@@ -11,6 +11,8 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import CQuarry
+import Synchronization
 import SystemPackage
 
 /// A read-only memory map of a whole file.
@@ -21,6 +23,20 @@ final class MappedFile: @unchecked Sendable {
     let bytes: RawBytes
     private let mapping: UnsafeMutableRawPointer?
     private let mappedLength: Int
+    /// The SIGBUS guard's slot for this mapping (-1: unguarded).
+    private let guardSlot: Int32
+    /// The chunk checksums, read on first use and shared by every reader of the file.
+    private let verifier = Mutex<ChunkVerifier?>(nil)
+
+    /// The file's chunk checksum verifier (ChunkChecksums.swift), made once.
+    func chunkVerifier() throws(QuarryError) -> ChunkVerifier {
+        try verifier.withLock { (v: inout ChunkVerifier?) throws(QuarryError) -> ChunkVerifier in
+            if let v { return v }
+            let made = try ChunkVerifier.open(bytes, path: path)
+            v = made
+            return made
+        }
+    }
 
     /// Maps the file at `path`.
     /// - Throws: `QuarryError.io` if the file cannot be opened or mapped.
@@ -41,6 +57,7 @@ final class MappedFile: @unchecked Sendable {
         guard size > 0 else {
             self.mapping = nil
             self.mappedLength = 0
+            self.guardSlot = -1
             self.bytes = RawBytes(base: UnsafeRawPointer(bitPattern: 8).unsafelyUnwrapped, count: 0)
             return
         }
@@ -54,6 +71,26 @@ final class MappedFile: @unchecked Sendable {
         self.mapping = p
         self.mappedLength = length
         self.bytes = RawBytes(base: UnsafeRawPointer(p), count: length)
+        // A file truncated while mapped would kill the process with SIGBUS on the next read past its new end; the
+        // guard maps zeros there instead (which the checksums reject) and records it for `checkIntact()`.
+        _ = MappedFile.guardInstalled
+        self.guardSlot = quarry_guard_register(p, length)
+    }
+
+    private static let guardInstalled: Bool = quarry_guard_install() == 0
+
+    /// True if a read of this mapping hit a page past the file's end: the file was truncated while it was open.
+    var wasTruncated: Bool { guardSlot >= 0 && quarry_guard_faulted(guardSlot) != 0 }
+
+    /// The number of truncated-file faults this process has handled (cheap: compare before and after a query).
+    static var faultCount: UInt64 { quarry_guard_fault_count() }
+
+    /// Throws if the file was truncated while it was open (its reads since then returned zeros).
+    func checkIntact() throws(QuarryError) {
+        if wasTruncated {
+            throw QuarryError.corrupt(
+                path, "the file was truncated while it was open (another process changed the index): reopen the index")
+        }
     }
 
     /// Tells the kernel that the whole file will be read in order (used by `check`).
@@ -73,6 +110,7 @@ final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        if guardSlot >= 0 { quarry_guard_unregister(guardSlot) }
         if let mapping {
             munmap(mapping, mappedLength)
         }

@@ -102,6 +102,7 @@ final class StoreReader {
     private let indexCRC: UInt32
     private let path: String
     private let file: MappedFile
+    private let chunks: ChunkVerifier
     /// Made on the first read: a count or ids-only search never decompresses, and a context costs ~100 kB of
     /// fresh pages per segment.
     private lazy var decompressor = ZstdDecompressor()
@@ -118,8 +119,12 @@ final class StoreReader {
         let path = file.path
         self.path = path
         self.file = file
-        let body = try FileFormat.validate(
-            file.bytes, kind: .store, id: segmentID, path: path, minimumTrailer: StoreReader.trailerSize)
+        let (body, chunks) = try FileFormat.open(
+            file, kind: .store, id: segmentID, minimumTrailer: StoreReader.trailerSize)
+        self.chunks = chunks
+        guard chunks.check(body, body.count - StoreReader.trailerSize, StoreReader.trailerSize) else {
+            throw chunks.damaged("the store's trailer")
+        }
         var c = ByteCursor(body, position: body.count - StoreReader.trailerSize)
         guard let io = c.u64(), let blocks = c.u32(), let docs = c.u32(), let crc = c.u32() else {
             throw QuarryError.corrupt(path, "truncated store trailer")
@@ -130,6 +135,8 @@ final class StoreReader {
         else {
             throw QuarryError.corrupt(path, "store trailer does not match the segment", offset: body.count - 24)
         }
+        // The block index (16 bytes per ~16 KiB block) is verified whole: a lookup reads several entries.
+        guard chunks.check(index) else { throw chunks.damaged("the store's block index") }
         if docs > 0 && blocks == 0 {
             throw QuarryError.corrupt(path, "store has documents but no blocks")
         }
@@ -187,6 +194,7 @@ final class StoreReader {
         else {
             throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
         }
+        guard chunks.check(frame) else { throw chunks.damaged("store block \(b)", at: frame) }
         return (first, next - first, size, frame)
     }
 
@@ -201,6 +209,7 @@ final class StoreReader {
         else {
             throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
         }
+        guard chunks.check(frame) else { throw chunks.damaged("store block \(b)", at: frame) }
         cachedBlock = -1
         if block.count < size {
             block.deallocate()

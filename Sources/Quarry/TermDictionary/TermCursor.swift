@@ -83,6 +83,11 @@ enum TermMergeWalk {
         _ visit: ([UInt8], [(segment: Int, info: TermInfo)]) throws(QuarryError) -> Bool
     ) throws(QuarryError) {
         let cursors = segments.map { TermCursor($0.terms, field: field) }
+        // A cursor whose first block is damaged starts out invalid: that is damage, not an empty field.
+        if let bad = cursors.firstIndex(where: { $0.failed }) {
+            throw QuarryError.corrupt(
+                segments[bad].info.path(.terms, in: segments[bad].directory), "the term dictionary cannot be decoded")
+        }
         var heap = cursors.indices.filter { cursors[$0].isValid }
         func less(_ a: Int, _ b: Int) -> Bool {
             let c = TermCursor.compare(cursors[a], cursors[b])

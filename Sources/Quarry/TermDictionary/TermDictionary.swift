@@ -193,6 +193,8 @@ struct TermDictionary: @unchecked Sendable {
     let path: String
     private let fields: [Field?]
     let fieldOrds: [Int]
+    /// Every window is checked against the file's chunk checksums before it is decoded.
+    private let chunks: ChunkVerifier
 
     static let trailerSize = 16
     static let directoryEntrySize = 72
@@ -200,8 +202,12 @@ struct TermDictionary: @unchecked Sendable {
     init(file: MappedFile, segmentID: [UInt8]) throws(QuarryError) {
         let path = file.path
         self.path = path
-        let body = try FileFormat.validate(
-            file.bytes, kind: .terms, id: segmentID, path: path, minimumTrailer: TermDictionary.trailerSize)
+        let (body, chunks) = try FileFormat.open(
+            file, kind: .terms, id: segmentID, minimumTrailer: TermDictionary.trailerSize)
+        self.chunks = chunks
+        guard chunks.check(body, body.count - TermDictionary.trailerSize, TermDictionary.trailerSize) else {
+            throw chunks.damaged("the term dictionary's trailer")
+        }
         var c = ByteCursor(body, position: body.count - TermDictionary.trailerSize)
         guard let dirOffset = c.u64(), let fieldCount = c.u32(), let crc = c.u32(), fieldCount <= 256,
             let dOff = Int(exactly: dirOffset), dOff >= FileFormat.headerSize,
@@ -210,7 +216,7 @@ struct TermDictionary: @unchecked Sendable {
         else {
             throw QuarryError.corrupt(path, "term dictionary trailer is damaged", offset: body.count - 16)
         }
-        guard CRC32.of(directory) == crc else {
+        guard chunks.check(directory), CRC32.of(directory) == crc else {
             throw QuarryError.corrupt(path, "term dictionary directory fails its checksum", offset: dOff)
         }
         var fields = [Field?](repeating: nil, count: 256)
@@ -281,10 +287,8 @@ struct TermDictionary: @unchecked Sendable {
     /// `term`; one sharing less is already greater (terms are sorted), so the search stops; only a term sharing
     /// exactly `matched` bytes is compared further.
     private func findInBlock(_ f: Field, _ b: Int, _ term: UnsafeRawBufferPointer) -> BlockSearch {
-        let blockOffset = Int(truncatingIfNeeded: f.index.loadU64(b * 16) & 0x7FFF_FFFF_FFFF_FFFF)
-        let start = blockOffset - f.blocksOffset
-        guard start >= 0, start < f.blocks.count else { return .damaged }
-        var c = ByteCursor(f.blocks, position: start)
+        guard let block = blockWindow(f, b) else { return .damaged }
+        var c = ByteCursor(block)
         guard let n = c.vint(limit: TermDictionaryWriter.blockTerms), n > 0, var postings = c.vint(),
             var positions = c.vint()
         else { return .damaged }
@@ -344,29 +348,42 @@ struct TermDictionary: @unchecked Sendable {
         QuarryError.corrupt(path, "term dictionary block \(block) of field \(f.ord) cannot be decoded")
     }
 
-    /// Compares the first key of block `b` with `term`; nil if the index entry is out of bounds.
+    /// Compares the first key of block `b` with `term`; nil if the index entry is out of bounds or damaged.
     private func compareKey(_ f: Field, _ b: Int, _ term: UnsafeRawBufferPointer) -> Int? {
+        guard chunks.check(f.index, b * 16, 16) else { return nil }
         let keyOffset = Int(f.index.loadU32(b * 16 + 8))
         let keyLength = Int(f.index.loadU32(b * 16 + 12))
-        guard let key = f.keys.slice(keyOffset, keyLength) else { return nil }
+        guard let key = f.keys.slice(keyOffset, keyLength), chunks.check(key) else { return nil }
         return key.compare(term)
+    }
+
+    /// The bytes of block `b` (from its index entry to the next block's, or the field's blocks' end), verified;
+    /// nil if the index entry is out of bounds or the bytes fail their checksum.
+    private func blockWindow(_ f: Field, _ b: Int) -> RawBytes? {
+        guard b >= 0, b < f.blockCount, chunks.check(f.index, b * 16, b + 1 < f.blockCount ? 32 : 16),
+            let blockOffset = Int(exactly: f.index.loadU64(b * 16))
+        else { return nil }
+        let start = blockOffset - f.blocksOffset
+        var end = f.blocks.count
+        if b + 1 < f.blockCount {
+            guard let next = Int(exactly: f.index.loadU64((b + 1) * 16)) else { return nil }
+            end = next - f.blocksOffset
+        }
+        guard start >= 0, start < end, let window = f.blocks.slice(start, end - start), chunks.check(window) else {
+            return nil
+        }
+        return window
     }
 
     /// Decodes block `b`, calling `visit(term, info)` per term until it returns false.
     func scanBlock(
         _ f: Field, _ b: Int, _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> Bool, onError: () -> Void
     ) {
-        // (The sparse index is not covered by the directory's checksum: an offset past Int.max is damage.)
-        guard let blockOffset = Int(exactly: f.index.loadU64(b * 16)) else {
+        guard let block = blockWindow(f, b) else {
             onError()
             return
         }
-        let start = blockOffset - f.blocksOffset
-        guard start >= 0, start < f.blocks.count else {
-            onError()
-            return
-        }
-        var c = ByteCursor(f.blocks, position: start)
+        var c = ByteCursor(block)
         guard let n = c.vint(limit: TermDictionaryWriter.blockTerms), n > 0, var postings = c.vint(),
             var positions = c.vint()
         else {

@@ -142,7 +142,7 @@ import Testing
         // A damaged block table fails its checksum.
         var bytes = readFile(path)
         let tableOffset =
-            bytes.count - FileFormat.footerSize - DateColumnReader.trailerSize - 3 * DateColumnReader.entrySize
+            coveredLength(bytes) - DateColumnReader.trailerSize - 3 * DateColumnReader.entrySize
         bytes[tableOffset + 3] ^= 0x10
         writeFile(dir.file("damaged.dates"), bytes)
         do {

@@ -60,6 +60,8 @@ final class PostingsFixture {
     var positionsFile: MappedFile!
     var postings: RawBytes!
     var positions: RawBytes!
+    var postingsChunks: ChunkVerifier!
+    var positionsChunks: ChunkVerifier!
     var infos: [TermInfo] = []
 
     init(terms: [ModelPostings], norms: [UInt8]?, withPositions: Bool = true, seed: UInt64 = 1) throws {
@@ -90,10 +92,8 @@ final class PostingsFixture {
         try pos.finish()
         postingsFile = try MappedFile(path: directory.file("s.post"))
         positionsFile = try MappedFile(path: directory.file("s.pos"))
-        postings = try FileFormat.validate(
-            postingsFile.bytes, kind: .postings, id: id, path: postingsFile.path, minimumTrailer: 0)
-        positions = try FileFormat.validate(
-            positionsFile.bytes, kind: .positions, id: id, path: positionsFile.path, minimumTrailer: 0)
+        (postings, postingsChunks) = try FileFormat.open(postingsFile, kind: .postings, id: id, minimumTrailer: 0)
+        (positions, positionsChunks) = try FileFormat.open(positionsFile, kind: .positions, id: id, minimumTrailer: 0)
     }
 
     func iterator(_ term: Int, maxDoc: Int, norms: [UInt8]?, withPositions: Bool = true) -> PostingsIterator {
@@ -101,7 +101,7 @@ final class PostingsFixture {
         let singletonNorm = info.docFreq == 1 ? (norms?[Int(info.singletonDoc)] ?? 0) : 0
         return PostingsIterator(
             postings: postings, positions: withPositions ? positions : nil, info: info, maxDoc: maxDoc,
-            singletonNorm: singletonNorm)
+            singletonNorm: singletonNorm, postingsChunks: postingsChunks, positionsChunks: positionsChunks)
     }
 }
 
@@ -339,7 +339,8 @@ final class PostingsFixture {
         #expect(again.advance(to: 4) == terminated)
         // A singleton pointing past the segment is damage.
         let bad = PostingsIterator(
-            postings: fixture.postings, positions: nil, info: info, maxDoc: 3, singletonNorm: 0)
+            postings: fixture.postings, positions: nil, info: info, maxDoc: 3, singletonNorm: 0,
+            postingsChunks: nil, positionsChunks: nil)
         #expect(bad.doc == terminated)
         #expect(bad.corrupted)
     }
@@ -441,7 +442,7 @@ final class PostingsFixture {
             exercise(
                 PostingsIterator(
                     postings: fixture.postings, positions: fixture.positions, info: info, maxDoc: norms.count,
-                    singletonNorm: 0))
+                    singletonNorm: 0, postingsChunks: nil, positionsChunks: nil))
         }
         // 2. Sound term infos over damaged bytes.
         let postingsBytes = fixture.postings.toArray()
@@ -465,7 +466,8 @@ final class PostingsFixture {
                 pos.withRawBytes { q in
                     exercise(
                         PostingsIterator(
-                            postings: p, positions: q, info: fixture.infos[t], maxDoc: norms.count, singletonNorm: 0))
+                            postings: p, positions: q, info: fixture.infos[t], maxDoc: norms.count, singletonNorm: 0,
+                            postingsChunks: nil, positionsChunks: nil))
                 }
             }
         }

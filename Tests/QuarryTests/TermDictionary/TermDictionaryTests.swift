@@ -275,7 +275,7 @@ final class DictionaryFixture {
         ]
         let fixture = try DictionaryFixture(fields, seed: rng.next())
         let pristine = readFile(fixture.file.path)
-        let trailer = pristine.count - FileFormat.footerSize - TermDictionary.trailerSize
+        let trailer = coveredLength(pristine) - TermDictionary.trailerSize
         let directoryOffset = (0..<8).reduce(0) { $0 | Int(pristine[trailer + $1]) << (8 * $1) }
         let path = fixture.directory.file("damaged.terms")
         func exercise(_ bytes: [UInt8], _ context: String) throws {
@@ -329,7 +329,7 @@ final class DictionaryFixture {
         // A damaged directory entry fails its checksum when the dictionary opens.
         let path = fixture.directory.file("damaged.terms")
         var bytes = readFile(fixture.file.path)
-        let trailer = bytes.count - FileFormat.footerSize - TermDictionary.trailerSize
+        let trailer = coveredLength(bytes) - TermDictionary.trailerSize
         let directoryOffset = Int(bytes[trailer]) | Int(bytes[trailer + 1]) << 8 | Int(bytes[trailer + 2]) << 16
         bytes[directoryOffset + 20] ^= 0x40
         writeFile(path, bytes)

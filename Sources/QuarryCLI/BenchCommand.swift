@@ -277,19 +277,25 @@ struct BenchCommand: ParsableCommand {
                 out.flush()
                 continue
             }
-            switch command {
-            case "COUNT":
-                out.line(String(try searcher.count(query)))
-            case "TOP_10", "TOP_100", "TOP_1000":
-                let n = Int(command.dropFirst(4)) ?? 10
-                _ = try searcher.search(query, limit: n)
-                out.line("1")
-            case "TOP_10_COUNT", "TOP_100_COUNT", "TOP_1000_COUNT":
-                let n = Int(command.dropFirst(4).dropLast(6)) ?? 10
-                _ = try searcher.search(query, limit: n)
-                out.line(String(try searcher.count(query)))
-            default:
-                out.line("UNSUPPORTED")
+            // An engine error (a damaged index, a file truncated under the session) answers an error line and
+            // the session goes on: one bad request never ends the process.
+            do {
+                switch command {
+                case "COUNT":
+                    out.line(String(try searcher.count(query)))
+                case "TOP_10", "TOP_100", "TOP_1000":
+                    let n = Int(command.dropFirst(4)) ?? 10
+                    _ = try searcher.search(query, limit: n)
+                    out.line("1")
+                case "TOP_10_COUNT", "TOP_100_COUNT", "TOP_1000_COUNT":
+                    let n = Int(command.dropFirst(4).dropLast(6)) ?? 10
+                    _ = try searcher.search(query, limit: n)
+                    out.line(String(try searcher.count(query)))
+                default:
+                    out.line("UNSUPPORTED")
+                }
+            } catch {
+                out.line("ERROR " + String(describing: error).split(separator: "\n").joined(separator: " "))
             }
             out.flush()
         }

@@ -123,6 +123,39 @@ struct DamageCommandTests {
         #expect(run.err.contains("deeper than 64 levels"), "\(run.err.prefix(300))")
     }
 
+    @Test func theSBGSessionAnswersBadRequestsAndATruncatedFileWithALineAndGoesOn() throws {
+        guard let quarry = quarryExecutable() else {
+            Issue.record("the quarry executable is not built beside the tests")
+            return
+        }
+        let dir = TemporaryDirectory("sbg")
+        let index = dir.file("index")
+        try buildIndex(at: index, corpus: RandomCorpus(count: 3000, seed: 0x5B6_0001), scratch: dir)
+        let m = try IndexDirectory.readManifest(index)
+        let postings = m.segments[0].path(.postings, in: index)
+        let out = dir.file("out.txt")
+        let deep = String(repeating: "(", count: 6_000) + "the" + String(repeating: ")", count: 6_000)
+        // The first answer must be out before the postings are truncated under the session's map.
+        let script = """
+            { printf 'COUNT\\tthe\\n'
+              while [ "$(wc -l < '\(out)')" -lt 1 ]; do sleep 0.05; done
+              truncate -s 32 '\(postings)'
+              printf 'COUNT\\t\(deep)\\nCOUNT\\tthe\\nTOP_10\\tthe\\nCOUNT\\tzzzunknownword\\n'
+            } | '\(quarry)' bench --protocol sbg -i '\(index)' > '\(out)'
+            """
+        let status = runProcess(["bash", "-c", script])
+        #expect(status == 0, "the session ends normally at the end of its input")
+        let lines = String(decoding: readFile(out), as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.count == 5, "\(lines)")
+        guard lines.count == 5 else { return }
+        #expect(Int(lines[0]) ?? 0 > 0)
+        #expect(lines[1] == "UNSUPPORTED", "too deep")
+        #expect(lines[2].hasPrefix("ERROR ") && lines[2].contains("truncated while it was open"), "\(lines[2])")
+        #expect(lines[3].hasPrefix("ERROR "), "\(lines[3])")
+        // Once a file of the index was truncated under it, every answer of the session is an error (reopen).
+        #expect(lines[4].hasPrefix("ERROR "), "\(lines[4])")
+    }
+
     @Test func limitAndOffsetAreBounded() throws {
         let f = try CLITests.Fixture()
         for args in [["--offset", "9223372036854775807"], ["--limit", "9223372036854775807"], ["--limit", "10000001"]] {

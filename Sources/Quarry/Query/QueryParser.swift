@@ -37,10 +37,20 @@ public struct QueryParser {
     public static let maxDepth = 64
     /// The most words in one phrase.
     public static let maxPhraseTerms = 64
+    /// The most words and phrases in one query (Lucene's `maxClauseCount` is 1,024 too): with the phrase and
+    /// nesting limits, this bounds the work of any accepted query (README, Limits).
+    public static let maxClauses = 1024
+    /// The longest query text, in UTF-8 bytes.
+    public static let maxQueryBytes = 64 * 1024
 
     /// Parses `text`.
     /// - Throws: `QuarryError.invalidQuery(column:)` with a message saying what is wrong.
     public mutating func parse(_ text: String) throws(QuarryError) -> Query {
+        if text.utf8.count > QueryParser.maxQueryBytes {
+            throw QuarryError(
+                .invalidQuery(column: 1),
+                "the query has \(text.utf8.count) bytes; a query may have at most \(QueryParser.maxQueryBytes)")
+        }
         var lexer = Lexer(text: text, dateField: schema.dateField)
         let tokens = try lexer.tokenize()
         var state = ParseState(tokens: tokens)
@@ -49,7 +59,20 @@ public struct QueryParser {
         }
         // Nesting is bounded before any recursion: parsing, normalizing and scoring all recurse per level.
         var depth = 0
+        var clauses = 0
         for t in tokens {
+            switch t.kind {
+            case .word, .phrase, .dateValue:
+                // A phrase counts its words: each is a postings list to walk.
+                let words = t.kind == .word || t.kind == .dateValue ? 1 : max(1, t.text.split(separator: " ").count)
+                clauses += words
+                if clauses > QueryParser.maxClauses {
+                    throw QuarryError(
+                        .invalidQuery(column: t.column),
+                        "the query has more than \(QueryParser.maxClauses) words (phrases count their words; the limit)")
+                }
+            default: break
+            }
             if t.kind == .open {
                 depth += 1
                 if depth > QueryParser.maxDepth {

@@ -20,7 +20,8 @@ struct QueryLimitsTests {
     @Test func nestingIsBounded() {
         let ok = String(repeating: "(", count: QueryParser.maxDepth) + "word" + String(repeating: ")", count: QueryParser.maxDepth)
         #expect(Self.error(ok) == nil)
-        for depth in [QueryParser.maxDepth + 1, 8_000, 100_000] {
+        // (100,000 levels are refused earlier, as a query longer than `maxQueryBytes`.)
+        for depth in [QueryParser.maxDepth + 1, 8_000, 30_000] {
             let deep = String(repeating: "(", count: depth) + "word" + String(repeating: ")", count: depth)
             let e = Self.error(deep)
             #expect(e?.code == .invalidQuery(column: QueryParser.maxDepth + 1), "\(String(describing: e))")
@@ -34,10 +35,13 @@ struct QueryLimitsTests {
     @Test func phrasesAreBounded() {
         let ok = "\"" + Array(repeating: "the", count: QueryParser.maxPhraseTerms).joined(separator: " ") + "\""
         #expect(Self.error(ok) == nil)
-        let long = "x \"" + Array(repeating: "the", count: 20_000).joined(separator: " ") + "\""
+        let long = "x \"" + Array(repeating: "the", count: 900).joined(separator: " ") + "\""
         let e = Self.error(long)
         #expect(e?.code == .invalidQuery(column: 3), "\(String(describing: e))")
-        #expect(e?.message.contains("20000 words") == true, "\(String(describing: e))")
+        #expect(e?.message.contains("900 words") == true, "\(String(describing: e))")
+        // 5,000 words are past the clause limit, found before the phrase is analysed.
+        let longer = "x \"" + Array(repeating: "the", count: 5_000).joined(separator: " ") + "\""
+        #expect(Self.error(longer)?.message.contains("more than \(QueryParser.maxClauses) words") == true)
         // A word that analyses into many terms is a phrase too.
         let dotted = Array(repeating: "a", count: 100).joined(separator: ".")
         #expect(Self.error(dotted)?.message.contains("at most \(QueryParser.maxPhraseTerms)") == true)
@@ -51,5 +55,29 @@ struct QueryLimitsTests {
             #expect(e?.code == .invalidQuery(column: 16) || e?.code == .invalidQuery(column: 6), "\(bad): \(String(describing: e))")
             #expect(e?.message.contains("slop of 0 to 10000") == true, "\(bad)")
         }
+    }
+}
+
+extension QueryLimitsTests {
+    @Test func wordsAndPhraseWordsAreBounded() {
+        let words = (0..<QueryParser.maxClauses).map { "w\($0)" }
+        #expect(Self.error(words.joined(separator: " ")) == nil)
+        // One more word: the error points at it.
+        let over = words + ["extra"]
+        let text = over.joined(separator: " ")
+        let e = Self.error(text)
+        #expect(e?.code == .invalidQuery(column: text.count - "extra".count + 1), "\(String(describing: e))")
+        #expect(e?.message.contains("more than \(QueryParser.maxClauses) words") == true)
+        // Phrases count their words: 17 phrases of 64 words are 1,088.
+        let phrase = "\"" + (0..<64).map { "p\($0)" }.joined(separator: " ") + "\""
+        #expect(Self.error(Array(repeating: phrase, count: 16).joined(separator: " ")) == nil)
+        #expect(Self.error(Array(repeating: phrase, count: 17).joined(separator: " "))?.message.contains("words") == true)
+    }
+
+    @Test func theQueryTextIsBounded() {
+        let long = String(repeating: "a", count: QueryParser.maxQueryBytes + 1)
+        let e = Self.error(long)
+        #expect(e?.code == .invalidQuery(column: 1))
+        #expect(e?.message.contains("at most \(QueryParser.maxQueryBytes)") == true)
     }
 }

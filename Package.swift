@@ -5,6 +5,7 @@
 //
 // Build flags:
 // - `QUARRY_INTERNAL_CHECKS` (debug builds) turns on expensive invariant checks inside the engine.
+// - `QUARRY_FAULT_INJECTION` (debug builds) lets tests fail any file write, fsync, rename or mmap.
 // - Release builds of the engine drop Swift's dynamic exclusivity checks (see the target's settings).
 import PackageDescription
 
@@ -42,6 +43,8 @@ let package = Package(
             ],
             swiftSettings: [
                 .define("QUARRY_INTERNAL_CHECKS", .when(configuration: .debug)),
+                // Test-only failures of file operations (Storage/FaultInjection.swift); never in release builds.
+                .define("QUARRY_FAULT_INJECTION", .when(configuration: .debug)),
                 // The engine's hot loops touch mutable state of a few final classes (iterators, scorers, builders)
                 // that is never shared: the runtime exclusivity checks on those accesses cost 20-35% of query
                 // latency (BENCHMARKS.md). Debug builds (and so the tests) keep them.

@@ -156,6 +156,37 @@ struct DamageCommandTests {
         #expect(lines[4].hasPrefix("ERROR "), "\(lines[4])")
     }
 
+    @Test func aFullDiskIsAClearErrorAndKeepsTheLastCommit() throws {
+        // A real full disk: a 256 kB tmpfs (needs root, as on CI; elsewhere the injected ENOSPC of
+        // FaultInjectionTests covers the same path).
+        let dir = TemporaryDirectory("enospc")
+        let mountPoint = dir.makeDirectory("small")
+        guard runProcess(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint]) == 0 else { return }
+        defer { runProcess(["umount", mountPoint]) }
+        let index = mountPoint + "/index"
+        let small = dir.file("small.jsonl")
+        RandomCorpus(count: 100, seed: 0xE05_0001).write(to: small)
+        #expect(CLITests.quarry(["index", "-q", "-i", index, small]).status == 0)
+        let countArguments = ["search", "-i", index, "--count", "--any", "the of and a"]
+        let before = CLITests.quarry(countArguments).out
+        let big = dir.file("big.jsonl")
+        var options = RandomCorpus.Options()
+        options.idPrefix = "big-"
+        RandomCorpus(count: 4000, seed: 0xE05_0002, options: options).write(to: big)
+        let run = CLITests.quarry(["index", "-q", "-i", index, big])
+        #expect(run.status == 2)
+        #expect(run.err.contains("No space left on device"), "\(run.err)")
+        #expect(run.err.contains(index), "the error names the file: \(run.err)")
+        #expect(CLITests.quarry(["check", "-q", "-i", index]).status == 0)
+        #expect(CLITests.quarry(countArguments).out == before)
+        // What the failed run wrote was removed: the disk has room again for a small run.
+        let more = dir.file("more.jsonl")
+        options.idPrefix = "more-"
+        RandomCorpus(count: 50, seed: 0xE05_0003, options: options).write(to: more)
+        let again = CLITests.quarry(["index", "-q", "-i", index, more])
+        #expect(again.status == 0, "\(again.err)")
+    }
+
     @Test func limitAndOffsetAreBounded() throws {
         let f = try CLITests.Fixture()
         for args in [["--offset", "9223372036854775807"], ["--limit", "9223372036854775807"], ["--limit", "10000001"]] {

@@ -11,18 +11,6 @@
 
 import SystemPackage
 
-/// Where a commit can be made to fail, for tests of atomicity.
-public enum CommitStep: String, Sendable, CaseIterable {
-    /// After the segment files are written, before the manifest is.
-    case beforeManifestWrite
-    /// After the temporary manifest is written, before it is synced.
-    case beforeManifestSync
-    /// After it is synced, before the rename.
-    case beforeRename
-    /// After the rename, before the directory is synced.
-    case beforeDirectorySync
-}
-
 public enum IndexDirectory {
     public static let lockName = "write.lock"
 
@@ -59,15 +47,15 @@ public enum IndexDirectory {
         return try Manifest.decode(try readWholeFile(file), path: file)
     }
 
-    /// Writes `manifest` as the new commit, atomically.
-    static func commit(
-        _ manifest: Manifest, in path: String, failAt: (@Sendable (CommitStep) throws(QuarryError) -> Void)? = nil
-    ) throws(QuarryError) {
-        try failAt?(.beforeManifestWrite)
+    /// Writes `manifest` as the new commit, atomically: write a temporary manifest, fsync it, rename it over the
+    /// old one, fsync the directory. A failure before the rename leaves the previous commit; after it, the new
+    /// commit stands (the rename is the commit point) and the error says it may not survive a crash.
+    static func commit(_ manifest: Manifest, in path: String) throws(QuarryError) {
         let tmp = path + "/" + Manifest.temporaryName
         let bytes = manifest.encode()
         let fd: FileDescriptor
         do {
+            if let e = Syscalls.injectedFailure(.create, tmp) { throw e }
             fd = try FileDescriptor.open(
                 FilePath(tmp), .writeOnly, options: [.create, .truncate, .closeOnExec],
                 permissions: [.ownerReadWrite, .groupRead, .otherRead])
@@ -75,32 +63,25 @@ public enum IndexDirectory {
             throw QuarryError.io(tmp, "create the new manifest", errnoOf(error))
         }
         do {
+            if let e = Syscalls.injectedFailure(.write, tmp, bytes: bytes.count) { throw e }
             _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
         } catch {
             try? fd.close()
             _ = Syscalls.unlink(tmp)
             throw QuarryError.io(tmp, "write the new manifest", errnoOf(error))
         }
-        do {
-            try failAt?(.beforeManifestSync)
-        } catch {
-            try? fd.close()
-            throw error
-        }
-        if case .failure(let e) = Syscalls.fsync(fd) {
+        if case .failure(let e) = Syscalls.fsync(fd, path: tmp) {
             try? fd.close()
             _ = Syscalls.unlink(tmp)
             throw QuarryError.io(tmp, "sync the new manifest", e)
         }
         try? fd.close()
-        try failAt?(.beforeRename)
         if case .failure(let e) = Syscalls.rename(tmp, path + "/" + Manifest.fileName) {
             _ = Syscalls.unlink(tmp)
             throw QuarryError.io(path, "rename the new manifest into place", e)
         }
-        try failAt?(.beforeDirectorySync)
         if case .failure(let e) = Syscalls.fsyncDirectory(path) {
-            throw QuarryError.io(path, "sync the index directory", e)
+            throw QuarryError.io(path, "sync the index directory (the commit is made but may not survive a crash)", e)
         }
     }
 

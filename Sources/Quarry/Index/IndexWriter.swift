@@ -350,7 +350,7 @@ public final class IndexWriter {
         m.nextSegment = max(m.nextSegment, nextName.withLock { $0 })
         m.committedAt = Syscalls.wallClockSeconds()
         do {
-            try IndexDirectory.commit(m, in: directory, failAt: options.failCommitAt)
+            try IndexDirectory.commit(m, in: directory)
         } catch {
             // A failure after the rename (syncing the directory) leaves the new manifest in place: readers see it,
             // so it is the committed state, and the files it names must be kept.

@@ -44,8 +44,6 @@ public struct IndexOptions: Sendable {
     public var progress: (@Sendable (IndexProgress) -> Void)?
     /// Polled often; returning true stops the run (Ctrl-C).
     public var isInterrupted: @Sendable () -> Bool = { false }
-    /// Makes a commit fail at a given step (tests of atomicity).
-    public var failCommitAt: (@Sendable (CommitStep) throws(QuarryError) -> Void)?
     /// What to do with a document whose id is already in the index or earlier in the input.
     public var onDuplicate: DuplicatePolicy = .replace
     /// When to merge segments (after the run's last commit).

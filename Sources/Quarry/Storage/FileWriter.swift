@@ -22,6 +22,7 @@ final class FileWriter {
         self.bufferLimit = bufferSize
         self.chunks = kind.hasChunkTable ? ChunkTableBuilder() : nil
         buffer.reserveCapacity(bufferSize)
+        if let e = Syscalls.injectedFailure(.create, path) { throw QuarryError.io(path, "create index file", e) }
         do {
             fd = try FileDescriptor.open(
                 FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec],
@@ -61,6 +62,9 @@ final class FileWriter {
     private func flushBuffer() throws(QuarryError) {
         guard let fd else { throw QuarryError(.io, "write after close", path: path) }
         if buffer.isEmpty { return }
+        if let e = Syscalls.injectedFailure(.write, path, bytes: buffer.count) {
+            throw QuarryError.io(path, "write index file", e)
+        }
         crc.update(buffer)
         buffer.withUnsafeBytes { chunks?.update($0) }
         do {
@@ -90,7 +94,7 @@ final class FileWriter {
         position += 4
         try flushBuffer()
         guard let fd else { throw QuarryError(.io, "finish after close", path: path) }
-        if case .failure(let e) = Syscalls.fsync(fd) {
+        if case .failure(let e) = Syscalls.fsync(fd, path: path) {
             throw QuarryError.io(path, "sync index file to disk", e)
         }
         do {

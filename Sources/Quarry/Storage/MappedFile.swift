@@ -64,6 +64,7 @@ final class MappedFile: @unchecked Sendable {
         guard let length = Int(exactly: size) else {
             throw QuarryError(.io, "index file is too large to map", path: path)
         }
+        if let e = Syscalls.injectedFailure(.mmap, path) { throw QuarryError.io(path, "map index file into memory", e) }
         let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd.rawValue, 0)
         guard let p, p != MAP_FAILED else {
             throw QuarryError.io(path, "map index file into memory", Errno(rawValue: errno))

@@ -25,12 +25,15 @@ enum Syscalls {
         }
     }
 
-    static func fsync(_ fd: FileDescriptor) -> Result<Void, Errno> {
-        retryingEINTR { system_fsync(fd.rawValue) }.map { _ in () }
+    /// Flushes a file to disk. `path` names it for injected failures (tests).
+    static func fsync(_ fd: FileDescriptor, path: String) -> Result<Void, Errno> {
+        if let e = injectedFailure(.fsync, path) { return .failure(e) }
+        return retryingEINTR { system_fsync(fd.rawValue) }.map { _ in () }
     }
 
     /// Flushes a directory's entries (renames, creations) to disk.
     static func fsyncDirectory(_ path: String) -> Result<Void, Errno> {
+        if let e = injectedFailure(.fsyncDirectory, path) { return .failure(e) }
         let opened = retryingEINTR { system_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
         switch opened {
         case .failure(let e): return .failure(e)
@@ -42,11 +45,13 @@ enum Syscalls {
     }
 
     static func rename(_ from: String, _ to: String) -> Result<Void, Errno> {
-        retryingEINTR { system_rename(from, to) }.map { _ in () }
+        if let e = injectedFailure(.rename, to) { return .failure(e) }
+        return retryingEINTR { system_rename(from, to) }.map { _ in () }
     }
 
     static func unlink(_ path: String) -> Result<Void, Errno> {
-        retryingEINTR { system_unlink(path) }.map { _ in () }
+        if let e = injectedFailure(.unlink, path) { return .failure(e) }
+        return retryingEINTR { system_unlink(path) }.map { _ in () }
     }
 
     static func mkdir(_ path: String) -> Result<Void, Errno> {

@@ -5,6 +5,11 @@ import Testing
 
 @testable import Quarry
 
+/// The steps of a manifest commit.
+enum CommitStep: String, CaseIterable, Sendable {
+    case manifestWrite, manifestSync, rename, directorySync
+}
+
 @Suite struct CommitTests {
     /// An index with one commit of `first`, and a second batch `second` written to a file.
     struct Fixture {
@@ -27,19 +32,29 @@ import Testing
             second.write(to: secondPath)
         }
 
-        /// Indexes the second batch with a commit that fails at `step`.
-        func indexSecond(failingAt step: CommitStep?) -> QuarryError? {
-            let options = testIndexOptions {
-                if let step {
-                    $0.failCommitAt = { s throws(QuarryError) in
-                        if s == step { throw QuarryError(.io, "injected failure at \(s.rawValue)") }
-                    }
+        /// Indexes the second batch with `rule` (scoped to this fixture's directory) in force.
+        func indexSecond(failing rule: FaultInjection.Rule? = nil) -> QuarryError? {
+            let run = {
+                thrownQuarryError {
+                    let writer = try IndexWriter(directory: index, schema: nil, options: testIndexOptions())
+                    defer { writer.close() }
+                    _ = try writer.index([secondPath])
                 }
             }
-            return thrownQuarryError {
-                let writer = try IndexWriter(directory: index, schema: nil, options: options)
-                defer { writer.close() }
-                _ = try writer.index([secondPath])
+            guard var rule else { return run() }
+            rule.pathPrefix = dir.path
+            let (error, failures) = FaultInjection.with(rule, run)
+            #expect(failures >= 1, "the rule failed an operation")
+            return error
+        }
+
+        /// The step of the manifest commit that a test makes fail.
+        func commitStep(_ step: CommitStep) -> FaultInjection.Rule {
+            switch step {
+            case .manifestWrite: FaultInjection.Rule(operation: .write, pathPrefix: "", pathContains: Manifest.temporaryName)
+            case .manifestSync: FaultInjection.Rule(operation: .fsync, pathPrefix: "", pathContains: Manifest.temporaryName)
+            case .rename: FaultInjection.Rule(operation: .rename, pathPrefix: "", pathContains: Manifest.fileName)
+            case .directorySync: FaultInjection.Rule(operation: .fsyncDirectory, pathPrefix: "")
             }
         }
 
@@ -59,14 +74,15 @@ import Testing
         var segmentFiles: [String] { listDirectory(index).filter { $0.hasPrefix("seg-") } }
     }
 
-    @Test(arguments: [CommitStep.beforeManifestWrite, .beforeManifestSync, .beforeRename])
+    @Test(arguments: [CommitStep.manifestWrite, .manifestSync, .rename])
     func aFailureBeforeTheRenameLeavesThePreviousCommit(_ step: CommitStep) throws {
         let f = try Fixture(seed: 0xC0_0001)
         let manifestBefore = readFile(f.index + "/" + Manifest.fileName)
         let filesBefore = f.segmentFiles
 
-        let error = f.indexSecond(failingAt: step)
-        #expect(error?.message == "injected failure at \(step.rawValue)")
+        let error = f.indexSecond(failing: f.commitStep(step))
+        #expect(error?.code == .io, "\(String(describing: error))")
+        #expect(error?.message.contains("manifest") == true, "\(String(describing: error))")
 
         // Exactly the first commit: same manifest bytes, same documents, and the new segment's files are gone.
         #expect(readFile(f.index + "/" + Manifest.fileName) == manifestBefore)
@@ -78,10 +94,10 @@ import Testing
         #expect(f.segmentFiles == filesBefore)
         #expect(IndexChecker.check(f.index).isSound)
 
-        // A temporary manifest may be left (the failure came after it was written); the next writer removes it.
+        // The failed commit removed its temporary manifest.
         let tmp = f.index + "/" + Manifest.temporaryName
-        #expect(fileExists(tmp) == (step != .beforeManifestWrite))
-        #expect(f.indexSecond(failingAt: nil) == nil)
+        #expect(!fileExists(tmp))
+        #expect(f.indexSecond() == nil)
         #expect(!fileExists(tmp))
         #expect(try f.committedIDs() == Set((f.first.documents + f.second.documents).map(\.id)))
         #expect(IndexChecker.check(f.index).isSound)
@@ -93,8 +109,9 @@ import Testing
         // is still reported, since the commit might not survive a crash, but the commit stands: the writer must
         // not delete the files that the visible manifest names, and the index stays sound.
         let f = try Fixture(seed: 0xC0_0002)
-        let error = f.indexSecond(failingAt: .beforeDirectorySync)
-        #expect(error?.message == "injected failure at beforeDirectorySync")
+        let error = f.indexSecond(failing: f.commitStep(.directorySync))
+        #expect(error?.code == .io)
+        #expect(error?.message.contains("may not survive a crash") == true, "\(String(describing: error))")
 
         let reader = try IndexReader(directory: f.index)
         #expect(reader.manifest.generation == 2)
@@ -108,7 +125,7 @@ import Testing
             #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(d.line.utf8))
         }
         // The next writer keeps the new segment (it is live), and indexing the batch again replaces it, whole.
-        let again = f.indexSecond(failingAt: nil)
+        let again = f.indexSecond()
         #expect(again == nil)
         let after = try IndexReader(directory: f.index)
         #expect(after.documentCount == f.first.documents.count + f.second.documents.count)
@@ -228,5 +245,88 @@ import Testing
         #expect(Manifest.isValidSegmentName("seg-123456789"))
         #expect(!Manifest.isValidSegmentName("seg-1234567"))
         #expect(!Manifest.isValidSegmentName("seg-0000002A"))
+    }
+}
+
+/// Failures below the manifest: any file operation of a run, a delete or a merge fails, or the disk fills up. The
+/// previous commit stays readable and whole, the error names the file, and the next run completes.
+@Suite struct FaultInjectionTests {
+    typealias Fixture = CommitTests.Fixture
+
+    /// The previous commit is intact: the first batch exactly, and `check` passes.
+    static func expectFirstCommit(_ f: Fixture, _ context: String) throws {
+        let reader = try IndexReader(directory: f.index)
+        #expect(reader.documentCount == f.first.documents.count, "\(context)")
+        #expect(try f.committedIDs() == Set(f.first.documents.map(\.id)), "\(context)")
+        let report = IndexChecker.check(f.index)
+        #expect(report.isSound, "\(context): \(report.problems)")
+    }
+
+    @Test(arguments: [
+        (FileOperation.create, ".post"), (.write, ".terms"), (.write, ".store"), (.fsync, ".pos"), (.fsync, ".dates"),
+        (.create, ".norms"), (.mmap, ".terms"),
+    ])
+    func aFailedSegmentFileLeavesThePreviousCommit(_ operation: FileOperation, _ file: String) throws {
+        let f = try Fixture(seed: 0xFA_0001)
+        let error = f.indexSecond(
+            failing: FaultInjection.Rule(operation: operation, pathPrefix: "", pathContains: file))
+        let context = "\(operation) \(file)"
+        #expect(error?.code == .io, "\(context): \(String(describing: error))")
+        #expect(error?.path?.contains(file) == true, "\(context): the error names the file: \(String(describing: error))")
+        try Self.expectFirstCommit(f, context)
+        // The next run removes what the failed one left and completes.
+        #expect(f.indexSecond() == nil)
+        #expect(try f.committedIDs() == Set((f.first.documents + f.second.documents).map(\.id)))
+        #expect(IndexChecker.check(f.index).isSound)
+    }
+
+    @Test func aFullDiskDuringARunLeavesThePreviousCommit() throws {
+        let f = try Fixture(seed: 0xFA_0002)
+        // The disk fills up after 20 kB more: in the middle of the new segment's files.
+        let error = f.indexSecond(
+            failing: FaultInjection.Rule(operation: .write, pathPrefix: "", diskBytes: 20_000))
+        #expect(error?.code == .io)
+        #expect(String(describing: error).contains("No space left on device"), "\(String(describing: error))")
+        try Self.expectFirstCommit(f, "ENOSPC")
+        #expect(f.indexSecond() == nil)
+    }
+
+    @Test(arguments: [FileOperation.write, .fsync, .rename])
+    func aFailedDeleteOrMergeLeavesThePreviousCommit(_ operation: FileOperation) throws {
+        let f = try Fixture(seed: 0xFA_0003)
+        #expect(f.indexSecond() == nil)
+        let before = try f.committedIDs()
+        let doomed = f.first.documents[0].id
+        // A delete: its deletes file (or the manifest, for the rename) fails.
+        let (deleteError, deleteFailures) = FaultInjection.with(
+            FaultInjection.Rule(operation: operation, pathPrefix: f.dir.path, pathContains: operation == .rename ? nil : ".del")
+        ) {
+            thrownQuarryError {
+                let writer = try IndexWriter(directory: f.index, schema: nil, options: testIndexOptions())
+                defer { writer.close() }
+                _ = try writer.delete(id: doomed)
+                try writer.commit()
+            }
+        }
+        #expect(deleteFailures >= 1)
+        #expect(deleteError?.code == .io, "\(String(describing: deleteError))")
+        #expect(try f.committedIDs() == before)
+        #expect(try IndexReader(directory: f.index).locate(id: doomed) != nil)
+        // A merge: the merged segment's files (or the manifest) fail.
+        let (mergeError, mergeFailures) = FaultInjection.with(
+            FaultInjection.Rule(operation: operation, pathPrefix: f.dir.path, pathContains: operation == .rename ? nil : ".store")
+        ) {
+            thrownQuarryError {
+                let writer = try IndexWriter(directory: f.index, schema: nil, options: testIndexOptions())
+                defer { writer.close() }
+                try writer.forceMerge(maxSegments: 1)
+            }
+        }
+        #expect(mergeFailures >= 1)
+        #expect(mergeError?.code == .io, "\(String(describing: mergeError))")
+        let reader = try IndexReader(directory: f.index)
+        #expect(reader.segments.count == 2)
+        #expect(try f.committedIDs() == before)
+        #expect(IndexChecker.check(f.index).isSound)
     }
 }

@@ -486,5 +486,5 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     let fd = try FileDescriptor.open(
         FilePath(path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
     defer { try? fd.close() }
-    _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
+    _ = try fd.writeAll(bytes)
 }

@@ -8,6 +8,7 @@
     import Darwin
 #endif
 import Quarry
+import SystemPackage
 
 /// Buffered output to a file descriptor.
 struct OutputStream {
@@ -41,17 +42,8 @@ struct OutputStream {
 
     mutating func flush() {
         if buffer.isEmpty { return }
-        buffer.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress.unsafelyUnwrapped + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    break  // EPIPE and the like: the reader went away; drop the output.
-                }
-                done += n
-            }
-        }
+        // EPIPE and the like: the reader went away; drop the output.
+        _ = try? FileDescriptor(rawValue: fd).writeAll(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -103,7 +103,7 @@ struct SearchRequest: Equatable {
         let reader = try IndexReader(directory: directory)
         if exiting {
             // Left for the kernel to unmap at exit, all at once.
-            _ = Unmanaged.passRetained(reader)
+            keepUntilExit(reader)
         }
         let parsed = try SearchRequest.parseQuery(
             query.joined(separator: " "), schema: reader.schema, any: any, from: from, to: to)

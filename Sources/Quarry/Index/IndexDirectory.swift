@@ -64,7 +64,7 @@ public enum IndexDirectory {
         }
         do {
             if let e = Syscalls.injectedFailure(.write, tmp, bytes: bytes.count) { throw e }
-            _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
+            _ = try fd.writeAll(bytes)
         } catch {
             try? fd.close()
             _ = Syscalls.unlink(tmp)

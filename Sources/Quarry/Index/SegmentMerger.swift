@@ -134,7 +134,7 @@ enum SegmentMerger {
                 }
                 for d in range where maps[si][d] >= 0 {
                     try reader.withDocument(d) { raw throws(QuarryError) in
-                        try store.add(UnsafeRawBufferPointer(start: raw.base, count: raw.count))
+                        try store.add(raw)
                     }
                 }
             }

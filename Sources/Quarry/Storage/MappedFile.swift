@@ -118,6 +118,12 @@ final class MappedFile: @unchecked Sendable {
     }
 }
 
+/// Keeps `object` (an index reader and its maps) alive until the process exits: a command that exits right after
+/// its output leaves the maps for the kernel to drop all at once, instead of unmapping file by file.
+public func keepUntilExit(_ object: AnyObject) {
+    _ = Unmanaged.passRetained(object)
+}
+
 /// Reads a whole file into memory (for small files such as the manifest).
 package func readWholeFile(_ path: String) throws(QuarryError) -> [UInt8] {
     let fd: FileDescriptor

@@ -37,6 +37,10 @@ final class StoreWriter {
     /// Bytes held in memory (the open block and the block index).
     var memoryUsage: Int { buffer.bytes.capacity + compressed.capacity + index.bytes.capacity }
 
+    func add(_ document: RawBytes) throws(QuarryError) {
+        try add(UnsafeRawBufferPointer(start: document.base, count: document.count))
+    }
+
     func add(_ document: UnsafeRawBufferPointer) throws(QuarryError) {
         buffer.vint(document.count)
         buffer.append(document)

@@ -26,8 +26,8 @@ final class PostingsIterator {
     private let postings: RawBytes
     private let positionsFile: RawBytes?
     /// The chunk checksums of the two files: every window is checked before it is decoded.
-    private let postingsChunks: ChunkVerifier?
-    private let positionsChunks: ChunkVerifier?
+    private var postingsReads: VerifiedReads
+    private var positionsReads: VerifiedReads
     private let maxDoc: UInt32
     private let skip: RawBytes?
     private let dataStart: Int
@@ -85,8 +85,8 @@ final class PostingsIterator {
     ) {
         self.postings = postings
         self.positionsFile = positions
-        self.postingsChunks = postingsChunks
-        self.positionsChunks = positionsChunks
+        self.postingsReads = VerifiedReads(postingsChunks, postings)
+        self.positionsReads = VerifiedReads(positionsChunks, positions)
         self.maxDoc = UInt32(clamping: maxDoc)
         self.docFreq = Int(info.docFreq)
         // Offsets past the end (damage) are clamped to it, so that the checked reads fail instead of the offset
@@ -125,7 +125,7 @@ final class PostingsIterator {
         let termStart = min(Int(clamping: info.postingsOffset), postings.count)
         // The term's header (at most 15 bytes) and skip table are verified before they are read.
         let headerBytes = 15 + (numBlocks > 1 ? numBlocks * PostingsIterator.skipEntrySize : 0)
-        if let postingsChunks, !postingsChunks.check(postings, termStart, headerBytes) {
+        if !postingsReads.check(postings, termStart, headerBytes) {
             skip = nil
             dataStart = 0
             termMaxFreq = 0
@@ -335,12 +335,10 @@ final class PostingsIterator {
         blockLength = length
         index = 0
         positionsBlock = -1
-        if let postingsChunks {
-            // The block's bytes: up to the end its skip entry gives, or (a term of one block) at most the largest
-            // block, clipped to the file.
-            let end = skip.map { dataStart + Int($0.loadU32(b * e + 4)) } ?? (start + PostingsIterator.maxBlockBytes)
-            guard end > start, postingsChunks.check(postings, start, end - start) else { return fail() }
-        }
+        // The block's bytes: up to the end its skip entry gives, or (a term of one block) at most the largest
+        // block, clipped to the file.
+        let end = skip.map { dataStart + Int($0.loadU32(b * e + 4)) } ?? (start + PostingsIterator.maxBlockBytes)
+        guard end > start, postingsReads.check(postings, start, end - start) else { return fail() }
         if length == 128 {
             guard let dw = postings.u8(start), let fw = postings.u8(start + 1), dw <= 32, fw <= 32,
                 postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
@@ -558,13 +556,19 @@ final class PostingsIterator {
     private func groupOffset(_ g: Int, _ file: RawBytes) -> Int? {
         let local = g - groupBase
         guard local >= 0 else { return nil }
-        while groupsKnown <= local {
-            let at = groupOffsets[groupsKnown - 1]
-            guard checkPositions(file, at, 1), let w = file.u8(at), w <= 32 else { return nil }
-            let next = at + 1 + 16 * Int(w)
-            guard next <= file.count else { return nil }
-            groupOffsets[groupsKnown] = next
-            groupsKnown += 1
+        if groupsKnown <= local {
+            // The headers stepped over lie between the last known group and the one sought (offsets only grow):
+            // that span is verified once the walk is done, before anything found in it is used.
+            let from = groupOffsets[groupsKnown - 1]
+            while groupsKnown <= local {
+                let at = groupOffsets[groupsKnown - 1]
+                guard let w = file.u8(at), w <= 32 else { return nil }
+                let next = at + 1 + 16 * Int(w)
+                guard next <= file.count else { return nil }
+                groupOffsets[groupsKnown] = next
+                groupsKnown += 1
+            }
+            guard checkPositions(file, from, groupOffsets[local] - from) else { return nil }
         }
         return groupOffsets[local]
     }
@@ -572,7 +576,7 @@ final class PostingsIterator {
     /// True when the positions window `[at, at + count)` (clipped to the file) passes its chunk checksums.
     @inline(__always)
     private func checkPositions(_ file: RawBytes, _ at: Int, _ count: Int) -> Bool {
-        positionsChunks?.check(file, at, count) ?? true
+        positionsReads.check(file, at, count)
     }
 
     /// Unpacks full group `g` into `positionValues[0..<128]`.

@@ -166,3 +166,40 @@ struct ChunkTableBuilder {
         return out.bytes
     }
 }
+
+/// A reader's memory of the chunk-aligned range of a file body it verified last: a read inside it costs two
+/// comparisons, a read outside verifies the chunks it needs (most already verified by then: one bit each) and
+/// moves the range there. Readers that walk a file forward (a term's postings and positions) check each chunk once.
+struct VerifiedReads {
+    private let chunks: ChunkVerifier?
+    private let limit: Int
+    private var start = 0
+    private var end = 0
+
+    /// Reads of `body` checked by `chunks` (nil: the bytes need no checks, every read passes).
+    init(_ chunks: ChunkVerifier?, _ body: RawBytes?) {
+        self.chunks = chunks
+        self.limit = body?.count ?? 0
+        if chunks == nil { end = limit }
+    }
+
+    /// True when `[offset, offset + count)`, clipped to the body's end, is verified.
+    @inline(__always)
+    mutating func check(_ body: RawBytes, _ offset: Int, _ count: Int) -> Bool {
+        if offset >= start && offset <= end && (count <= end - offset || end == limit) { return true }
+        return extend(body, offset, count)
+    }
+
+    @inline(never)
+    private mutating func extend(_ body: RawBytes, _ offset: Int, _ count: Int) -> Bool {
+        guard let chunks, offset >= 0, offset <= limit, count >= 0 else { return chunks == nil }
+        let n = min(count, limit - offset)
+        let mask = ChunkVerifier.chunkSize - 1
+        let alignedStart = offset & ~mask
+        let alignedEnd = min(limit, (offset + n + mask) & ~mask)
+        guard chunks.check(body, alignedStart, alignedEnd - alignedStart) else { return false }
+        start = alignedStart
+        end = alignedEnd
+        return true
+    }
+}

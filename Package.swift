@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(
             name: "QuarryTests",
             dependencies: ["Quarry", "QuarryTestSupport"],
-            exclude: ["Analysis/Fixtures"]
+            exclude: ["Analysis/Fixtures"],
+            swiftSettings: [.define("QUARRY_FAULT_INJECTION", .when(configuration: .debug))]
         ),
         .testTarget(
             name: "QuarryCLITests",

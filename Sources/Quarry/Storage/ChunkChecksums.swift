@@ -36,23 +36,28 @@ final class ChunkVerifier: @unchecked Sendable {
     /// before the table.
     static func open(_ file: RawBytes, path: String) throws(QuarryError) -> ChunkVerifier {
         let footerAt = file.count - FileFormat.footerSize - footerSize
-        guard footerAt >= FileFormat.headerSize, let n = file.u32(footerAt), let shift = file.u32(footerAt + 4),
+        guard footerAt >= FileFormat.headerSize, let n = file.u32(footerAt),
+            let shift = file.u32(footerAt + 4),
             let tableCRC = file.u32(footerAt + 8), file.slice(footerAt + 12, 4)?.toArray() == footerMagic,
             shift == UInt32(chunkShift)
         else {
-            throw QuarryError.corrupt(path, "the chunk checksum table's footer is damaged", offset: max(0, footerAt))
+            throw QuarryError.corrupt(
+                path, "the chunk checksum table's footer is damaged", offset: max(0, footerAt))
         }
         let tableBytes = Int(n) * 4
         let tableStart = footerAt - tableBytes
         guard tableStart >= FileFormat.headerSize, let table = file.slice(tableStart, tableBytes),
             Int(n) == (tableStart + chunkSize - 1) >> chunkShift
         else {
-            throw QuarryError.corrupt(path, "the chunk checksum table does not match the file's size", offset: footerAt)
+            throw QuarryError.corrupt(
+                path, "the chunk checksum table does not match the file's size", offset: footerAt)
         }
         guard CRC32.of(table) == tableCRC else {
-            throw QuarryError.corrupt(path, "the chunk checksum table fails its checksum", offset: tableStart)
+            throw QuarryError.corrupt(
+                path, "the chunk checksum table fails its checksum", offset: tableStart)
         }
-        return ChunkVerifier(path: path, base: file.base, covered: tableStart, table: table, chunkCount: Int(n))
+        return ChunkVerifier(
+            path: path, base: file.base, covered: tableStart, table: table, chunkCount: Int(n))
     }
 
     private init(path: String, base: UnsafeRawPointer, covered: Int, table: RawBytes, chunkCount: Int) {
@@ -125,7 +130,8 @@ final class ChunkVerifier: @unchecked Sendable {
     /// The damage error for a window that failed `check`.
     func damaged(_ what: String, at window: RawBytes? = nil) -> QuarryError {
         let offset = window.map { base.distance(to: $0.base) }
-        return QuarryError.corrupt(path, "\(what) fails its checksum: the file was damaged after it was written", offset: offset)
+        return QuarryError.corrupt(
+            path, "\(what) fails its checksum: the file was damaged after it was written", offset: offset)
     }
 }
 

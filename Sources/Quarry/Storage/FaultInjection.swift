@@ -43,7 +43,9 @@ enum FileOperation: String, Sendable, CaseIterable {
         private static let state = Mutex(State())
 
         /// Runs `body` with `rule` in force, and returns what it returned and how many operations the rule failed.
-        static func with<R, E: Error>(_ rule: Rule, _ body: () throws(E) -> R) throws(E) -> (R, failures: Int) {
+        static func with<R, E: Error>(_ rule: Rule, _ body: () throws(E) -> R) throws(E) -> (
+            R, failures: Int
+        ) {
             let index = state.withLock { s in
                 s.rules.append(rule)
                 s.matches.append(0)

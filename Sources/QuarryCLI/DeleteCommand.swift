@@ -55,17 +55,7 @@ struct DeleteCommand: ParsableCommand {
     func run() throws {
         let directory = try location.resolve()
         var allIDs = ids
-        if let idsFrom {
-            let bytes = try readFile(idsFrom)
-            for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
-                var l = line[...]
-                if l.last == 0x0D { l = l.dropLast() }
-                guard let s = String(validating: l, as: UTF8.self) else {
-                    throw QuarryError(.invalidInput, "an id is not valid UTF-8", path: idsFrom)
-                }
-                if !s.isEmpty { allIDs.append(s) }
-            }
-        }
+        if let idsFrom { allIDs += try readIDs(idsFrom) }
         // The ids and matches as they stand now (for --dry-run and for the summary).
         let reader = try IndexReader(directory: directory)
         var parsed: Query?
@@ -131,3 +121,20 @@ struct DeleteCommand: ParsableCommand {
     }
 }
 
+
+/// The ids of a file, one per line (`-`: standard input); blank lines are skipped, a CR before the LF dropped.
+/// (Thousands of ids as arguments are slow to parse: swift-argument-parser's handling of positional arrays grows
+/// with the square of their number; a file of ids does not.)
+func readIDs(_ path: String) throws -> [String] {
+    var ids: [String] = []
+    let bytes = try readFile(path)
+    for (n, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+        var l = line[...]
+        if l.last == 0x0D { l = l.dropLast() }
+        guard let s = String(validating: l, as: UTF8.self) else {
+            throw QuarryError(.invalidInput, "line \(n + 1): the id is not valid UTF-8", path: path)
+        }
+        if !s.isEmpty { ids.append(s) }
+    }
+    return ids
+}

@@ -12,13 +12,22 @@ struct GetCommand: ParsableCommand {
     @OptionGroup var location: IndexLocation
 
     @Argument(help: "Document ids.")
-    var ids: [String]
+    var ids: [String] = []
+
+    @Option(name: .long, help: "A file of ids, one per line ('-' for standard input): for many ids.")
+    var idsFrom: String?
+
+    func validate() throws {
+        if ids.isEmpty && idsFrom == nil { throw ValidationError("give ids or --ids-from FILE") }
+    }
 
     func run() throws {
         let reader = try IndexReader(directory: try location.resolve())
         var out = OutputStream.standardOutput()
         var missing = 0
-        for id in ids {
+        var all = ids
+        if let idsFrom { all += try readIDs(idsFrom) }
+        for id in all {
             if let (segment, doc) = try reader.locate(id: id) {
                 out.write(bytes: try reader.storedDocument(segment: segment, doc: doc))
                 out.line()

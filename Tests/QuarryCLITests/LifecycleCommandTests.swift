@@ -136,7 +136,9 @@ struct DamageCommandTests {
         let out = dir.file("out.txt")
         let deep = String(repeating: "(", count: 6_000) + "the" + String(repeating: ")", count: 6_000)
         // The first answer must be out before the postings are truncated under the session's map.
+        // (The output file exists before the pipeline starts, so that the wait loop never reads a missing file.)
         let script = """
+            : > '\(out)'
             { printf 'COUNT\\tthe\\n'
               while [ "$(wc -l < '\(out)')" -lt 1 ]; do sleep 0.05; done
               truncate -s 32 '\(postings)'

@@ -105,6 +105,11 @@ public final class IndexWriter {
             }
             try schema.validate()
             m = Manifest(schema: schema)
+            // A new index is committed empty at once (as Tantivy writes its meta.json on creation): a run killed
+            // before its first commit then leaves an empty index, and segment files without a manifest can only
+            // mean a lost manifest, which `check` reports as damage.
+            _ = try IndexDirectory.removeGarbage(directory, keeping: nil)
+            try IndexDirectory.commit(m, in: directory)
         }
         manifest = m
         nextName = Mutex(m.nextSegment)

@@ -1,5 +1,6 @@
 // CRC-32 (IEEE 802.3, as zlib and tantivy's footer compute it), through zlib's implementation.
 
+import CQuarry
 import CZlib
 
 /// A running CRC-32 of bytes.
@@ -39,5 +40,26 @@ struct CRC32 {
         var c = CRC32()
         c.update(bytes)
         return c.value
+    }
+}
+
+/// CRC-32C (Castagnoli) of bytes, in hardware where the CPU has it: the chunk checksums of segment files
+/// (ChunkChecksums.swift), which readers compute while they search.
+struct CRC32C {
+    private(set) var value: UInt32 = 0
+
+    init() {}
+
+    mutating func update(_ raw: UnsafeRawBufferPointer) {
+        guard let p = raw.baseAddress else { return }
+        value = quarry_crc32c(value, p, raw.count)
+    }
+
+    static func of(_ bytes: RawBytes) -> UInt32 {
+        quarry_crc32c(0, bytes.base, bytes.count)
+    }
+
+    static func of(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { raw in raw.baseAddress.map { quarry_crc32c(0, $0, raw.count) } ?? 0 }
     }
 }

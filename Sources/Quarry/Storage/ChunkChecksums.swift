@@ -1,14 +1,15 @@
 // Per-chunk checksums of segment files: every byte a query reads is verified before it is used.
 //
-// A segment file (format version 2) carries, between its trailer and its footer, a table of CRC-32s: one for each
+// A segment file (format version 2) carries, between its trailer and its footer, a table of CRC-32Cs (Castagnoli,
+// computed with the SSE4.2 instruction: about 8 bytes a cycle, several times zlib's CRC-32): one for each
 // 4 KiB chunk of the bytes before the table (the last chunk may be shorter), then a 16-byte chunk footer:
 //
 //     ... body ... | trailer | chunk CRCs: u32 x n | u32 n, u32 chunkShift (12), u32 tableCRC, "QCHK" | footer
 //
 // `FileFormat.validate` checks the chunk footer and the table's own CRC when the file is opened and hides the table
 // from the format's reader (its body ends where it always did). The reader then asks its `ChunkVerifier` to check
-// each window of bytes before decoding it: the first read of a chunk computes its CRC-32 (about 1 µs, the cost of
-// a page fault) and sets the chunk's bit in a bitmap shared by every thread; later reads test one bit. A chunk that
+// each window of bytes before decoding it: the first read of a chunk computes its CRC-32C (well under 1 µs, less
+// than the page fault that brings the chunk in) and sets the chunk's bit in a bitmap shared by every thread; later reads test one bit. A chunk that
 // fails is reported as damage, never decoded. (ZFS and Btrfs check blocks the same way; Lucene and Tantivy verify
 // whole files only on merges and `checkIntegrity`, so damage between those reads goes unnoticed.)
 
@@ -52,7 +53,7 @@ final class ChunkVerifier: @unchecked Sendable {
             throw QuarryError.corrupt(
                 path, "the chunk checksum table does not match the file's size", offset: footerAt)
         }
-        guard CRC32.of(table) == tableCRC else {
+        guard CRC32C.of(table) == tableCRC else {
             throw QuarryError.corrupt(
                 path, "the chunk checksum table fails its checksum", offset: tableStart)
         }
@@ -114,7 +115,7 @@ final class ChunkVerifier: @unchecked Sendable {
             if quarry_atomic_load64(word) & bit != 0 { continue }
             let start = chunk << ChunkVerifier.chunkShift
             let length = min(ChunkVerifier.chunkSize, covered - start)
-            guard CRC32.of(RawBytes(base: base + start, count: length)) == table.loadU32(chunk * 4) else {
+            guard CRC32C.of(RawBytes(base: base + start, count: length)) == table.loadU32(chunk * 4) else {
                 return false
             }
             quarry_atomic_or64(word, bit)
@@ -138,7 +139,7 @@ final class ChunkVerifier: @unchecked Sendable {
 /// Computes the chunk CRCs of a file as it is written (FileWriter).
 struct ChunkTableBuilder {
     private var crcs = ByteBuffer()
-    private var current = CRC32()
+    private var current = CRC32C()
     private var fill = 0
     private var count = 0
 
@@ -156,7 +157,7 @@ struct ChunkTableBuilder {
 
     private mutating func closeChunk() {
         crcs.u32(current.value)
-        current = CRC32()
+        current = CRC32C()
         fill = 0
         count += 1
     }
@@ -167,7 +168,7 @@ struct ChunkTableBuilder {
         var out = crcs
         out.u32(UInt32(count))
         out.u32(UInt32(ChunkVerifier.chunkShift))
-        out.u32(CRC32.of(crcs.bytes))
+        out.u32(CRC32C.of(crcs.bytes))
         out.append(contentsOf: ChunkVerifier.footerMagic)
         return out.bytes
     }

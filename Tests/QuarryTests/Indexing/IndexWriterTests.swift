@@ -188,7 +188,7 @@ import Testing
         #expect(error?.message.contains("dup.jsonl:1") == true, "\(String(describing: error))")
         #expect(error?.path == dir.file("dup.jsonl"))
         #expect(error?.line == 3)
-        #expect(!IndexDirectory.exists(dir.file("index")), "nothing was committed")
+        #expect(try IndexReader(directory: dir.file("index")).documentCount == 0, "only the empty commit made when the index was created")
         #expect(listDirectory(dir.file("index")).allSatisfy { !$0.hasPrefix("seg-") })
 
         // --skip-bad skips the second occurrence and keeps the first.
@@ -256,7 +256,7 @@ import Testing
         }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.contains("duplicate id 'd-5' at \(dir.file("dup.jsonl")):3001") == true, "\(String(describing: error))")
-        #expect(!IndexDirectory.exists(dir.file("index-error")))
+        #expect(try IndexReader(directory: dir.file("index-error")).documentCount == 0, "only the empty commit made when the index was created")
         #expect(listDirectory(dir.file("index-error")).allSatisfy { !$0.hasPrefix("seg-") })
     }
 
@@ -422,7 +422,7 @@ import Testing
         #expect(error?.line == badLineNumbers[0])
         #expect(error?.message.contains(Self.badLines[0].1) == true, "\(String(describing: error))")
         #expect(error?.description.hasPrefix(dir.file("in.jsonl") + ":\(badLineNumbers[0]): column ") == true)
-        #expect(!IndexDirectory.exists(dir.file("strict")))
+        #expect(try IndexReader(directory: dir.file("strict")).documentCount == 0, "only the empty commit made when the index was created")
 
         let report = try buildIndex(
             at: dir.file("index"), inputs: [dir.file("in.jsonl")],
@@ -568,7 +568,8 @@ import Testing
             directory: index, schema: Schema(),
             options: testIndexOptions(threads: 1) { o in
                 o.commitEvery = 300
-                o.isInterrupted = { [index] in fileExists(index + "/" + Manifest.fileName) }
+                // (The index is committed empty when it is created: wait for a commit with documents.)
+                o.isInterrupted = { [index] in ((try? IndexDirectory.readManifest(index))?.documentCount ?? 0) > 0 }
             })
         let report = try writer.index(inputs)
         writer.close()
@@ -656,7 +657,7 @@ import Testing
         let error = thrownQuarryError { try buildIndex(at: dir.file("index-cut"), inputs: [dir.file("cut.gz")]) }
         #expect(error?.path == dir.file("cut.gz"))
         #expect(error?.message.contains("cut short") == true)
-        #expect(!IndexDirectory.exists(dir.file("index-cut")))
+        #expect(try IndexReader(directory: dir.file("index-cut")).documentCount == 0, "only the empty commit made when the index was created")
     }
 
     @Test func aWordRepeatedThousandsOfTimes() throws {

@@ -101,3 +101,23 @@ func coveredLength(_ bytes: [UInt8]) -> Int {
         #expect(reader.segments[0].mappedFiles.contains { $0.wasTruncated })
     }
 }
+
+extension ChunkChecksumTests {
+    @Test func crc32cKnownValues() {
+        // RFC 3720 (iSCSI) check value, and the empty input.
+        #expect(CRC32C.of(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.of([UInt8]()) == 0)
+        #expect(CRC32C.of([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        // Incremental updates equal one pass, at every split (the 8-byte loop and the byte tail).
+        let bytes = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let whole = CRC32C.of(bytes)
+        for split in 0...bytes.count {
+            var c = CRC32C()
+            bytes.withUnsafeBytes { raw in
+                c.update(UnsafeRawBufferPointer(rebasing: raw[0..<split]))
+                c.update(UnsafeRawBufferPointer(rebasing: raw[split...]))
+            }
+            #expect(c.value == whole, "split at \(split)")
+        }
+    }
+}

@@ -465,7 +465,7 @@ private struct Token {
         case .close: return "')'"
         case .and: return "AND"
         case .or: return "OR"
-        case .not: return "NOT"
+        case .not: return text == "!" ? "'!'" : "NOT"
         case .plus: return "'+'"
         case .minus: return "'-'"
         case .end: return "end of query"
@@ -529,6 +529,14 @@ private struct Lexer {
             case "-" where startOfTerm && (i + 1 == chars.count || !Lexer.isSpace(chars[i + 1])):
                 out.append(Token(kind: .minus, text: "-", column: column))
                 i += 1
+            case "!" where startOfTerm && (i + 1 == chars.count || chars[i + 1] != "="):
+                // `!word` and `! word`: NOT, as in Lucene's syntax.
+                out.append(Token(kind: .not, text: "!", column: column))
+                i += 1
+            case "[", "{":
+                throw QuarryError(
+                    .invalidQuery(column: column),
+                    "ranges ('[a TO b]') are supported on the date field only, e.g. date:[1995 TO 1996]")
             default:
                 var j = i
                 while j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")"
@@ -558,16 +566,46 @@ private struct Lexer {
                 }
                 let text = String(String.UnicodeScalarView(chars[i..<j]))
                 switch text {
-                case "AND": out.append(Token(kind: .and, text: text, column: column))
-                case "OR": out.append(Token(kind: .or, text: text, column: column))
+                case "AND", "&&": out.append(Token(kind: .and, text: text, column: column))
+                case "OR", "||": out.append(Token(kind: .or, text: text, column: column))
                 case "NOT": out.append(Token(kind: .not, text: text, column: column))
-                default: out.append(Token(kind: .word, text: text, column: column))
+                default:
+                    try Lexer.refuseUnsupportedSyntax(chars[i..<j], column: column)
+                    out.append(Token(kind: .word, text: text, column: column))
                 }
                 i = j
             }
         }
         out.append(Token(kind: .end, text: "", column: chars.count + 1))
         return out
+    }
+
+    /// Lucene's query syntax gives these characters a meaning inside a word; Quarry does not support them (yet),
+    /// and says so rather than reading `cobol^2` as the phrase "cobol 2" or `y2k*` as `y2k`.
+    static func refuseUnsupportedSyntax(_ word: ArraySlice<Unicode.Scalar>, column: Int) throws(QuarryError) {
+        for (k, c) in word.enumerated() {
+            let at = column + k
+            switch c {
+            case "*", "?":
+                throw QuarryError(
+                    .invalidQuery(column: at),
+                    "wildcards ('\(c)') are not supported: search the whole word (a trailing '?' of a question can be left out)")
+            case "~":
+                throw QuarryError(
+                    .invalidQuery(column: at),
+                    "fuzzy matching ('word~N') is not supported; '~' after a phrase sets its slop, e.g. \"a b\"~2")
+            case "^":
+                throw QuarryError(.invalidQuery(column: at), "boosts ('^') are not supported")
+            case "[", "]", "{", "}":
+                throw QuarryError(
+                    .invalidQuery(column: at),
+                    "ranges ('[a TO b]') are supported on the date field only, e.g. date:[1995 TO 1996]")
+            case "&" where k + 1 < word.count && word[word.index(word.startIndex, offsetBy: k + 1)] == "&",
+                "|" where k + 1 < word.count && word[word.index(word.startIndex, offsetBy: k + 1)] == "|":
+                throw QuarryError(.invalidQuery(column: at), "'\(c)\(c)' is an operator: put spaces around it")
+            default: continue
+            }
+        }
     }
 
     static func isFieldName(_ s: ArraySlice<Unicode.Scalar>) -> Bool {
@@ -582,6 +620,9 @@ private struct Lexer {
         while j < chars.count && chars[j] != "\"" { j += 1 }
         guard j < chars.count else {
             throw QuarryError(.invalidQuery(column: column), "the phrase is not closed (missing '\"')")
+        }
+        if let star = chars[i..<j].firstIndex(of: "*") {
+            throw QuarryError(.invalidQuery(column: star + 1), "prefixes ('*') inside a phrase are not supported")
         }
         let text = String(String.UnicodeScalarView(chars[i..<j]))
         i = j + 1

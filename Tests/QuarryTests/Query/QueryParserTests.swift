@@ -41,7 +41,7 @@ struct QueryParserTests {
             ("tax-payer", false, "(#1:\"tax@0 payer@1\" #2:\"tax@0 payer@1\")"),
             ("bank bank", false, "(#1:bank #2:bank)"),
             ("(bank)", false, "(#1:bank #2:bank)"),
-            ("!!! bank", false, "(#1:bank #2:bank)"),
+            ("... bank", false, "(#1:bank #2:bank)"),
             ("id:qn-0001", false, "#0:qn-0001"),
             ("date:1995", false, "(#date:[788918400 TO 820454400))"),
             ("date:[1995 TO 1995]", false, "(#date:[788918400 TO 820454400))"),
@@ -79,7 +79,18 @@ struct QueryParserTests {
             ("date:>=19x5", 8, "cannot read the date"),
             ("\"a b\"~x", 6, "slop"),
             ("title: bank", 6, "no space"),
-            ("!!!", 1, "no searchable terms"),
+            ("...", 1, "no searchable terms"),
+            // Lucene syntax Quarry does not support is an error at its column, never another query.
+            ("y2k*", 4, "wildcards"),
+            ("cob?l", 4, "wildcards"),
+            ("what is cobol?", 14, "wildcards"),
+            ("fortran~2", 8, "fuzzy"),
+            ("cobol^2", 6, "boosts"),
+            ("title:[a TO c]", 7, "date field only"),
+            ("[a TO c]", 1, "date field only"),
+            ("id:{a TO b}", 4, "date field only"),
+            ("\"central ban*\"", 13, "inside a phrase"),
+            ("cobol||fortran", 6, "put spaces around it"),
             ("bank NOT", 6, "NOT needs a term"),
         ])
     func errors(_ text: String, _ column: Int, _ fragment: String) {
@@ -105,5 +116,20 @@ struct QueryParserTests {
             must: [.boolean(must: [a, b], should: [], mustNot: [], filter: []), c], should: [], mustNot: [], filter: [])
         #expect(ands.normalized() == .boolean(must: [a, b, c], should: [], mustNot: [], filter: []))
         #expect(Query.boolean(must: [a], should: [], mustNot: [], filter: []).normalized() == a)
+    }
+}
+
+extension QueryParserTests {
+    @Test(
+        "||, && and ! are OR, AND and NOT",
+        arguments: [
+            ("cobol || fortran", "cobol OR fortran"),
+            ("cobol && fortran", "cobol AND fortran"),
+            ("cobol !fortran", "cobol NOT fortran"),
+            ("cobol ! fortran", "cobol NOT fortran"),
+            ("(a || b) && !c", "(a OR b) AND NOT c"),
+        ])
+    func operatorAliases(_ text: String, _ same: String) throws {
+        #expect(try QueryParserTests.parse(text) == QueryParserTests.parse(same))
     }
 }

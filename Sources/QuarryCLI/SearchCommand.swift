@@ -93,7 +93,7 @@ struct SearchRequest: Equatable {
         }
         if SortOrder(rawValue: sort) == nil { throw ValidationError("--sort must be score, date or -date") }
         if !["auto", "always", "never"].contains(color) { throw ValidationError("--color must be auto, always or never") }
-        if [json, ids, count].filter({ $0 }).count > 1 { throw ValidationError("choose one of --json, --ids and --count") }
+        if ids && (json || count) { throw ValidationError("--ids goes alone: not with --json or --count") }
         if query.isEmpty { throw ValidationError("give a query") }
     }
 
@@ -111,7 +111,7 @@ struct SearchRequest: Equatable {
         var out = OutputStream.standardOutput()
         if count {
             let n = try searcher.count(parsed)
-            out.line(String(n))
+            out.line(json ? "{\"count\":\(n)}" : String(n))
             out.flush()
             if n == 0 { throw ExitCode(1) }
             return
@@ -119,6 +119,14 @@ struct SearchRequest: Equatable {
         let order = SortOrder(rawValue: sort) ?? .score
         let result = try searcher.search(parsed, limit: limit, offset: offset, sort: order)
         if result.hits.isEmpty {
+            if offset > 0 {
+                // Past the end of the matches: say how many there are, so that the pager knows where it stands.
+                let total = try searcher.count(parsed)
+                if total > 0 {
+                    printError("no hits at --offset \(offset): the query has \(total) match\(total == 1 ? "" : "es")")
+                    throw ExitCode(1)
+                }
+            }
             if !ids && !json && Terminal.stdoutIsTerminal { printError("no match") }
             throw ExitCode(1)
         }
@@ -131,7 +139,8 @@ struct SearchRequest: Equatable {
             out.flush()
             return
         }
-        let useColor = color == "always" || (color == "auto" && Terminal.stdoutIsTerminal && !json)
+        let useColor =
+            color == "always" || (color == "auto" && Terminal.stdoutIsTerminal && !json && !Terminal.noColorRequested)
         // Snippet terms: the query's terms in the body (and title) fields, weighted by idf.
         let positive = parsed.normalized().positiveTerms
         func termsFor(_ ord: Int) -> [([UInt8], Float)] {
@@ -185,7 +194,10 @@ struct SearchRequest: Equatable {
         }
         out.flush()
         if !json && Terminal.stdoutIsTerminal {
-            printError("\(result.hits.count) hit\(result.hits.count == 1 ? "" : "s") in \(Format.fixed((Clock.now() - start) * 1000, 1)) ms")
+            // The page and the exact number of matches (one more pass over the postings, without scoring).
+            let elapsed = Format.fixed((Clock.now() - start) * 1000, 1)
+            let total = try searcher.count(parsed)
+            printError("hits \(offset + 1)–\(offset + result.hits.count) of \(total) in \(elapsed) ms")
         }
     }
 

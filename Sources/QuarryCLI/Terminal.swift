@@ -17,6 +17,12 @@ enum Terminal {
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
+    /// True when `NO_COLOR` is set and not empty (no-color.org): no colour unless `--color always`.
+    static var noColorRequested: Bool {
+        guard let value = getenv("NO_COLOR") else { return false }
+        return value.pointee != 0
+    }
+
     /// Routes Ctrl-C to `interrupted`; a second Ctrl-C ends the process at once.
     static func catchInterrupts() {
         signal(SIGINT) { _ in

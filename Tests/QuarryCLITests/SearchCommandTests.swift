@@ -158,3 +158,41 @@ extension String {
         return s
     }
 }
+
+extension SearchCommandTests {
+    @Test func totalsAndPaging() throws {
+        let f = try Fixture()
+        // --count with --json: one object.
+        let count = f.search(["--json", "--count", "interest rates"])
+        #expect(count.status == 0)
+        #expect(count.out == "{\"count\":3}\n", "\(count.out)")
+        // An offset past the end says how many matches there are.
+        let past = f.search(["--offset", "10", "interest rates"])
+        #expect(past.status == 1)
+        #expect(past.out.isEmpty)
+        #expect(past.err.contains("no hits at --offset 10: the query has 3 matches"), "\(past.err)")
+        // Within the matches, a page.
+        let page = f.search(["--ids", "--offset", "2", "interest rates"])
+        #expect(page.status == 0)
+        #expect(page.out.split(separator: "\n").count == 1)
+        // --ids goes alone.
+        let both = f.search(["--ids", "--json", "bank"])
+        #expect(both.status == 2)
+        #expect(both.err.contains("--ids goes alone"), "\(both.err)")
+    }
+
+    @Test func syntaxThatIsNotSupportedIsAnErrorWithItsColumn() throws {
+        let f = try Fixture()
+        for (query, column, fragment) in [
+            ("rates*", 6, "wildcards"), ("bank^2", 5, "boosts"), ("rivers~1", 7, "fuzzy"), ("title:[a TO c]", 7, "date field"),
+        ] {
+            let run = f.search(["--count", query])
+            #expect(run.status == 2, "\(query)")
+            #expect(run.err.contains("column \(column)"), "\(query): \(run.err)")
+            #expect(run.err.contains(fragment), "\(query): \(run.err)")
+        }
+        // The aliases of OR, AND and NOT.
+        #expect(f.search(["--count", "beavers || inflation"]).out == "2\n")
+        #expect(f.search(["--count", "interest && !inflation"]).out == f.search(["--count", "interest NOT inflation"]).out)
+    }
+}

@@ -25,6 +25,10 @@ struct FuzzTests {
         "bank rates", "\"interest rates\"~2", "title:(bank OR loan) -oil", "+a b -c", "date:[1995-01 TO 1995-06]",
         "date:>=1994-11-09", "id:qn-0042", "(a (b (c)))", "a AND b OR c NOT d", "body:\"central bank\"", "Bank's",
         "tags:x date:<1995", "café Straße 東京", "\"\"", "title:", "((", "))", "~", "\"a\"~10000",
+        // Inputs of the issue-9 and issue-10 probes: the shapes that once crashed, hung or were misread.
+        String(repeating: "(", count: 8000) + "cobol" + String(repeating: ")", count: 8000),
+        "\"" + Array(repeating: "the", count: 2000).joined(separator: " ") + "\"", "\"cobol program\"~1e9",
+        "y2k*", "cob?l", "fortran~2", "cobol^2", "title:[a TO c]", "cobol || fortran", "!cobol", "a&&b", "\"ban*\"",
     ]
     static let jsonExamples = [
         #"{"id":"a","date":"2024-03-01","title":"t","body":"b"}"#,

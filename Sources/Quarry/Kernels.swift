@@ -95,9 +95,7 @@ public enum Kernels {
     public static func iteratePostings(_ reader: IndexReader, field: Int, term: String) throws -> Int {
         var sum = 0
         for s in reader.segments {
-            guard let info = try Array(term.utf8).withBytes({ (raw: UnsafeRawBufferPointer) throws(QuarryError) in
-                try s.terms.lookup(field, raw)
-            }) else { continue }
+            guard let info = try s.terms.lookup(field, Array(term.utf8)) else { continue }
             let it = s.postingsIterator(field, info, withPositions: false)
             var d = it.doc
             while d != terminated {
@@ -112,9 +110,7 @@ public enum Kernels {
     public static func advancePostings(_ reader: IndexReader, field: Int, term: String, step: UInt32) throws -> Int {
         var sum = 0
         for s in reader.segments {
-            guard let info = try Array(term.utf8).withBytes({ (raw: UnsafeRawBufferPointer) throws(QuarryError) in
-                try s.terms.lookup(field, raw)
-            }) else { continue }
+            guard let info = try s.terms.lookup(field, Array(term.utf8)) else { continue }
             let it = s.postingsIterator(field, info, withPositions: false)
             var target: UInt32 = 0
             while true {
@@ -132,11 +128,7 @@ public enum Kernels {
         var found = 0
         for s in reader.segments {
             for t in terms {
-                if try t.withBytes({ (raw: UnsafeRawBufferPointer) throws(QuarryError) in try s.terms.lookup(field, raw) })
-                    != nil
-                {
-                    found += 1
-                }
+                if try s.terms.lookup(field, t) != nil { found += 1 }
             }
         }
         return found

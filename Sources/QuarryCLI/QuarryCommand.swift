@@ -51,6 +51,10 @@ public struct QuarryCommand: ParsableCommand {
                 try request.run(exiting: exiting)
                 return 0
             }
+            if let first = argv.first, let problem = unknownSubcommand(first) {
+                printError("quarry: " + problem)
+                return 2
+            }
             var command = try parseAsRoot(arguments)
             try command.run()
             return 0
@@ -72,6 +76,38 @@ public struct QuarryCommand: ParsableCommand {
             return 2
         }
     }
+}
+
+/// The message for a first argument that is neither an option nor a subcommand (`quarry serch -i x` would
+/// otherwise be reported by ArgumentParser as "Unknown option '-i'"), with the closest subcommand if one is near.
+func unknownSubcommand(_ word: String) -> String? {
+    if word.hasPrefix("-") || word == "help" { return nil }
+    let names = QuarryCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
+    if names.contains(word) { return nil }
+    let closest = names.map { (name: $0, distance: editDistance(Array(word.utf8), Array($0.utf8))) }
+        .min { $0.distance < $1.distance }
+    var message = "unknown command '\(word)'"
+    if let closest, closest.distance <= 2 { message += "; did you mean '\(closest.name)'?" }
+    return message + " (commands: " + names.joined(separator: ", ") + ")"
+}
+
+/// Levenshtein distance with adjacent transpositions (optimal string alignment).
+func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { d[i][0] = i }
+    for j in 0...b.count { d[0][j] = j }
+    for i in 1...a.count {
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+            }
+        }
+    }
+    return d[a.count][b.count]
 }
 
 /// The index directory option shared by every command.

@@ -194,7 +194,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["frobnicate"], "Unexpected argument 'frobnicate'"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
         (["index", "--frobnicate"], "Unknown option '--frobnicate'"),
         (["index", "-i"], "Missing value for '-i <index>'"),
         (["index", "-i", "/tmp/quarry-cli-x", "--memory", "1M", "in.jsonl"], "--memory must be a size of at least 4M"),
@@ -261,6 +261,16 @@ import Testing
         let noInput = Self.quarry(["index", "-i", dir.file("index"), dir.file("absent.jsonl")])
         #expect(noInput.status == 2)
         #expect(noInput.err.hasPrefix("quarry: \(dir.file("absent.jsonl")): cannot open input file"), "\(noInput.err)")
+    }
+
+    @Test func aMistypedCommandIsNamedWithASuggestion() {
+        let typo = Self.quarry(["serch", "-i", "/tmp/x", "cobol"])
+        #expect(typo.status == 2)
+        #expect(typo.err.contains("unknown command 'serch'; did you mean 'search'?"), "\(typo.err)")
+        let swapped = Self.quarry(["sepll"])
+        #expect(swapped.err.contains("unknown command 'sepll'"), "\(swapped.err)")
+        #expect(!swapped.err.contains("did you mean"), "nothing is near: \(swapped.err)")
+        #expect(Self.quarry(["stast"]).err.contains("did you mean 'stats'?"), "a transposition is one edit")
     }
 
     @Test func helpAndVersion() {

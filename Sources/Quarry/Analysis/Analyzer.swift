@@ -40,6 +40,13 @@ struct Analyzer {
     /// - Returns: the number of positions used (for the next value's offset), and the number of terms emitted
     ///   (the field length for BM25, which does not count dropped tokens).
     @inline(__always)
+    /// As `analyze(_:_:)` over the bytes of an array.
+    mutating func analyze(
+        _ text: [UInt8], _ emit: (UnsafeBufferPointer<UInt8>, _ position: Int, _ start: Int, _ end: Int) -> Void
+    ) -> (positions: Int, terms: Int) {
+        text.withUnsafeBufferPointer { analyze($0, emit) }
+    }
+
     mutating func analyze(
         _ text: UnsafeBufferPointer<UInt8>,
         _ emit: (UnsafeBufferPointer<UInt8>, _ position: Int, _ start: Int, _ end: Int) -> Void

@@ -43,10 +43,6 @@ public struct DeletedDocuments: Sendable, Equatable {
         return true
     }
 
-    /// The words, for loops that test many documents (bit set: deleted).
-    func withWords<R>(_ body: (UnsafeBufferPointer<UInt64>) -> R) -> R {
-        words.withUnsafeBufferPointer(body)
-    }
 
     /// The path of a deletes file.
     static func path(segment: String, generation: UInt64, in directory: String) -> String {

@@ -418,7 +418,7 @@ final class TermUnionScorer: Scorer {
             }
         }
         guard let deletes else { return bits.reduce(0) { $0 + $1.nonzeroBitCount } }
-        return deletes.withWords { dead in
+        return deletes.words.withUnsafeBufferPointer { dead in
             var n = 0
             for i in 0..<min(bits.count, dead.count) { n += (bits[i] & ~dead[i]).nonzeroBitCount }
             return n

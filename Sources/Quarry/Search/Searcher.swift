@@ -77,9 +77,7 @@ public final class Searcher: @unchecked Sendable {
         var infos: [TermInfo?] = []
         var df = 0
         for s in reader.segments {
-            let info = try term.withBytes { (raw: UnsafeRawBufferPointer) throws(QuarryError) in
-                try s.terms.lookup(field, raw)
-            }
+            let info = try s.terms.lookup(field, term)
             infos.append(info)
             df += Int(info?.docFreq ?? 0)
         }
@@ -204,7 +202,7 @@ extension Searcher {
     public func idf(field: Int, term: [UInt8]) -> Float {
         var df = 0
         for s in reader.segments {
-            if let info = try? term.withBytes({ (raw: UnsafeRawBufferPointer) throws(QuarryError) in try s.terms.lookup(field, raw) }) {
+            if let info = try? s.terms.lookup(field, term) {
                 df += Int(info.docFreq)
             }
         }

@@ -112,11 +112,9 @@ public struct SnippetGenerator {
         var matches: [Match] = []
         guard !weights.isEmpty else { return [] }
         let weights = self.weights
-        bytes.withUnsafeBufferPointer { buf in
-            _ = analyzer.analyze(buf) { term, _, start, end in
-                let t = Array(term)
-                if let w = weights[t] { matches.append(Match(range: start..<end, term: t, weight: w)) }
-            }
+        _ = analyzer.analyze(bytes) { term, _, start, end in
+            let t = Array(term)
+            if let w = weights[t] { matches.append(Match(range: start..<end, term: t, weight: w)) }
         }
         return matches
     }

@@ -276,6 +276,11 @@ struct TermDictionary: @unchecked Sendable {
         }
     }
 
+    /// Looks `term` up in field `ord` (as `lookup(_:_:)` over raw bytes).
+    func lookup(_ ord: Int, _ term: [UInt8]) throws(QuarryError) -> TermInfo? {
+        try term.withBytes { (raw: UnsafeRawBufferPointer) throws(QuarryError) in try lookup(ord, raw) }
+    }
+
     private enum BlockSearch {
         case found(TermInfo)
         case absent

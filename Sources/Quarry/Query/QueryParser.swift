@@ -172,10 +172,17 @@ public struct QueryParser {
         guard let t = s.peek() else { throw QuarryError(.invalidQuery(column: 1), "unexpected end of query") }
         switch t.kind {
         case .not:
+            // A run of NOTs (`NOT NOT x`, `!!!x`) excludes as one does: it is read in a loop, not by recursion,
+            // so no run is long enough to exhaust the stack.
+            var last = t
             s.advance()
+            while let next = s.peek(), next.kind == .not {
+                last = next
+                s.advance()
+            }
             guard let next = s.peek(), next.kind != .end, next.kind != .close, next.kind != .and, next.kind != .or
             else {
-                throw QuarryError(.invalidQuery(column: t.column), "NOT needs a term after it")
+                throw QuarryError(.invalidQuery(column: last.column), "NOT needs a term after it")
             }
             let inner = try parseUnary(&s, field: field)
             return Clause(occur: .mustNot, node: inner.node, column: t.column)

@@ -110,7 +110,9 @@ final class StoreReader {
     /// Made on the first read: a count or ids-only search never decompresses, and a context costs ~100 kB of
     /// fresh pages per segment.
     private lazy var decompressor = ZstdDecompressor()
-    private var block = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 16)
+    /// The decompressed block, allocated on the first read (an `init` that throws would not free it: a class
+    /// whose init fails before every property is set never runs `deinit`).
+    private var block = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var cachedBlock = -1
 
     static let trailerSize = 24
@@ -174,7 +176,9 @@ final class StoreReader {
         }
     }
 
-    deinit { block.deallocate() }
+    deinit {
+        if block.baseAddress != nil { block.deallocate() }
+    }
 
     private func blockFirstDoc(_ b: Int) -> Int { Int(index.loadU32(b * 16)) }
     /// (Masked as `init` masked it when it validated the offsets, so that the value used is the value checked.)
@@ -215,9 +219,9 @@ final class StoreReader {
         }
         guard chunks.check(frame) else { throw chunks.damaged("store block \(b)", at: frame) }
         cachedBlock = -1
-        if block.count < size {
-            block.deallocate()
-            block = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        if block.count < size || block.baseAddress == nil {
+            if block.baseAddress != nil { block.deallocate() }
+            block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 32 * 1024), alignment: 16)
         }
         if let problem = decompressor.decompress(frame, size: size, into: block.baseAddress.unsafelyUnwrapped) {
             throw QuarryError.corrupt(path, "store block \(b) is damaged (\(problem))", offset: start)

@@ -136,6 +136,8 @@ struct BenchCommand: ParsableCommand {
             var line = String(decoding: lineSlice, as: UTF8.self)
             while line.hasSuffix("\r") { line.removeLast() }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            // `# comment` lines (after any blanks) are skipped.
+            if line.drop(while: { $0 == " " || $0 == "\t" }).first == "#" { continue }
             var text = line
             var kind = "query"
             var from: String?

@@ -131,7 +131,9 @@ import Testing
         writeFile(
             queries,
             """
+            # a comment line, skipped
             {"q": "bank", "kind": "term"}
+              # an indented comment
             {"q": "\\"interest rates\\"", "kind": "phrase"}
             {"q": "rates", "kind": "date", "date_from": "2024-01-01", "date_to": "2024-12-31"}
             bank OR beavers

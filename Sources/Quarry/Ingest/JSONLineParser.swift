@@ -170,12 +170,23 @@ struct JSONLineParser {
             guard isInteger, let v = Int64(text) else {
                 throw LineError(column: column, message: "a numeric date must be an integer number of seconds since 1970")
             }
-            doc.date = v
+            doc.date = JSONLineParser.epochSeconds(v)
         } else if p.literal("null") {
             return
         } else {
             throw LineError(column: column, message: "the date must be a string or a number of seconds since 1970")
         }
+    }
+
+    /// Seconds since 1970 from a numeric date: a number of 12 or more digits is taken as milliseconds (as
+    /// JavaScript's `Date.now()` and Java's `currentTimeMillis()` write them): 10^11 seconds is the year 5138,
+    /// and any date after 1973 in milliseconds has 13 digits. Floored, so negative milliseconds stay in their second.
+    static func epochSeconds(_ value: Int64) -> Int64 {
+        let millisecondsFrom: Int64 = 100_000_000_000
+        if value >= millisecondsFrom || value <= -millisecondsFrom {
+            return value >= 0 ? value / 1000 : -((-(value + 1)) / 1000) - 1
+        }
+        return value
     }
 
     private mutating func readText(_ p: inout Parser, into doc: inout Document, field: Int) throws(LineError) {

@@ -66,6 +66,9 @@ import Testing
         (#"{"id":1,"date":"Tue, 09 Nov 1994 11:02:01 GMT"}"#, 784_378_921),
         (#"{"id":1,"date":null}"#, nil), (#"{"id":1,"date":""}"#, nil), (#"{"id":1,"date":"   "}"#, nil),
         (#"{"id":1}"#, nil),
+        // Milliseconds since 1970 (12 digits or more) are read as such: 1700000000123 ms is 1700000000 s.
+        (#"{"id":1,"date":1700000000123}"#, 1_700_000_000), (#"{"id":1,"date":99999999999}"#, 99_999_999_999),
+        (#"{"id":1,"date":100000000000}"#, 100_000_000), (#"{"id":1,"date":-100000000001}"#, -100_000_001),
     ])
     func dates(_ line: String, _ expected: Int64?) {
         let p = Self.parse(line)

@@ -100,21 +100,22 @@ uint64_t quarry_guard_fault_count(void) {
 // MARK: CRC-32C
 
 static uint32_t crc32c_table[256];
+static int crc32c_has_sse42;
 
-static void crc32c_make_table(void) {
+// Built when the library is loaded, before any thread can ask: no lazy initialization to race on.
+__attribute__((constructor)) static void crc32c_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
         crc32c_table[i] = c;
     }
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc32c_has_sse42 = __builtin_cpu_supports("sse4.2");
+#endif
 }
 
 static uint32_t crc32c_software(uint32_t crc, const unsigned char *p, size_t n) {
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        crc32c_make_table();  // idempotent: threads racing here write the same values
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
     while (n--) crc = crc32c_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
     return crc;
 }
@@ -140,9 +141,7 @@ uint32_t quarry_crc32c(uint32_t crc, const void *data, size_t length) {
     const unsigned char *p = (const unsigned char *)data;
     crc = ~crc;
 #if defined(__x86_64__)
-    static int has_sse42 = -1;
-    if (has_sse42 < 0) has_sse42 = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-    if (has_sse42) return ~crc32c_sse42(crc, p, length);
+    if (crc32c_has_sse42) return ~crc32c_sse42(crc, p, length);
 #endif
     return ~crc32c_software(crc, p, length);
 }

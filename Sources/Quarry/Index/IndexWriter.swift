@@ -108,14 +108,13 @@ public final class IndexWriter {
             // A new index is committed empty at once (as Tantivy writes its meta.json on creation): a run killed
             // before its first commit then leaves an empty index, and segment files without a manifest can only
             // mean a lost manifest, which `check` reports as damage.
-            _ = try IndexDirectory.removeGarbage(directory, keeping: nil)
             try IndexDirectory.commit(m, in: directory)
         }
         manifest = m
         nextName = Mutex(m.nextSegment)
         parsed = Document(textFieldCount: m.schema.textFields.count)
         parser = JSONLineParser(schema: m.schema, lossy: options.lossy)
-        try IndexDirectory.removeGarbage(directory, keeping: IndexDirectory.exists(directory) ? manifest : nil)
+        try IndexDirectory.removeGarbage(directory, keeping: manifest)
     }
 
     deinit { discardPending() }

@@ -540,10 +540,6 @@ private struct Lexer {
                 // `!word` and `! word`: NOT, as in Lucene's syntax.
                 out.append(Token(kind: .not, text: "!", column: column))
                 i += 1
-            case "[", "{":
-                throw QuarryError(
-                    .invalidQuery(column: column),
-                    "ranges ('[a TO b]') are supported on the date field only, e.g. date:[1995 TO 1996]")
             default:
                 var j = i
                 while j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")"
@@ -590,8 +586,10 @@ private struct Lexer {
     /// Lucene's query syntax gives these characters a meaning inside a word; Quarry does not support them (yet),
     /// and says so rather than reading `cobol^2` as the phrase "cobol 2" or `y2k*` as `y2k`.
     static func refuseUnsupportedSyntax(_ word: ArraySlice<Unicode.Scalar>, column: Int) throws(QuarryError) {
+        var previous: Unicode.Scalar = " "
         for (k, c) in word.enumerated() {
             let at = column + k
+            defer { previous = c }
             switch c {
             case "*", "?":
                 throw QuarryError(
@@ -607,9 +605,8 @@ private struct Lexer {
                 throw QuarryError(
                     .invalidQuery(column: at),
                     "ranges ('[a TO b]') are supported on the date field only, e.g. date:[1995 TO 1996]")
-            case "&" where k + 1 < word.count && word[word.index(word.startIndex, offsetBy: k + 1)] == "&",
-                "|" where k + 1 < word.count && word[word.index(word.startIndex, offsetBy: k + 1)] == "|":
-                throw QuarryError(.invalidQuery(column: at), "'\(c)\(c)' is an operator: put spaces around it")
+            case "&" where previous == "&", "|" where previous == "|":
+                throw QuarryError(.invalidQuery(column: at - 1), "'\(c)\(c)' is an operator: put spaces around it")
             default: continue
             }
         }

@@ -6,12 +6,13 @@
 //
 //     ... body ... | trailer | chunk CRCs: u32 x n | u32 n, u32 chunkShift (12), u32 tableCRC, "QCHK" | footer
 //
-// `FileFormat.validate` checks the chunk footer and the table's own CRC when the file is opened and hides the table
-// from the format's reader (its body ends where it always did). The reader then asks its `ChunkVerifier` to check
-// each window of bytes before decoding it: the first read of a chunk computes its CRC-32C (well under 1 µs, less
-// than the page fault that brings the chunk in) and sets the chunk's bit in a bitmap shared by every thread; later reads test one bit. A chunk that
-// fails is reported as damage, never decoded. (ZFS and Btrfs check blocks the same way; Lucene and Tantivy verify
-// whole files only on merges and `checkIntegrity`, so damage between those reads goes unnoticed.)
+// `FileFormat.open` checks the chunk footer and the table's own CRC when the file is opened and hides the table from
+// the format's reader (its body ends where it always did). The reader then asks its `ChunkVerifier` to check each
+// window of bytes before decoding it: the first read of a chunk computes its CRC-32C (well under 1 µs, less than
+// the page fault that brings the chunk in) and sets the chunk's bit in a bitmap shared by every thread; later reads
+// test one bit. A chunk that fails is reported as damage, never decoded. (ZFS and Btrfs check blocks the same way;
+// Lucene and Tantivy verify whole files only on merges and `checkIntegrity`, so damage between those reads goes
+// unnoticed.)
 
 import CQuarry
 
@@ -31,7 +32,6 @@ final class ChunkVerifier: @unchecked Sendable {
     private let table: RawBytes
     private let chunkCount: Int
     private let bits: UnsafeMutablePointer<UInt64>
-    private let words: Int
 
     /// Reads the chunk table of `file` (the whole mapped file) and returns the verifier and the length of the bytes
     /// before the table.
@@ -67,9 +67,9 @@ final class ChunkVerifier: @unchecked Sendable {
         self.covered = covered
         self.table = table
         self.chunkCount = chunkCount
-        words = (chunkCount + 63) >> 6
-        bits = .allocate(capacity: max(words, 1))
-        bits.initialize(repeating: 0, count: max(words, 1))
+        let words = max((chunkCount + 63) >> 6, 1)
+        bits = .allocate(capacity: words)
+        bits.initialize(repeating: 0, count: words)
     }
 
     deinit {

@@ -78,12 +78,11 @@ final class FileWriter {
     /// Writes the footer, flushes, fsyncs and closes the file. Returns the file's size.
     @discardableResult
     func finish() throws(QuarryError) -> Int {
-        if chunks != nil {
-            try flushBuffer()
-            if var table = chunks {
-                chunks = nil
-                try write(table.finish())
-            }
+        // The table covers every byte before it: flush them through the builder first.
+        try flushBuffer()
+        if var table = chunks {
+            chunks = nil
+            try write(table.finish())
         }
         buffer.append(contentsOf: FileFormat.footerMagic)
         position += 4

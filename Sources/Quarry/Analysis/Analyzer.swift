@@ -3,6 +3,15 @@
 //
 // - `standard` ("default"): Tantivy's default analyzer (see Tokenizer.swift).
 // - `english` ("en"): the same, then the Snowball English (Porter2) stemmer, as Tantivy's "en_stem".
+// - `folding` ("fold"): the default, then accent folding (é -> e, ß -> ss, ø -> o; FoldingTable.swift), as
+//   Lucene's ASCIIFoldingFilter (and Unicode decomposition with the marks stripped, for other scripts).
+// - `englishFolding` ("en_fold"): folding, then English stemming.
+//
+// Every analyzer first puts text in Unicode normalization form C (NFC), so that "Ibáñez" typed with combining
+// accents (NFD, as macOS file names and some mail clients write it) is the same word as the precomposed one. Text
+// with no byte above 0xCB (every scalar below U+0300: ASCII, Latin-1, most Latin) is NFC already and is tokenized
+// as it is; other text is checked scalar by scalar (combining marks, the few precomposed characters NFC replaces)
+// and normalized only where needed (README: the cost).
 
 /// The analyzers an index can be built with.
 public enum AnalyzerKind: String, Sendable, CaseIterable {
@@ -10,15 +19,39 @@ public enum AnalyzerKind: String, Sendable, CaseIterable {
     case standard = "default"
     /// `standard`, then Snowball English stemming.
     case english = "en"
+    /// `standard`, then accent folding.
+    case folding = "fold"
+    /// `standard`, then accent folding, then English stemming.
+    case englishFolding = "en_fold"
 
-    /// Parses a name given on the command line (`default`, `standard`, `en`, `english`).
+    /// Parses a name given on the command line: `default`, `en` (or `english`), `fold` (or `ascii`), and
+    /// `en+fold` (or `en,fold`, `fold+en`, `en_fold`).
     public init?(name: String) {
-        switch name.lowercased() {
-        case "default", "standard", "simple": self = .standard
-        case "en", "english", "en_stem": self = .english
-        default: return nil
+        let parts = Set(
+            name.lowercased().split(whereSeparator: { $0 == "+" || $0 == "," || $0 == " " }).map(String.init))
+        let english: Set<String> = ["en", "english", "en_stem"]
+        let folding: Set<String> = ["fold", "ascii", "asciifolding", "folding"]
+        if parts == ["en_fold"] {
+            self = .englishFolding
+        } else if parts.count == 1, let p = parts.first {
+            if ["default", "standard", "simple"].contains(p) {
+                self = .standard
+            } else if english.contains(p) {
+                self = .english
+            } else if folding.contains(p) {
+                self = .folding
+            } else {
+                return nil
+            }
+        } else if parts.count == 2, !parts.isDisjoint(with: english), !parts.isDisjoint(with: folding) {
+            self = .englishFolding
+        } else {
+            return nil
         }
     }
+
+    var folds: Bool { self == .folding || self == .englishFolding }
+    var stems: Bool { self == .english || self == .englishFolding }
 }
 
 /// Turns text into terms with positions. One per thread (it keeps scratch buffers).
@@ -47,7 +80,20 @@ struct Analyzer {
         text.withUnsafeBufferPointer { analyze($0, emit) }
     }
 
+    /// Offsets are into `text`, unless `text` is not in NFC: then they are into its NFC form (callers that show
+    /// text normalize it first with `Analyzer.normalizeNFC`).
     mutating func analyze(
+        _ text: UnsafeBufferPointer<UInt8>,
+        _ emit: (UnsafeBufferPointer<UInt8>, _ position: Int, _ start: Int, _ end: Int) -> Void
+    ) -> (positions: Int, terms: Int) {
+        if Analyzer.needsNFC(text) {
+            let normalized = Analyzer.nfc(text)
+            return normalized.withUnsafeBufferPointer { analyzeNFC($0, emit) }
+        }
+        return analyzeNFC(text, emit)
+    }
+
+    private mutating func analyzeNFC(
         _ text: UnsafeBufferPointer<UInt8>,
         _ emit: (UnsafeBufferPointer<UInt8>, _ position: Int, _ start: Int, _ end: Int) -> Void
     ) -> (positions: Int, terms: Int) {
@@ -69,7 +115,115 @@ struct Analyzer {
             }
             self.stemmed = stemmed
             return (positions, terms)
+        case .folding, .englishFolding:
+            var stemmed = self.stemmed
+            let stemmer = self.stemmer
+            let stem = kind.stems
+            let positions = tokenizer.tokenize(text) { token, position, start, end in
+                terms += 1
+                // Folding never lengthens a token (the table's rule), so it folds in place.
+                let folded = UnsafeMutableBufferPointer(mutating: token)
+                let n = Analyzer.fold(folded)
+                let out = UnsafeBufferPointer(rebasing: token[0..<n])
+                if stem {
+                    stemmer.stem(out, into: &stemmed)
+                    stemmed.withUnsafeBufferPointer { emit($0, position, start, end) }
+                } else {
+                    emit(out, position, start, end)
+                }
+            }
+            self.stemmed = stemmed
+            return (positions, terms)
         }
+    }
+
+    /// Folds the scalars of a lowercased token in place; returns its new length.
+    static func fold(_ token: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var ascii = true
+        for b in token where b >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return token.count }
+        var r = 0
+        var w = 0
+        let readOnly = UnsafeBufferPointer(token)
+        while r < token.count {
+            let (v, len) = decodeScalar(readOnly, r)
+            if let range = FoldingTable.folded(v) {
+                for k in range {
+                    token[w] = FoldingTable.bytes[k]
+                    w += 1
+                }
+            } else {
+                for k in 0..<len { token[w + k] = token[r + k] }
+                w += len
+            }
+            r += len
+        }
+        return w
+    }
+
+    // MARK: NFC
+
+    /// False when `text` is NFC for sure: every byte below 0xCC (scalars below U+0300), or every scalar a starter
+    /// that NFC keeps as it is. True means "normalize" (it may be NFC already: a few checks are conservative).
+    static func needsNFC(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = text.count
+        while i < n {
+            let b = text[i]
+            if b < 0xCC {
+                i += 1
+                continue
+            }
+            let (v, len) = decodeScalar(text, i)
+            i += len
+            if mayChangeUnderNFC(v) { return true }
+        }
+        return false
+    }
+
+    /// Combining marks (they may compose with what precedes them), Hangul vowels and trailing consonants (they
+    /// compose into syllables), and the blocks holding the characters NFC replaces (singletons and composition
+    /// exclusions, taken a block at a time: a false alarm only costs a normalization).
+    static func mayChangeUnderNFC(_ v: UInt32) -> Bool {
+        if v < 0x300 { return false }
+        switch v {
+        case 0x0340...0x0344, 0x0374, 0x037E, 0x0387, 0x0958...0x095F, 0x09DC...0x09DF, 0x0A33, 0x0A36,
+            0x0A59...0x0A5E, 0x0B5C...0x0B5D, 0x0F43...0x0FB9, 0x1161...0x1175, 0x11A8...0x11C2, 0x1F00...0x1FFF,
+            0x2000...0x2001, 0x2126, 0x212A...0x212B, 0x2329...0x232A, 0x2ADC, 0xF900...0xFAFF, 0xFB1D...0xFB4E,
+            0x1D15E...0x1D1C0, 0x2F800...0x2FA1D:
+            return true
+        default:
+            guard let s = Unicode.Scalar(v) else { return false }
+            return s.properties.canonicalCombiningClass != .notReordered
+        }
+    }
+
+    /// The NFC form of `text` (invalid UTF-8 is repaired with U+FFFD first).
+    static func nfc(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        String(decoding: text, as: UTF8.self)._nfcCodeUnits
+    }
+
+    /// The NFC form of `text`, or `text` itself when it is NFC already.
+    public static func normalizeNFC(_ text: [UInt8]) -> [UInt8] {
+        text.withUnsafeBufferPointer { needsNFC($0) ? nfc($0) : text }
+    }
+
+    /// The terms of `text` as the index's terms are made but not stemmed (lowercased, folded): the literal parts of
+    /// wildcard, prefix and range queries, as Lucene's multi-term normalization.
+    mutating func normalizedTerms(_ text: String) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        let bytes = Analyzer.normalizeNFC(Array(text.utf8))
+        let folds = kind.folds
+        bytes.withUnsafeBufferPointer { buf in
+            _ = tokenizer.tokenize(buf) { token, _, _, _ in
+                let n = folds ? Analyzer.fold(UnsafeMutableBufferPointer(mutating: token)) : token.count
+                out.append(Array(token[0..<n]))
+            }
+        }
+        return out
     }
 
     /// The terms of `text`, with their positions (for queries and tests).

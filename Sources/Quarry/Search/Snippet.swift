@@ -15,6 +15,16 @@ public struct Snippet: Sendable, Equatable {
     public var truncatedStart: Bool
     /// True if the text ends before the field's end.
     public var truncatedEnd: Bool
+
+    public init(text: String, highlights: [Range<Int>], truncatedStart: Bool, truncatedEnd: Bool) {
+        self.text = text
+        self.highlights = highlights
+        self.truncatedStart = truncatedStart
+        self.truncatedEnd = truncatedEnd
+    }
+
+    /// No text.
+    public static let empty = Snippet(text: "", highlights: [], truncatedStart: false, truncatedEnd: false)
 }
 
 /// Makes snippets for one query.
@@ -111,6 +121,8 @@ public struct SnippetGenerator {
     private mutating func findMatches(_ bytes: inout [UInt8]) -> [Match] {
         var matches: [Match] = []
         guard !weights.isEmpty else { return [] }
+        // The analyzer's offsets are into the NFC form: show that form.
+        bytes = Analyzer.normalizeNFC(bytes)
         let weights = self.weights
         _ = analyzer.analyze(bytes) { term, _, start, end in
             let t = Array(term)

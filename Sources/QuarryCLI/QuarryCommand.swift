@@ -112,23 +112,51 @@ func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
 
 /// The index directory option shared by every command.
 struct IndexLocation: ParsableArguments {
-    @Option(name: [.short, .customLong("index")], help: "The index directory (default: $QUARRY_INDEX).")
-    var index: String?
+    @Option(
+        name: [.short, .customLong("index")],
+        help: "The index directory (default: $QUARRY_INDEX). `search` and `get` take several: -i a -i b.")
+    var index: [String] = []
 
     init() {}
 
     init(index: String?) {
-        self.index = index
+        self.index = index.map { [$0] } ?? []
     }
 
-    /// The directory, from the option or the environment.
+    init(indexes: [String]) {
+        self.index = indexes
+    }
+
+    /// The one directory of a command that works on one index, from the option or the environment.
     func resolve() throws -> String {
-        if let index, !index.isEmpty { return index }
+        let all = try resolveAll()
+        guard all.count == 1, let first = all.first else {
+            throw ValidationError(
+                "this command works on one index, and \(all.count) are given (-i or $QUARRY_INDEX); `quarry search` and `quarry get` take several")
+        }
+        return first
+    }
+
+    /// Every directory given: -i options, or $QUARRY_INDEX as a `:`-separated list.
+    func resolveAll() throws -> [String] {
+        let given = index.filter { !$0.isEmpty }
+        if !given.isEmpty { return given }
         if let env = getenv("QUARRY_INDEX") {
-            let s = String(cString: env)
-            if !s.isEmpty { return s }
+            let paths = String(cString: env).split(separator: ":").map(String.init).filter { !$0.isEmpty }
+            if !paths.isEmpty { return paths }
         }
         throw ValidationError("no index directory: give -i DIR or set QUARRY_INDEX")
+    }
+
+    /// Opens the indexes given as one reader (several are searched as one: IndexReader(combining:)).
+    func openReader() throws -> IndexReader {
+        let readers = try resolveAll().map { path throws -> IndexReader in try IndexReader(directory: path) }
+        for (k, r) in readers.enumerated() {
+            if let twin = readers[..<k].first(where: { $0.manifest.indexID == r.manifest.indexID }) {
+                throw ValidationError("\(twin.directory) and \(r.directory) are the same index: give it once")
+            }
+        }
+        return readers.count == 1 ? readers[0] : try IndexReader(combining: readers)
     }
 }
 

@@ -9,24 +9,30 @@ struct SearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Search an index: ranked hits with highlighted snippets.",
         discussion: """
-            Query syntax: words (all required; --any for one or more), "exact phrase", "sloppy phrase"~2,
-            OR, AND, NOT, +word, -word, (groups), title:word, body:"a phrase", date:[1995-01 TO 1995-06],
-            date:>=1994-11-09, date:<1995. Dates are UTC periods: a bare year or day as an upper bound includes it.
+            Query syntax (README, "Query syntax"): words (all required; --any for one or more), "exact phrase",
+            "sloppy phrase"~2, OR, AND, NOT (or ||, &&, !), +word, -word, (groups), title:word, body:"a phrase",
+            prefix*, wild?ca*rds, fuzzy~1, "phrase pref*", word^2 (boost), title:[a TO c] (term range),
+            _exists_:title, date:[1995-01 TO 1995-06], date:>=1994-11-09, date:<1995. Dates are UTC periods: a
+            bare year or day as an upper bound includes it.
             Examples:
               quarry search -i news '"interest rates" bank'
               quarry search -i news --from 2024-01-01 --json 'climate change'
+              quarry search -i news --count --facet year 'y2k*'
+              quarry search -i 2023 -i 2024 --envelope --fields id,title,date 'climate'
             Exit status: 0 something matched, 1 nothing matched, 2 error.
             """)
 
     @OptionGroup var location: IndexLocation
 
-    @Option(name: [.short, .long], help: "Number of hits to show.")
-    var limit: Int = 10
+    @Option(name: [.short, .long], help: "Number of hits to show, or 'all'.")
+    var limit: String = "10"
 
     @Option(name: .long, help: "Hits to skip (for paging).")
     var offset: Int = 0
 
-    @Option(name: .long, parsing: .unconditional, help: "Order: score, date (oldest first) or -date (newest first).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Order: score, date (oldest first), -date (newest first) or index (unscored, fastest for exports).")
     var sort: String = "score"
 
     @Option(name: .long, help: "Only documents dated on or after this date (e.g. 2024, 2024-03, 2024-03-15).")
@@ -35,8 +41,11 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .long, help: "Only documents dated on or before this date (the whole day, month or year).")
     var to: String?
 
-    @Flag(name: .long, help: "One JSON object per hit.")
+    @Flag(name: .long, help: "One JSON object per hit (JSON Lines).")
     var json = false
+
+    @Flag(name: .long, help: "One JSON object: total, page, time, hits and facets.")
+    var envelope = false
 
     @Flag(name: .long, help: "Only the ids of the hits.")
     var ids = false
@@ -44,11 +53,28 @@ struct SearchCommand: ParsableCommand {
     @Flag(name: .long, help: "Only the number of matching documents.")
     var count = false
 
-    @Flag(name: .long, help: "Show how each hit's score is computed.")
+    @Flag(name: .long, help: "Show how each hit's score is computed (in JSON: an \"explanation\" object).")
     var explain = false
 
     @Flag(name: .long, help: "Match documents with any of the words (OR) instead of all (AND).")
     var any = false
+
+    @Option(
+        name: .long,
+        help: "The keys of each JSON hit, comma-separated: rank, id, score, date, title, snippet, highlights, explanation, or a stored field.")
+    var fields: String?
+
+    @Flag(name: .long, help: "Leave the body out of JSON hits.")
+    var noBody = false
+
+    @Option(name: .long, help: "The longest snippet, in bytes.")
+    var snippetLength: Int = 200
+
+    @Option(name: .long, help: "Count the matches per year, month or day of their date.")
+    var facet: String?
+
+    @Option(name: .long, help: "Boost a default field for unqualified words: --boost title=2 (repeatable).")
+    var boost: [String] = []
 
     @Option(name: .long, help: "Colour: auto, always or never.")
     var color: String = "auto"
@@ -59,8 +85,9 @@ struct SearchCommand: ParsableCommand {
     /// The parsed options as a plain request.
     var request: SearchRequest {
         SearchRequest(
-            index: location.index, limit: limit, offset: offset, sort: sort, from: from, to: to, json: json, ids: ids,
-            count: count, explain: explain, any: any, color: color, query: query)
+            indexes: location.index, limit: limit, offset: offset, sort: sort, from: from, to: to, json: json,
+            envelope: envelope, ids: ids, count: count, explain: explain, any: any, fields: fields, noBody: noBody,
+            snippetLength: snippetLength, facet: facet, boosts: boost, color: color, query: query)
     }
 
     func validate() throws { try request.validate() }
@@ -71,113 +98,206 @@ struct SearchCommand: ParsableCommand {
 /// What `quarry search` is asked to do. Built by ArgumentParser (`SearchCommand`) or, for the common command
 /// lines, by `SearchRequest.parseFast`, which skips ArgumentParser's reflection (about 3 ms of a search's start-up).
 struct SearchRequest: Equatable {
-    var index: String?
-    var limit: Int = 10
+    var indexes: [String] = []
+    var limit: String = "10"
     var offset: Int = 0
     var sort: String = "score"
     var from: String?
     var to: String?
     var json = false
+    var envelope = false
     var ids = false
     var count = false
     var explain = false
     var any = false
+    var fields: String?
+    var noBody = false
+    var snippetLength = 200
+    var facet: String?
+    var boosts: [String] = []
     var color: String = "auto"
     var query: [String] = []
 
+    /// The number of hits asked for (`all`: as many as a search may return).
+    var hitLimit: Int? {
+        if limit == "all" { return Searcher.maxHits - min(max(offset, 0), Searcher.maxHits) }
+        return Int(limit)
+    }
+
     func validate() throws {
-        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        guard let hitLimit, hitLimit >= 0 else { throw ValidationError("--limit must be a number, 0 or more, or 'all'") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more") }
-        if limit > Searcher.maxHits || offset > Searcher.maxHits - limit {
+        if hitLimit > Searcher.maxHits || offset > Searcher.maxHits - hitLimit {
             throw ValidationError("--limit plus --offset may be at most \(Searcher.maxHits) (use --count for the number of matches)")
         }
-        if SortOrder(rawValue: sort) == nil { throw ValidationError("--sort must be score, date or -date") }
+        if SortOrder(rawValue: sort) == nil { throw ValidationError("--sort must be score, date, -date or index") }
         if !["auto", "always", "never"].contains(color) { throw ValidationError("--color must be auto, always or never") }
-        if ids && (json || count) { throw ValidationError("--ids goes alone: not with --json or --count") }
+        if ids && (json || count || envelope) { throw ValidationError("--ids goes alone: not with --json, --envelope or --count") }
+        if json && envelope { throw ValidationError("--json and --envelope are two output forms: choose one") }
+        if snippetLength < 10 || snippetLength > 100_000 { throw ValidationError("--snippet-length must be 10 to 100000") }
+        if let facet, DatePeriod(rawValue: facet) == nil {
+            throw ValidationError("--facet must be year, month or day")
+        }
+        for b in boosts where SearchRequest.parseBoost(b) == nil {
+            throw ValidationError("--boost takes FIELD=NUMBER, e.g. --boost title=2 (a number from 0 to 1000000)")
+        }
         if query.isEmpty { throw ValidationError("give a query") }
+    }
+
+    /// `title=2` -> ("title", 2).
+    static func parseBoost(_ text: String) -> (field: String, boost: Float)? {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, let b = Float(parts[1]), b.isFinite, b >= 0, b <= 1_000_000 else {
+            return nil
+        }
+        return (parts[0], b)
     }
 
     func run(exiting: Bool = false) throws {
         let start = Clock.now()
-        let directory = try IndexLocation(index: index).resolve()
-        let reader = try IndexReader(directory: directory)
+        let reader = try IndexLocation(indexes: indexes).openReader()
         if exiting {
             // Left for the kernel to unmap at exit, all at once.
             keepUntilExit(reader)
         }
+        let text = query.joined(separator: " ")
+        var fieldBoosts: [Int: Float] = [:]
+        for b in boosts {
+            guard let (name, value) = SearchRequest.parseBoost(b) else { continue }
+            guard let ord = reader.schema.textFieldOrd(name), ord == 1 || ord == 2 else {
+                throw ValidationError(
+                    "--boost \(b): '\(name)' is not a default field (\(reader.schema.titleField) or \(reader.schema.bodyField))")
+            }
+            fieldBoosts[ord] = value
+        }
         let parsed = try SearchRequest.parseQuery(
-            query.joined(separator: " "), schema: reader.schema, any: any, from: from, to: to)
+            text, schema: reader.schema, any: any, from: from, to: to, fieldBoosts: fieldBoosts)
         let searcher = Searcher(reader: reader)
         var out = OutputStream.standardOutput()
+        let period = facet.flatMap(DatePeriod.init(rawValue:))
+        // The facet pass counts every match too: then no separate count is needed.
+        let facets = try period.map { p in try SearchRequest.reportingColumn(text) { try searcher.dateFacets(parsed, by: p) } }
         if count {
-            let n = try searcher.count(parsed)
-            out.line(json ? "{\"count\":\(n)}" : String(n))
+            let n = try facets?.total ?? SearchRequest.reportingColumn(text) { try searcher.count(parsed) }
+            if json || envelope {
+                var o = JSONObject()
+                o.add("count", n)
+                if let facets, let period { o.add("facets", raw: SearchRequest.facetsJSON(facets, period)) }
+                out.line(o.text)
+            } else {
+                out.line(String(n))
+                if let facets, let period { SearchRequest.printFacets(facets, period, into: &out) }
+            }
             out.flush()
             if n == 0 { throw ExitCode(1) }
             return
         }
         let order = SortOrder(rawValue: sort) ?? .score
-        let result = try searcher.search(parsed, limit: limit, offset: offset, sort: order)
-        if result.hits.isEmpty {
-            if offset > 0 {
+        let hitLimit = self.hitLimit ?? 10
+        let result = try SearchRequest.reportingColumn(text) {
+            try searcher.search(parsed, limit: hitLimit, offset: offset, sort: order)
+        }
+        // The exact number of matches (one more pass over the postings, without scoring), when it is shown.
+        let showFooter = !json && !envelope && !ids && Terminal.stdoutIsTerminal
+        var total: Int?
+        if let facets {
+            total = facets.total
+        } else if envelope || showFooter || (result.hits.isEmpty && offset > 0) {
+            total = try searcher.count(parsed)
+        }
+        if result.hits.isEmpty && !envelope {
+            if offset > 0, let total, total > 0 {
                 // Past the end of the matches: say how many there are, so that the pager knows where it stands.
-                let total = try searcher.count(parsed)
-                if total > 0 {
-                    printError("no hits at --offset \(offset): the query has \(total) match\(total == 1 ? "" : "es")")
-                    throw ExitCode(1)
+                printError("no hits at --offset \(offset): the query has \(total) match\(total == 1 ? "" : "es")")
+                throw ExitCode(1)
+            }
+            if let facets, let period, facets.total > 0 {
+                if json {
+                    out.line("{\"facets\":" + SearchRequest.facetsJSON(facets, period) + "}")
+                } else {
+                    SearchRequest.printFacets(facets, period, into: &out)
                 }
+                out.flush()
+                return
             }
             if !ids && !json && Terminal.stdoutIsTerminal { printError("no match") }
             throw ExitCode(1)
         }
         let schema = reader.schema
+        let fetcher = DocumentFetcher(reader)
         if ids {
             for hit in result.hits {
-                let doc = StoredDocument(try reader.storedDocument(segment: hit.segment, doc: hit.doc))
+                let doc = StoredDocument(try fetcher.document(segment: hit.segment, doc: hit.doc))
                 out.line(doc.text(schema.idField) ?? "")
             }
             out.flush()
             return
         }
         let useColor =
-            color == "always" || (color == "auto" && Terminal.stdoutIsTerminal && !json && !Terminal.noColorRequested)
+            color == "always"
+            || (color == "auto" && Terminal.stdoutIsTerminal && !json && !envelope && !Terminal.noColorRequested)
         // Snippet terms: the query's terms in the body (and title) fields, weighted by idf.
-        let positive = parsed.normalized().positiveTerms
-        func termsFor(_ ord: Int) -> [([UInt8], Float)] {
-            positive.filter { $0.field == ord }.map { ($0.term, searcher.idf(field: ord, term: $0.term)) }
+        let highlight = try searcher.highlightTerms(parsed)
+        var bodySnippets = SnippetGenerator(
+            analyzer: schema.analyzer, terms: highlight.filter { $0.field == 2 }.map { ($0.term, $0.idf) },
+            maxLength: snippetLength)
+        var titleMarks = SnippetGenerator(
+            analyzer: schema.analyzer, terms: highlight.filter { $0.field == 1 }.map { ($0.term, $0.idf) })
+        let chosen = fields.map { Set($0.split(separator: ",").map { String($0.filter { $0 != " " }) }) }
+        func wanted(_ key: String) -> Bool {
+            if let chosen { return chosen.contains(key) }
+            if key == "explanation" { return explain }
+            if noBody && key == schema.bodyField { return false }
+            return true
         }
-        var bodySnippets = SnippetGenerator(analyzer: schema.analyzer, terms: termsFor(2))
-        var titleMarks = SnippetGenerator(analyzer: schema.analyzer, terms: termsFor(1))
+        var jsonHits: [String] = []
         for (rank, hit) in result.hits.enumerated() {
-            let stored = try reader.storedDocument(segment: hit.segment, doc: hit.doc)
+            let stored = try fetcher.document(segment: hit.segment, doc: hit.doc)
             let doc = StoredDocument(stored)
             let id = doc.text(schema.idField) ?? ""
             let date = reader.segments[hit.segment].date(hit.doc)
             let title = titleMarks.highlightAll(doc.text(schema.titleField) ?? "")
-            let snippet = bodySnippets.snippet(doc.text(schema.bodyField) ?? "")
-            if json {
+            let needsSnippet = !(json || envelope) || wanted("snippet") || wanted("highlights")
+            let snippet =
+                needsSnippet
+                ? bodySnippets.snippet(doc.text(schema.bodyField) ?? "")
+                : Snippet.empty
+            if json || envelope {
                 var o = JSONObject()
-                o.add("rank", offset + rank + 1)
-                o.add("id", id)
-                o.add("score", Double(hit.score), decimals: 6)
-                o.add("date", date.map { ISODate.format($0) })
-                o.add("title", title.text)
-                o.add("snippet", (snippet.truncatedStart ? "…" : "") + snippet.text + (snippet.truncatedEnd ? "…" : ""))
-                let shift = snippet.truncatedStart ? 1 : 0
-                o.add(
-                    "highlights",
-                    raw: "[" + snippet.highlights.map { "[\($0.lowerBound + shift),\($0.upperBound + shift)]" }.joined(separator: ",") + "]")
+                if wanted("rank") { o.add("rank", offset + rank + 1) }
+                if wanted("id") { o.add("id", id) }
+                if wanted("score") && order != .index { o.add("score", Double(hit.score), decimals: 6) }
+                if wanted("date") { o.add("date", date.map { ISODate.format($0) }) }
+                if wanted("title") { o.add("title", title.text) }
+                if wanted("snippet") {
+                    o.add("snippet", (snippet.truncatedStart ? "…" : "") + snippet.text + (snippet.truncatedEnd ? "…" : ""))
+                }
+                if wanted("highlights") {
+                    let shift = snippet.truncatedStart ? 1 : 0
+                    o.add(
+                        "highlights",
+                        raw: "["
+                            + snippet.highlights.map { "[\($0.lowerBound + shift),\($0.upperBound + shift)]" }.joined(
+                                separator: ",") + "]")
+                }
+                if wanted("explanation") && order != .index {
+                    o.add("explanation", raw: SearchRequest.explanationJSON(try searcher.explain(parsed, hit: hit)))
+                }
                 var line = o.text
                 // The stored fields, except those already given.
-                let reserved: Set<String> = ["rank", "id", "score", "date", "title", "snippet", "highlights", schema.idField]
+                let reserved: Set<String> = [
+                    "rank", "id", "score", "date", "title", "snippet", "highlights", "explanation", schema.idField,
+                ]
                 var extra = ""
-                for m in doc.members where !reserved.contains(m.name) {
+                for m in doc.members where !reserved.contains(m.name) && wanted(m.name) {
                     extra += "," + quote(m.name) + ":" + String(decoding: doc.json[m.value], as: UTF8.self)
                 }
                 line.removeLast()
-                out.line(line + extra + "}")
+                if line.count == 1 && !extra.isEmpty { extra.removeFirst() }
+                line += extra + "}"
+                if envelope { jsonHits.append(line) } else { out.line(line) }
             } else {
-                let score = Format.fixed(Double(hit.score), 3)
+                let score = order == .index ? "" : Format.fixed(Double(hit.score), 3)
                 let day = date.map { ISODate.formatDay($0) } ?? "no date   "
                 let head = useColor ? "\u{1B}[33m\(id)\u{1B}[0m" : id
                 out.line("\(head)  \(day)  \(score)")
@@ -186,33 +306,100 @@ struct SearchRequest: Equatable {
                     let s = render(snippet, color: useColor, bold: false)
                     out.line("  " + (snippet.truncatedStart ? "…" : "") + s + (snippet.truncatedEnd ? "…" : ""))
                 }
-                if explain {
+                if explain && order != .index {
                     for l in try searcher.explain(parsed, hit: hit).lines(indent: 2) { out.line(l) }
                 }
                 out.line()
             }
         }
-        out.flush()
-        if !json && Terminal.stdoutIsTerminal {
-            // The page and the exact number of matches (one more pass over the postings, without scoring).
-            let elapsed = Format.fixed((Clock.now() - start) * 1000, 1)
-            let total = try searcher.count(parsed)
-            printError("hits \(offset + 1)–\(offset + result.hits.count) of \(total) in \(elapsed) ms")
+        let elapsed = (Clock.now() - start) * 1000
+        if envelope {
+            var o = JSONObject()
+            o.add("total", total ?? 0)
+            o.add("offset", offset)
+            o.add("limit", hitLimit)
+            o.add("took_ms", elapsed, decimals: 3)
+            o.add("hits", raw: "[" + jsonHits.joined(separator: ",") + "]")
+            if let facets, let period { o.add("facets", raw: SearchRequest.facetsJSON(facets, period)) }
+            out.line(o.text)
+        } else if json, let facets, let period {
+            out.line("{\"facets\":" + SearchRequest.facetsJSON(facets, period) + "}")
+        } else if !json, let facets, let period {
+            SearchRequest.printFacets(facets, period, into: &out)
         }
+        out.flush()
+        if showFooter, let total {
+            // The page and the exact number of matches.
+            printError("hits \(offset + 1)–\(offset + result.hits.count) of \(total) in \(Format.fixed(elapsed, 1)) ms")
+        }
+    }
+
+    /// Runs `body`; an error about the query (an expansion past its limit) is printed with a caret under its
+    /// column, as a syntax error is (exit 2).
+    static func reportingColumn<T>(_ text: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as QuarryError {
+            if case .invalidQuery(let column) = error.code {
+                printQueryError(error.message, column: column, text: text)
+                throw ExitCode(2)
+            }
+            throw error
+        }
+    }
+
+    static func printQueryError(_ message: String, column: Int, text: String) {
+        printError("quarry: \(message) (column \(column))")
+        printError("  " + text)
+        printError("  " + String(repeating: " ", count: max(0, column - 1)) + "^")
+    }
+
+    /// `{"year":[{"value":"1995","count":3},...],"missing":0}` (missing: matches without a date).
+    static func facetsJSON(_ f: FacetCounts, _ period: DatePeriod) -> String {
+        let items = f.counts.map { "{\"value\":\(quote($0.value)),\"count\":\($0.count)}" }
+        return "{\(quote(period.rawValue)):[\(items.joined(separator: ","))],\"missing\":\(f.missing)}"
+    }
+
+    /// A table of counts with a bar per value.
+    static func printFacets(_ f: FacetCounts, _ period: DatePeriod, into out: inout OutputStream) {
+        var rows = f.counts.map { ($0.value, $0.count) }
+        if f.missing > 0 { rows.append(("no date", f.missing)) }
+        let widest = max(period.rawValue.count, rows.map { $0.0.count }.max() ?? 0)
+        let numbers = rows.map { Format.grouped($0.1) }
+        let numberWidth = max(7, numbers.map(\.count).max() ?? 0)
+        let peak = max(rows.map { $0.1 }.max() ?? 1, 1)
+        out.line()
+        out.line(Format.padRight(period.rawValue, widest) + "  " + Format.padLeft("matches", numberWidth))
+        for (k, row) in rows.enumerated() {
+            let width = Int((Double(row.1) / Double(peak) * 40).rounded(.up))
+            out.line(
+                Format.padRight(row.0, widest) + "  " + Format.padLeft(numbers[k], numberWidth) + "  "
+                    + String(repeating: "█", count: width))
+        }
+    }
+
+    /// An explanation as JSON: {"score":..,"description":..,"details":[..]}.
+    static func explanationJSON(_ e: Explanation) -> String {
+        var o = JSONObject()
+        o.add("score", Double(e.score), decimals: 6)
+        o.add("description", e.description)
+        o.add("details", raw: "[" + e.details.map(explanationJSON).joined(separator: ",") + "]")
+        return o.text
     }
 
     /// Parses a query as `quarry search` does, with `--from`/`--to` as a date filter. A syntax error is printed
     /// with a caret under its column (exit 2).
-    static func parseQuery(_ text: String, schema: Schema, any: Bool, from: String?, to: String?) throws -> Query {
+    static func parseQuery(
+        _ text: String, schema: Schema, any: Bool, from: String?, to: String?, fieldBoosts: [Int: Float] = [:]
+    ) throws -> Query {
         var parser = QueryParser(schema: schema, defaultOr: any)
+        parser.fieldBoosts = fieldBoosts
         var parsed: Query
         do {
             parsed = try parser.parse(text)
         } catch {
             if case .invalidQuery(let column) = error.code {
-                printError("quarry: \(error.message) (column \(column))")
-                printError("  " + text)
-                printError("  " + String(repeating: " ", count: max(0, column - 1)) + "^")
+                printQueryError(error.message, column: column, text: text)
                 throw ExitCode(2)
             }
             throw error
@@ -252,14 +439,20 @@ struct SearchRequest: Equatable {
             }
             switch a {
             case "--": onlyWords = true
-            case "-i", "--index": guard let v = value() else { return nil }; r.index = v
-            case "-l", "--limit": guard let v = value(), let n = Int(v) else { return nil }; r.limit = n
+            case "-i", "--index": guard let v = value() else { return nil }; r.indexes.append(v)
+            case "-l", "--limit": guard let v = value() else { return nil }; r.limit = v
             case "--offset": guard let v = value(), let n = Int(v) else { return nil }; r.offset = n
             case "--sort": guard let v = value() else { return nil }; r.sort = v
             case "--from": guard let v = value() else { return nil }; r.from = v
             case "--to": guard let v = value() else { return nil }; r.to = v
             case "--color": guard let v = value() else { return nil }; r.color = v
+            case "--fields": guard let v = value() else { return nil }; r.fields = v
+            case "--facet": guard let v = value() else { return nil }; r.facet = v
+            case "--boost": guard let v = value() else { return nil }; r.boosts.append(v)
+            case "--snippet-length": guard let v = value(), let n = Int(v) else { return nil }; r.snippetLength = n
             case "--json": r.json = true
+            case "--envelope": r.envelope = true
+            case "--no-body": r.noBody = true
             case "--ids": r.ids = true
             case "--count": r.count = true
             case "--explain": r.explain = true

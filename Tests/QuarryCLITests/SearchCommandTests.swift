@@ -186,7 +186,8 @@ extension SearchCommandTests {
     @Test func syntaxThatIsNotSupportedIsAnErrorWithItsColumn() throws {
         let f = try Fixture()
         for (query, column, fragment) in [
-            ("rates*", 6, "wildcards"), ("bank^2", 5, "boosts"), ("rivers~1", 7, "fuzzy"), ("title:[a TO c]", 7, "date field"),
+            ("rates^x", 6, "needs a boost"), ("rivers~3", 7, "fuzzy"), ("[a TO c]", 1, "needs a field"),
+            ("\"central *bank\"", 10, "only the last word"),
         ] {
             let run = f.search(["--count", query])
             #expect(run.status == 2, "\(query)")

@@ -146,6 +146,10 @@ public final class IndexReader: @unchecked Sendable {
     public let statisticsDocumentCount: Int
     /// Per field ord: total terms over all segments.
     let fieldLengths: [UInt64]
+    /// The indexes combined into this one (`init(combining:)`); empty for one index.
+    private var combined: [IndexReader] = []
+    /// The indexes searched as this one: those combined, or just this one.
+    public var parts: [IndexReader] { combined.isEmpty ? [self] : combined }
 
     /// Opens the index at `directory`.
     public init(directory: String) throws(QuarryError) {
@@ -160,6 +164,25 @@ public final class IndexReader: @unchecked Sendable {
         self.documentCount = manifest.liveDocumentCount
         self.statisticsDocumentCount = manifest.documentCount
         self.fieldLengths = manifest.fieldLengths
+    }
+
+    /// Several indexes searched as one (`quarry search -i a -i b`): their segments side by side, so that BM25's
+    /// statistics (N, document frequencies, average lengths) are taken over all of them, exactly as in one index
+    /// holding every document (Elasticsearch's dfs_query_then_fetch; docs/SCALING.md). The schemas must be equal
+    /// (same fields and analyzer), or the terms would not mean the same.
+    public convenience init(combining readers: [IndexReader]) throws(QuarryError) {
+        guard let first = readers.first else {
+            throw QuarryError(.invalidArgument, "no index to search")
+        }
+        for r in readers.dropFirst() where r.schema != first.schema {
+            throw QuarryError(
+                .invalidArgument,
+                "\(first.directory) and \(r.directory) cannot be searched together: their schemas differ (fields \(first.schema.describe) and \(r.schema.describe))")
+        }
+        var manifest = first.manifest
+        manifest.segments = readers.flatMap { $0.manifest.segments }
+        self.init(directory: first.directory, manifest: manifest, segments: readers.flatMap(\.segments))
+        self.combined = readers
     }
 
     /// Throws if a file of the index was truncated while it was open. The searcher calls it after every query, and

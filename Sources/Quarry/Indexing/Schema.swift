@@ -55,6 +55,11 @@ public struct Schema: Sendable, Equatable {
         ord == Schema.idOrd ? idField : (ord >= 1 && ord <= textFields.count ? textFields[ord - 1] : "#\(ord)")
     }
 
+    /// "id, date, title, body (analyzer default)": for messages.
+    public var describe: String {
+        "\(idField), \(dateField), \(textFields.joined(separator: ", ")) (analyzer \(analyzer.rawValue))"
+    }
+
     /// The ords of the text fields.
     public var textFieldOrds: Range<Int> { 1..<(textFields.count + 1) }
 

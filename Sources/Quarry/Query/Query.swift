@@ -17,6 +17,18 @@ public indirect enum Query: Sendable, Equatable, CustomStringConvertible {
     /// there is no `must`/`filter` clause they match at least one `should` clause. Scores add up over `must` and
     /// matching `should` clauses.
     case boolean(must: [Query], should: [Query], mustNot: [Query], filter: [Query])
+    /// The terms of one field that match a pattern (prefix, wildcard, range, fuzzy), looked up in the index's
+    /// dictionaries when the query is bound (Query/TermPattern.swift says how each kind scores). `column` is where
+    /// the pattern stands in the query text, for errors about its expansion.
+    case multiTerm(field: Int, pattern: TermPattern, column: Int)
+    /// A phrase whose last word is a prefix (`"central ban*"`): the phrases of every term starting with `prefix`,
+    /// at offset `offsets.last`. `terms` are the words before it.
+    case phrasePrefix(field: Int, terms: [[UInt8]], offsets: [Int], prefix: [UInt8], column: Int)
+    /// Documents where a text field has at least one term (`field` > 0), or every document (`field` = 0, the id).
+    /// A filter: it adds nothing to scores.
+    case exists(field: Int)
+    /// The scores of `query` multiplied by `boost` (>= 0).
+    case boost(Query, Float)
     /// Matches no document.
     case none
 
@@ -36,6 +48,12 @@ public indirect enum Query: Sendable, Equatable, CustomStringConvertible {
             parts += mustNot.map { "-" + $0.description }
             parts += filter.map { "#" + $0.description }
             return "(" + parts.joined(separator: " ") + ")"
+        case .multiTerm(let f, let p, _): return "#\(f):\(p)"
+        case .phrasePrefix(let f, let ts, let offsets, let prefix, _):
+            let words = zip(ts, offsets).map { "\(String(decoding: $0.0, as: UTF8.self))@\($0.1)" }
+            return "#\(f):\"\((words + [String(decoding: prefix, as: UTF8.self) + "*"]).joined(separator: " "))\""
+        case .exists(let f): return "_exists_:#\(f)"
+        case .boost(let q, let b): return "\(q)^\(b)"
         case .none: return "<none>"
         }
     }
@@ -85,6 +103,12 @@ public indirect enum Query: Sendable, Equatable, CustomStringConvertible {
                 if m.isEmpty && s.count == 1 { return s[0] }
             }
             return .boolean(must: m, should: s, mustNot: n, filter: f)
+        case .boost(let q, let b):
+            let inner = q.normalized()
+            if inner == .none { return .none }
+            if b == 1 { return inner }
+            if case .boost(let iq, let ib) = inner { return .boost(iq, ib * b) }
+            return .boost(inner, b)
         default:
             return self
         }
@@ -102,7 +126,9 @@ public indirect enum Query: Sendable, Equatable, CustomStringConvertible {
         case .term(let f, let t): return [(f, t)]
         case .phrase(let f, let ts, _, _): return ts.map { (f, $0) }
         case .boolean(let must, let should, _, _): return (must + should).flatMap { $0.positiveTerms }
-        case .dateRange, .none: return []
+        case .boost(let q, _): return q.positiveTerms
+        case .phrasePrefix(let f, let ts, _, _, _): return ts.map { (f, $0) }
+        case .dateRange, .none, .multiTerm, .exists: return []
         }
     }
 }

@@ -22,6 +22,8 @@ public struct QueryParser {
     public var defaultOr: Bool
     /// The fields that unqualified words search (ords); title and body by default.
     public var defaultFields: [Int]
+    /// Boosts of the default fields for unqualified words (`--boost title=2`): field ord -> boost.
+    public var fieldBoosts: [Int: Float] = [:]
 
     private var analyzer: Analyzer
 
@@ -62,9 +64,9 @@ public struct QueryParser {
         var clauses = 0
         for t in tokens {
             switch t.kind {
-            case .word, .phrase, .dateValue:
+            case .word, .phrase, .dateValue, .range:
                 // A phrase counts its words: each is a postings list to walk.
-                let words = t.kind == .word || t.kind == .dateValue ? 1 : max(1, t.text.split(separator: " ").count)
+                let words = t.kind == .word || t.kind == .dateValue || t.kind == .range ? 1 : max(1, t.text.split(separator: " ").count)
                 clauses += words
                 if clauses > QueryParser.maxClauses {
                     throw QuarryError(
@@ -108,6 +110,22 @@ public struct QueryParser {
     private indirect enum Node {
         case leaf(Query?)  // nil: the word analyzed to nothing
         case group(Group)
+        case boosted(Node, Float)
+    }
+
+    /// The query of a node (nil: nothing searchable in it).
+    private func query(of node: Node, column: Int) throws(QuarryError) -> Query? {
+        switch node {
+        case .leaf(let leaf): return leaf
+        case .group(let inner): return try build(inner, column: column)
+        case .boosted(let inner, let b): return try query(of: inner, column: column).map { .boost($0, b) }
+        }
+    }
+
+    /// `node` with the boost its token carries, if any.
+    private func boosted(_ node: Node, _ t: Token) -> Node {
+        guard let b = t.boost else { return node }
+        return .boosted(node, b)
     }
 
     private struct Group {
@@ -210,13 +228,16 @@ public struct QueryParser {
                 throw QuarryError(.invalidQuery(column: t.column), "missing ')' for this '('")
             }
             s.advance()
-            return .group(g)
+            return boosted(.group(g), c)
         case .word:
             s.advance()
-            return .leaf(try leaf(t.text, phrase: false, slop: 0, field: field, column: t.column))
+            return boosted(.leaf(try leaf(t, phrase: false, slop: 0, field: field)), t)
         case .phrase(let slop):
             s.advance()
-            return .leaf(try leaf(t.text, phrase: true, slop: slop, field: field, column: t.column))
+            return boosted(.leaf(try leaf(t, phrase: true, slop: slop, field: field)), t)
+        case .range:
+            throw QuarryError(
+                .invalidQuery(column: t.column), "a range needs a field, e.g. title:[a TO c] or \(schema.dateField):[1995 TO 1996]")
         case .field:
             s.advance()
             return try parseFieldValue(&s, name: t.text, column: t.column, outer: field)
@@ -242,11 +263,24 @@ public struct QueryParser {
             }
             return .leaf(try dateQuery(v.text, column: v.column))
         }
+        if name == "_exists_" {
+            s.advance()
+            guard v.kind == .word else {
+                throw QuarryError(.invalidQuery(column: v.column), "expected a field name after '_exists_:'")
+            }
+            return .leaf(try exists(v.text, column: v.column))
+        }
         if name == schema.idField {
             s.advance()
             switch v.kind {
+            case .word where v.text == "*":
+                return .leaf(.exists(field: Schema.idOrd))
+            case .word where v.wildcard:
+                return boosted(.leaf(try idPattern(v)), v)
             case .word, .phrase:
-                return .leaf(.term(field: Schema.idOrd, term: Array(v.text.utf8)))
+                return boosted(.leaf(.term(field: Schema.idOrd, term: Array(v.text.utf8))), v)
+            case .range:
+                return boosted(.leaf(try range(v, field: Schema.idOrd)), v)
             default:
                 throw QuarryError(.invalidQuery(column: v.column), "expected an id after '\(name):'")
             }
@@ -259,12 +293,18 @@ public struct QueryParser {
         }
         _ = outer
         switch v.kind {
+        case .word where v.text == "*":
+            s.advance()
+            return .leaf(.exists(field: ord))
         case .word:
             s.advance()
-            return .leaf(try leaf(v.text, phrase: false, slop: 0, field: ord, column: v.column))
+            return boosted(.leaf(try leaf(v, phrase: false, slop: 0, field: ord)), v)
         case .phrase(let slop):
             s.advance()
-            return .leaf(try leaf(v.text, phrase: true, slop: slop, field: ord, column: v.column))
+            return boosted(.leaf(try leaf(v, phrase: true, slop: slop, field: ord)), v)
+        case .range:
+            s.advance()
+            return boosted(.leaf(try range(v, field: ord)), v)
         case .open:
             s.advance()
             let g = try parseOr(&s, field: ord)
@@ -272,30 +312,229 @@ public struct QueryParser {
                 throw QuarryError(.invalidQuery(column: v.column), "missing ')' for this '('")
             }
             s.advance()
-            return .group(g)
+            return boosted(.group(g), c)
         default:
             throw QuarryError(.invalidQuery(column: v.column), "expected a word, a phrase or '(' after '\(name):'")
         }
     }
 
-    /// The query for a word or phrase in `field` (nil: the default fields).
-    private mutating func leaf(_ text: String, phrase: Bool, slop: Int, field: Int?, column: Int) throws(QuarryError)
-        -> Query?
-    {
-        let terms = analyzer.terms(text)
-        if terms.isEmpty { return nil }
-        if terms.count > QueryParser.maxPhraseTerms {
-            throw QuarryError(
-                .invalidQuery(column: column),
-                "the phrase has \(terms.count) words; a phrase may have at most \(QueryParser.maxPhraseTerms)")
-        }
-        func one(_ f: Int) -> Query {
-            if terms.count == 1 { return .term(field: f, term: terms[0].term) }
-            let base = terms[0].position
-            return .phrase(field: f, terms: terms.map(\.term), offsets: terms.map { $0.position - base }, slop: slop)
+    /// The query for a word or phrase token in `field` (nil: the default fields, each with its boost).
+    private mutating func leaf(_ t: Token, phrase: Bool, slop: Int, field: Int?) throws(QuarryError) -> Query? {
+        let one: (Int) -> Query
+        if t.text == "*" && !phrase {
+            return .exists(field: Schema.idOrd)  // every document, as Lucene's `*:*`
+        } else if !phrase && t.wildcard {
+            one = try wildcardLeaf(t)
+        } else if !phrase, let distance = t.fuzzy {
+            one = try fuzzyLeaf(t, distance: distance)
+        } else if phrase && t.wildcard {
+            one = try phrasePrefixLeaf(t, slop: slop)
+        } else {
+            let terms = analyzer.terms(t.text)
+            if terms.isEmpty { return nil }
+            if terms.count > QueryParser.maxPhraseTerms {
+                throw QuarryError(
+                    .invalidQuery(column: t.column),
+                    "the phrase has \(terms.count) words; a phrase may have at most \(QueryParser.maxPhraseTerms)")
+            }
+            one = { f in
+                if terms.count == 1 { return .term(field: f, term: terms[0].term) }
+                let base = terms[0].position
+                return .phrase(
+                    field: f, terms: terms.map(\.term), offsets: terms.map { $0.position - base }, slop: slop)
+            }
         }
         if let field { return one(field) }
-        return .boolean(must: [], should: defaultFields.map(one), mustNot: [], filter: [])
+        return .boolean(
+            must: [],
+            should: defaultFields.map { f in
+                let b = fieldBoosts[f] ?? 1
+                return b == 1 ? one(f) : .boost(one(f), b)
+            }, mustNot: [], filter: [])
+    }
+
+    /// `y2k*`, `cob?l`, `*ing`: a prefix or wildcard pattern. The literal parts are normalized as the index's
+    /// terms are (lowercased, folded) but not stemmed. A word whose literal part is several terms and that ends in
+    /// `*` (`tax-pay*`) is a phrase whose last word is a prefix.
+    private mutating func wildcardLeaf(_ t: Token) throws(QuarryError) -> (Int) -> Query {
+        let scalars = Array(t.text.unicodeScalars)
+        if scalars.last == "*", !scalars.dropLast().contains("*"), !scalars.contains("?"),
+            analyzer.normalizedTerms(String(String.UnicodeScalarView(scalars.dropLast()))).count > 1
+        {
+            return try phrasePrefixLeaf(t, slop: 0)
+        }
+        var parts: [TermPattern.WildcardPart] = []
+        var literal = String.UnicodeScalarView()
+        var column = t.column
+        var chunkColumn = t.column
+        func flush() throws(QuarryError) {
+            if literal.isEmpty { return }
+            let text = String(literal)
+            literal = String.UnicodeScalarView()
+            let terms = analyzer.normalizedTerms(text)
+            guard terms.count == 1 else {
+                throw QuarryError(
+                    .invalidQuery(column: chunkColumn),
+                    terms.isEmpty
+                        ? "'\(text)' has no letters or digits to match"
+                        : "a wildcard applies to one word: '\(text)' is \(terms.count) words (use a phrase, e.g. \"a b*\")")
+            }
+            parts.append(.literal(terms[0]))
+        }
+        for c in t.text.unicodeScalars {
+            if c == "*" || c == "?" {
+                try flush()
+                if c == "*" {
+                    if case .anyRun = parts.last {} else { parts.append(.anyRun) }
+                } else {
+                    parts.append(.anyOne)
+                }
+                chunkColumn = column + 1
+            } else {
+                if literal.isEmpty { chunkColumn = column }
+                literal.append(c)
+            }
+            column += 1
+        }
+        // `tax-pay*`: a phrase prefix.
+        if !literal.isEmpty { try flush() }
+        let pattern: TermPattern
+        if parts.count == 2, case .literal(let p) = parts[0], case .anyRun = parts[1] {
+            pattern = .prefix(p)
+        } else {
+            pattern = .wildcard(parts)
+        }
+        if parts.count == 1, case .anyRun = parts[0] {
+            return { f in .exists(field: f) }
+        }
+        let col = t.column
+        return { f in .multiTerm(field: f, pattern: pattern, column: col) }
+    }
+
+    /// `fortran~1`: the word normalized as the index's terms are, not stemmed (Lucene's fuzzy query), then
+    /// matched within N edits.
+    private mutating func fuzzyLeaf(_ t: Token, distance: Int) throws(QuarryError) -> (Int) -> Query {
+        let terms = analyzer.normalizedTerms(t.text).map { (term: $0, position: 0) }
+        guard terms.count == 1 else {
+            throw QuarryError(
+                .invalidQuery(column: t.column),
+                terms.isEmpty
+                    ? "'\(t.text)' has no letters or digits to match"
+                    : "fuzzy matching applies to one word: '\(t.text)' is \(terms.count) words")
+        }
+        let term = terms[0].term
+        if distance == 0 { return { f in .term(field: f, term: term) } }
+        let col = t.column
+        return { f in .multiTerm(field: f, pattern: .fuzzy(term, distance: distance), column: col) }
+    }
+
+    /// `"central ban*"`: a phrase whose last word is a prefix (only there, and without slop).
+    private mutating func phrasePrefixLeaf(_ t: Token, slop: Int) throws(QuarryError) -> (Int) -> Query {
+        let scalars = Array(t.text.unicodeScalars)
+        var end = scalars.count
+        while end > 0 && Lexer.isSpace(scalars[end - 1]) { end -= 1 }
+        for (k, c) in scalars.enumerated() where (c == "*" || c == "?") && !(c == "*" && k == end - 1) {
+            throw QuarryError(
+                .invalidQuery(column: t.column + 1 + k),
+                "inside a phrase only the last word may end with '*' (a prefix), e.g. \"central ban*\"")
+        }
+        if slop > 0 {
+            throw QuarryError(.invalidQuery(column: t.column), "a phrase ending with a prefix cannot have a slop")
+        }
+        let text = String(String.UnicodeScalarView(scalars[0..<(end - 1)]))
+        let words = analyzer.normalizedTerms(text)
+        guard let prefix = words.last else {
+            throw QuarryError(.invalidQuery(column: t.column), "the phrase has no letters or digits before its '*'")
+        }
+        // The words before the prefix, analyzed as a phrase is (stemmed too), with their positions.
+        let all = analyzer.terms(text)
+        if all.count > QueryParser.maxPhraseTerms {
+            throw QuarryError(
+                .invalidQuery(column: t.column),
+                "the phrase has \(all.count) words; a phrase may have at most \(QueryParser.maxPhraseTerms)")
+        }
+        let before = Array(all.dropLast())
+        let col = t.column
+        if before.isEmpty {
+            return { f in .multiTerm(field: f, pattern: .prefix(prefix), column: col) }
+        }
+        let base = before[0].position
+        let lastPosition = all.last.map { $0.position - base } ?? 0
+        let offsets = before.map { $0.position - base }
+        let terms = before.map(\.term)
+        _ = lastPosition
+        return { f in
+            .phrasePrefix(field: f, terms: terms, offsets: offsets, prefix: prefix, column: col)
+        }
+    }
+
+    /// `id:abc*`: ids are matched as they are, byte for byte (no analysis).
+    private func idPattern(_ t: Token) throws(QuarryError) -> Query {
+        var parts: [TermPattern.WildcardPart] = []
+        var literal: [UInt8] = []
+        for c in t.text.unicodeScalars {
+            if c == "*" || c == "?" {
+                if !literal.isEmpty { parts.append(.literal(literal)) }
+                literal = []
+                if c == "*" {
+                    if case .anyRun = parts.last {} else { parts.append(.anyRun) }
+                } else {
+                    parts.append(.anyOne)
+                }
+            } else {
+                literal.append(contentsOf: String(c).utf8)
+            }
+        }
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        if parts.count == 2, case .literal(let p) = parts[0], case .anyRun = parts[1] {
+            return .multiTerm(field: Schema.idOrd, pattern: .prefix(p), column: t.column)
+        }
+        return .multiTerm(field: Schema.idOrd, pattern: .wildcard(parts), column: t.column)
+    }
+
+    /// `title:[a TO c]`, `id:{a TO *]`: terms between two bounds in byte order. Text bounds are normalized as
+    /// terms are (not stemmed); ids are taken as they are.
+    private mutating func range(_ t: Token, field: Int) throws(QuarryError) -> Query {
+        let scalars = Array(t.text.unicodeScalars)
+        guard let open = scalars.first, let close = scalars.last, scalars.count >= 2 else {
+            throw QuarryError(.invalidQuery(column: t.column), "the range is not closed with ']' or '}'")
+        }
+        let inner = String(String.UnicodeScalarView(scalars[1..<(scalars.count - 1)]))
+        let parts = inner.split(separator: " TO ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            throw QuarryError(.invalidQuery(column: t.column), "a range is written [FROM TO UNTIL], with TO in capitals")
+        }
+        func bound(_ raw: Substring, column: Int) throws(QuarryError) -> [UInt8]? {
+            let text = stripQuotes(raw.trimmingSpaces)
+            if text == "*" { return nil }
+            if field == Schema.idOrd { return Array(text.utf8) }
+            let terms = analyzer.normalizedTerms(text)
+            guard terms.count == 1 else {
+                throw QuarryError(
+                    .invalidQuery(column: column),
+                    terms.isEmpty
+                        ? "the range bound '\(text)' has no letters or digits" : "a range bound is one word: '\(text)'")
+            }
+            return terms[0]
+        }
+        let lower = try bound(parts[0], column: t.column + 1)
+        let upper = try bound(parts[1], column: t.column + 1 + parts[0].count + 4)
+        return .multiTerm(
+            field: field,
+            pattern: .range(lower: lower, upper: upper, includeLower: open == "[", includeUpper: close == "]"),
+            column: t.column)
+    }
+
+    /// `_exists_:field`: documents where the field has a term (a date, for the date field; every document for the
+    /// id field).
+    private func exists(_ name: String, column: Int) throws(QuarryError) -> Query {
+        if name == schema.dateField { return .dateRange(lower: nil, upper: nil) }
+        if name == schema.idField { return .exists(field: Schema.idOrd) }
+        guard let ord = schema.textFieldOrd(name) else {
+            let known = ([schema.idField, schema.dateField] + schema.textFields).joined(separator: ", ")
+            throw QuarryError(.invalidQuery(column: column), "unknown field '\(name)' (the fields are \(known))")
+        }
+        return .exists(field: ord)
     }
 
     private func dateQuery(_ text: String, column: Int) throws(QuarryError) -> Query {
@@ -366,11 +605,7 @@ public struct QueryParser {
         for (k, clauses) in g.alternatives.enumerated() {
             if several && clauses.count == 1 && !g.explicitAnd[k] {
                 let c = clauses[0]
-                let q: Query?
-                switch c.node {
-                case .leaf(let leaf): q = leaf
-                case .group(let inner): q = try build(inner, column: c.column)
-                }
+                let q = try query(of: c.node, column: c.column)
                 var lifted = true
                 if let q {
                     if case .dateRange = q, c.occur != .mustNot {
@@ -392,11 +627,7 @@ public struct QueryParser {
             // Without --any, adjacent clauses are all required; with --any, only those joined by AND.
             let andGroup = !defaultOr || g.explicitAnd[k]
             for c in clauses {
-                let q: Query?
-                switch c.node {
-                case .leaf(let leaf): q = leaf
-                case .group(let inner): q = try build(inner, column: c.column)
-                }
+                let q = try query(of: c.node, column: c.column)
                 guard let q else { continue }
                 switch c.occur {
                 case .mustNot: mustNot.append(q)
@@ -456,11 +687,18 @@ extension String {
 
 private struct Token {
     enum Kind: Equatable {
-        case word, phrase(slop: Int), field, dateValue, open, close, and, or, not, plus, minus, end
+        case word, phrase(slop: Int), field, dateValue, range, open, close, and, or, not, plus, minus, end
     }
     var kind: Kind
     var text: String
     var column: Int
+    /// `^B` after the word, phrase, range or ')'.
+    var boost: Float? = nil
+    /// `word~N`: the edit distance (the text is the word without it).
+    var fuzzy: Int? = nil
+
+    /// True if the text has a wildcard ('*' or '?').
+    var wildcard: Bool { text.unicodeScalars.contains { $0 == "*" || $0 == "?" } }
 
     var describe: String {
         switch kind {
@@ -468,6 +706,7 @@ private struct Token {
         case .phrase: return "phrase"
         case .field: return "field '\(text):'"
         case .dateValue: return "date '\(text)'"
+        case .range: return "range '\(text)'"
         case .open: return "'('"
         case .close: return "')'"
         case .and: return "AND"
@@ -526,10 +765,23 @@ private struct Lexer {
                 out.append(Token(kind: .open, text: "(", column: column))
                 i += 1
             case ")":
-                out.append(Token(kind: .close, text: ")", column: column))
                 i += 1
+                out.append(Token(kind: .close, text: ")", column: column, boost: try boostSuffix()))
             case "\"":
-                out.append(try phrase())
+                var t = try phrase()
+                t.boost = try boostSuffix()
+                out.append(t)
+            case "[" where !startOfTerm, "{" where !startOfTerm:
+                // A range after a field name (the date field's values are read by `dateValue`).
+                var j = i + 1
+                let closing: Set<Unicode.Scalar> = ["]", "}"]
+                while j < chars.count && !closing.contains(chars[j]) { j += 1 }
+                guard j < chars.count else {
+                    throw QuarryError(.invalidQuery(column: column), "the range is not closed with ']' or '}'")
+                }
+                let text = String(String.UnicodeScalarView(chars[i...j]))
+                i = j + 1
+                out.append(Token(kind: .range, text: text, column: column, boost: try boostSuffix()))
             case "+" where startOfTerm && (i + 1 == chars.count || !Lexer.isSpace(chars[i + 1])):
                 out.append(Token(kind: .plus, text: "+", column: column))
                 i += 1
@@ -573,8 +825,7 @@ private struct Lexer {
                 case "OR", "||": out.append(Token(kind: .or, text: text, column: column))
                 case "NOT": out.append(Token(kind: .not, text: text, column: column))
                 default:
-                    try Lexer.refuseUnsupportedSyntax(chars[i..<j], column: column)
-                    out.append(Token(kind: .word, text: text, column: column))
+                    out.append(try Lexer.word(chars[i..<j], column: column))
                 }
                 i = j
             }
@@ -583,33 +834,83 @@ private struct Lexer {
         return out
     }
 
-    /// Lucene's query syntax gives these characters a meaning inside a word; Quarry does not support them (yet),
-    /// and says so rather than reading `cobol^2` as the phrase "cobol 2" or `y2k*` as `y2k`.
-    static func refuseUnsupportedSyntax(_ word: ArraySlice<Unicode.Scalar>, column: Int) throws(QuarryError) {
+    /// A word, with its `~N` (fuzzy) and `^B` (boost) suffixes read off. Characters of Lucene's syntax that Quarry
+    /// does not support inside a word are refused with their column, rather than read as separators (which made
+    /// `cobol^2` the phrase "cobol 2").
+    static func word(_ word: ArraySlice<Unicode.Scalar>, column: Int) throws(QuarryError) -> Token {
+        var body = word
+        var boost: Float?
+        var fuzzy: Int?
+        if let caret = body.lastIndex(of: "^") {
+            let digits = body[(caret + 1)...]
+            let at = column + (caret - word.startIndex)
+            guard caret > body.startIndex, let b = Lexer.boostValue(digits) else {
+                throw QuarryError(
+                    .invalidQuery(column: at), "'^' needs a boost after it, a number from 0 to 1000000 such as 2 or 0.5")
+            }
+            boost = b
+            body = body[..<caret]
+        }
+        if let tilde = body.firstIndex(of: "~") {
+            let digits = body[(tilde + 1)...]
+            let at = column + (tilde - word.startIndex)
+            if tilde == body.startIndex {
+                throw QuarryError(.invalidQuery(column: at), "'~' needs a word before it (fuzzy: word~1)")
+            }
+            if digits.isEmpty {
+                fuzzy = 2
+            } else if digits.count == 1, let d = digits.first, ("0"..."2").contains(d) {
+                fuzzy = Int(d.value - 48)
+            } else {
+                throw QuarryError(
+                    .invalidQuery(column: at),
+                    "fuzzy matching is word~N with N = 0, 1 or 2 edits ('~' after a phrase sets its slop, e.g. \"a b\"~2)")
+            }
+            body = body[..<tilde]
+        }
         var previous: Unicode.Scalar = " "
-        for (k, c) in word.enumerated() {
+        for (k, c) in body.enumerated() {
             let at = column + k
             defer { previous = c }
             switch c {
-            case "*", "?":
-                throw QuarryError(
-                    .invalidQuery(column: at),
-                    "wildcards ('\(c)') are not supported: search the whole word (a trailing '?' of a question can be left out)")
-            case "~":
-                throw QuarryError(
-                    .invalidQuery(column: at),
-                    "fuzzy matching ('word~N') is not supported; '~' after a phrase sets its slop, e.g. \"a b\"~2")
-            case "^":
-                throw QuarryError(.invalidQuery(column: at), "boosts ('^') are not supported")
+            case "^", "~":
+                throw QuarryError(.invalidQuery(column: at), "'\(c)' goes at the end of a word (word~1, word^2)")
             case "[", "]", "{", "}":
                 throw QuarryError(
-                    .invalidQuery(column: at),
-                    "ranges ('[a TO b]') are supported on the date field only, e.g. date:[1995 TO 1996]")
+                    .invalidQuery(column: at), "a range needs a field, e.g. title:[a TO c] or date:[1995 TO 1996]")
+            case "*" where fuzzy != nil, "?" where fuzzy != nil:
+                throw QuarryError(.invalidQuery(column: at), "a word cannot have both wildcards and '~'")
             case "&" where previous == "&", "|" where previous == "|":
                 throw QuarryError(.invalidQuery(column: at - 1), "'\(c)\(c)' is an operator: put spaces around it")
             default: continue
             }
         }
+        return Token(
+            kind: .word, text: String(String.UnicodeScalarView(body)), column: column, boost: boost, fuzzy: fuzzy)
+    }
+
+    /// A boost's number: digits with at most one point, from 0 to 1,000,000.
+    static func boostValue(_ s: ArraySlice<Unicode.Scalar>) -> Float? {
+        guard !s.isEmpty, s.count <= 16, s.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }),
+            s.filter({ $0 == "." }).count <= 1, let v = Float(String(String.UnicodeScalarView(s))), v.isFinite,
+            v >= 0, v <= 1_000_000
+        else { return nil }
+        return v
+    }
+
+    /// A `^B` right after a phrase, a range or ')'.
+    mutating func boostSuffix() throws(QuarryError) -> Float? {
+        guard i < chars.count, chars[i] == "^" else { return nil }
+        let column = i + 1
+        var j = i + 1
+        while j < chars.count && (("0"..."9").contains(chars[j]) || chars[j] == ".") { j += 1 }
+        let followedByWord = j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != ")" && chars[j] != "("
+        guard !followedByWord, let b = Lexer.boostValue(chars[(i + 1)..<j]) else {
+            throw QuarryError(
+                .invalidQuery(column: column), "'^' needs a boost after it, a number from 0 to 1000000 such as 2 or 0.5")
+        }
+        i = j
+        return b
     }
 
     static func isFieldName(_ s: ArraySlice<Unicode.Scalar>) -> Bool {
@@ -625,9 +926,6 @@ private struct Lexer {
         guard j < chars.count else {
             throw QuarryError(.invalidQuery(column: column), "the phrase is not closed (missing '\"')")
         }
-        if let star = chars[i..<j].firstIndex(of: "*") {
-            throw QuarryError(.invalidQuery(column: star + 1), "prefixes ('*') inside a phrase are not supported")
-        }
         let text = String(String.UnicodeScalarView(chars[i..<j]))
         i = j + 1
         var slop = 0
@@ -639,7 +937,8 @@ private struct Lexer {
                 digits.unicodeScalars.append(chars[i])
                 i += 1
             }
-            let followedByWord = i < chars.count && !Lexer.isSpace(chars[i]) && chars[i] != ")" && chars[i] != "("
+            let followedByWord =
+                i < chars.count && !Lexer.isSpace(chars[i]) && chars[i] != ")" && chars[i] != "(" && chars[i] != "^"
             guard let n = Int(digits), n <= 10_000, !followedByWord else {
                 throw QuarryError(.invalidQuery(column: tildeColumn), "'~' after a phrase needs a slop of 0 to 10000, e.g. \"a b\"~2")
             }

@@ -47,11 +47,15 @@ final class FieldWeight: @unchecked Sendable {
     let weight: Float
     let idf: Float
     let avgLength: Float
+    /// The query's boost of this leaf (1 unless `^` or a field boost says otherwise).
+    let boost: Float
     let cache: UnsafeMutablePointer<Float>
 
-    init(idf: Float, avgLength: Float) {
+    /// - Parameter boost: multiplies every score, as Tantivy's `Bm25Weight::boost_by` (idf * (1 + k1) * boost).
+    init(idf: Float, avgLength: Float, boost: Float = 1) {
         self.idf = idf
-        self.weight = idf * (1 + BM25.k1)
+        self.boost = boost
+        self.weight = idf * (1 + BM25.k1) * boost
         self.avgLength = avgLength
         cache = .allocate(capacity: 256)
         let values = BM25.lengthCache(avgLength: avgLength)
@@ -70,6 +74,11 @@ final class FieldWeight: @unchecked Sendable {
     @inline(__always)
     func bound(maxTf: UInt32, minNorm: UInt8) -> Float {
         score(tf: maxTf, norm: minNorm)
+    }
+
+    /// The boost, as a line of an explanation (none when it is 1).
+    var boostExplanation: [Explanation] {
+        boost == 1 ? [] : [Explanation(score: boost, description: "boost", details: [])]
     }
 
     /// The limit of the score as tf grows: idf * (1 + k1).

@@ -15,6 +15,8 @@ public enum SortOrder: String, Sendable {
     case date
     /// Newest first.
     case dateDescending = "-date"
+    /// The index's own order, unscored: the fastest way to export every match.
+    case index
 }
 
 /// The result of a search.
@@ -36,18 +38,23 @@ public final class Searcher: @unchecked Sendable {
 
     // MARK: Binding
 
-    /// Binds `query` to the index: one `Weight` type per query kind (Weights/).
-    func bind(_ query: Query) throws(QuarryError) -> any Weight {
+    /// Binds `query` to the index: one `Weight` type per query kind (Weights/). A boost multiplies the scores of
+    /// the leaves under it (filters and exclusions score nothing, so it does not reach them).
+    func bind(_ query: Query, boost: Float = 1) throws(QuarryError) -> any Weight {
         switch query {
         case .none:
             return EmptyWeight()
         case .dateRange(let lo, let hi):
             return DateRangeWeight(lower: lo, upper: hi)
+        case .exists(let field):
+            return ExistsWeight(field: field)
+        case .boost(let inner, let b):
+            return try bind(inner, boost: boost * b)
         case .term(let field, let term):
             let (infos, df) = try lookup(field, term)
             let w = FieldWeight(
                 idf: BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount),
-                avgLength: reader.averageLength(field))
+                avgLength: reader.averageLength(field), boost: boost)
             return TermWeight(field: field, term: term, weight: w, infos: infos, docFreq: df)
         case .phrase(let field, let terms, let offsets, let slop):
             var all: [[TermInfo?]] = []
@@ -57,19 +64,54 @@ public final class Searcher: @unchecked Sendable {
                 all.append(infos)
                 idf += BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount)
             }
-            let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field))
+            let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field), boost: boost)
             return PhraseWeight(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
+        case .multiTerm(let field, let pattern, let column):
+            let expansion = try Expansion(
+                reader, field: field, pattern: pattern, limit: pattern.limit, column: column, what: "'\(pattern)'")
+            if pattern.constantScore {
+                return ConstantScoreWeight(field: field, pattern: pattern, expansion: expansion, score: boost)
+            }
+            return bindFuzzy(field: field, pattern: pattern, expansion: expansion, boost: boost)
+        case .phrasePrefix(let field, let terms, let offsets, let prefix, let column):
+            let expansion = try Expansion(
+                reader, field: field, pattern: .prefix(prefix), limit: TermPattern.maxPhraseTerms, column: column,
+                what: "'\(String(decoding: prefix, as: UTF8.self))*' inside a phrase")
+            var phrases: [any Weight] = []
+            let last = offsets.last.map { $0 + 1 } ?? 0
+            for t in expansion.terms {
+                phrases.append(
+                    try bind(.phrase(field: field, terms: terms + [t.bytes], offsets: offsets + [last], slop: 0), boost: boost))
+            }
+            return BooleanWeight(must: [], should: phrases, mustNot: [], filter: [])
         case .boolean(let must, let should, let mustNot, let filter):
             var m: [any Weight] = []
-            for q in must { m.append(try bind(q)) }
+            for q in must { m.append(try bind(q, boost: boost)) }
             var s: [any Weight] = []
-            for q in should { s.append(try bind(q)) }
+            for q in should { s.append(try bind(q, boost: boost)) }
             var n: [any Weight] = []
             for q in mustNot { n.append(try bind(q)) }
             var f: [any Weight] = []
             for q in filter { f.append(try bind(q)) }
             return BooleanWeight(must: m, should: s, mustNot: n, filter: f)
         }
+    }
+
+    /// A fuzzy word: an OR of its matching terms, BM25 with the idf of the most frequent one (Lucene's blended
+    /// frequencies) and a boost of 1 - distance / (word length + 1) per term.
+    private func bindFuzzy(field: Int, pattern: TermPattern, expansion: Expansion, boost: Float) -> any Weight {
+        guard case .fuzzy(let word, _) = pattern else { return EmptyWeight() }
+        let wordLength = Float(String(decoding: word, as: UTF8.self).unicodeScalars.count)
+        let maxDF = expansion.terms.map(\.docFreq).max() ?? 0
+        let idf = BM25.idf(docFreq: maxDF, docCount: reader.statisticsDocumentCount)
+        let avg = reader.averageLength(field)
+        var clauses: [any Weight] = []
+        for t in expansion.terms {
+            let closeness = 1 - Float(t.distance) / (wordLength + 1)
+            let w = FieldWeight(idf: idf, avgLength: avg, boost: boost * closeness)
+            clauses.append(TermWeight(field: field, term: t.bytes, weight: w, infos: t.infos, docFreq: t.docFreq))
+        }
+        return BooleanWeight(must: [], should: clauses, mustNot: [], filter: [])
     }
 
     /// The term's entry in every segment and its document frequency over the index.
@@ -93,7 +135,7 @@ public final class Searcher: @unchecked Sendable {
             return error
         }
         return QuarryError.corrupt(
-            reader.segments[s].info.path(.postings, in: reader.directory),
+            reader.segments[s].info.path(.postings, in: reader.segments[s].directory),
             "postings or positions failed a check during the search")
     }
 
@@ -111,6 +153,7 @@ public final class Searcher: @unchecked Sendable {
     func search(_ weight: any Weight, limit: Int, offset: Int, sort: SortOrder, exhaustive: Bool) throws(QuarryError)
         -> SearchResult
     {
+        if sort == .index { return try searchInIndexOrder(weight, limit: limit, offset: offset) }
         let k = min(max(0, limit), Searcher.maxHits) + min(max(0, offset), Searcher.maxHits)
         var collector = TopKCollector(k: k, byDate: sort != .score, descending: sort == .dateDescending)
         for s in reader.segments.indices {
@@ -133,6 +176,35 @@ public final class Searcher: @unchecked Sendable {
         }
         try reader.checkIntact()
         let hits = Array(collector.sorted().dropFirst(max(0, offset)))
+        return SearchResult(hits: hits)
+    }
+
+    /// Matches in index order (segment by segment, document by document), without scores: stops after
+    /// `offset + limit`.
+    private func searchInIndexOrder(_ weight: any Weight, limit: Int, offset: Int) throws(QuarryError) -> SearchResult {
+        var hits: [Hit] = []
+        var skipped = 0
+        let limit = min(max(0, limit), Searcher.maxHits)
+        if limit == 0 { return SearchResult(hits: []) }
+        segments: for s in reader.segments.indices {
+            guard let scorer = weight.scorer(self, segment: s, scoring: false) else { continue }
+            let segment = reader.segments[s]
+            var d = scorer.doc
+            while d != terminated {
+                if !segment.isDeleted(Int(d)) {
+                    if skipped < offset {
+                        skipped += 1
+                    } else {
+                        hits.append(Hit(segment: s, doc: Int(d), score: 0, date: segment.dates.date(Int(d))))
+                        if hits.count >= limit { break }
+                    }
+                }
+                d = scorer.next()
+            }
+            if scorer.corrupted { throw damaged(segment: s) }
+            if hits.count >= limit { break segments }
+        }
+        try reader.checkIntact()
         return SearchResult(hits: hits)
     }
 
@@ -198,6 +270,35 @@ extension Searcher {
         try reader.checkIntact()
     }
 
+    /// The terms to highlight in snippets, with their idf: the query's scoring terms, and the most frequent
+    /// expansions (at most 256 per pattern) of its prefixes, wildcards, ranges and fuzzy words.
+    public func highlightTerms(_ query: Query) throws(QuarryError) -> [(field: Int, term: [UInt8], idf: Float)] {
+        var out: [(field: Int, term: [UInt8], idf: Float)] = []
+        func expand(_ field: Int, _ pattern: TermPattern, _ column: Int) throws(QuarryError) {
+            let e = try Expansion(
+                reader, field: field, pattern: pattern, limit: max(pattern.limit, TermPattern.maxPhraseTerms),
+                column: column, what: "'\(pattern)'")
+            for t in e.terms.sorted(by: { $0.docFreq > $1.docFreq }).prefix(256) {
+                out.append((field, t.bytes, BM25.idf(docFreq: t.docFreq, docCount: reader.statisticsDocumentCount)))
+            }
+        }
+        func walk(_ q: Query) throws(QuarryError) {
+            switch q {
+            case .term(let f, let t): out.append((f, t, idf(field: f, term: t)))
+            case .phrase(let f, let ts, _, _): for t in ts { out.append((f, t, idf(field: f, term: t))) }
+            case .multiTerm(let f, let p, let c): try expand(f, p, c)
+            case .phrasePrefix(let f, let ts, _, let prefix, let c):
+                for t in ts { out.append((f, t, idf(field: f, term: t))) }
+                try expand(f, .prefix(prefix), c)
+            case .boolean(let must, let should, _, _): for x in must + should { try walk(x) }
+            case .boost(let x, _): try walk(x)
+            case .dateRange, .exists, .none: break
+            }
+        }
+        try walk(query.normalized())
+        return out
+    }
+
     /// The idf of a term in a field over the whole index.
     public func idf(field: Int, term: [UInt8]) -> Float {
         var df = 0
@@ -213,4 +314,105 @@ extension Searcher {
 extension SegmentReader {
     /// The date of a document, if it has one.
     public func date(_ doc: Int) -> Int64? { dates.date(doc) }
+}
+
+/// A calendar period to count matches by.
+public enum DatePeriod: String, Sendable, CaseIterable {
+    case year, month, day
+}
+
+/// Matches counted by the value of something (a period of the date, a field's term).
+public struct FacetCounts: Sendable, Equatable {
+    /// Values in increasing order, with their counts (no zero counts); documents without a value are `missing`.
+    public var counts: [(value: String, count: Int)]
+    public var missing: Int
+    /// All matches (the sum of the counts and `missing`).
+    public var total: Int
+
+    public static func == (a: FacetCounts, b: FacetCounts) -> Bool {
+        a.missing == b.missing && a.total == b.total && a.counts.map(\.value) == b.counts.map(\.value)
+            && a.counts.map(\.count) == b.counts.map(\.count)
+    }
+}
+
+extension Searcher {
+    /// Counts the live matches of `query` per period of their date, in one pass over the matches (the date column
+    /// is read where the matches are; days are counted, then named and summed into months or years).
+    public func dateFacets(_ query: Query, by period: DatePeriod) throws(QuarryError) -> FacetCounts {
+        let weight = try bind(query.normalized())
+        var perDay: [Int64: Int] = [:]
+        var missing = 0
+        var total = 0
+        for s in reader.segments.indices {
+            guard let scorer = weight.scorer(self, segment: s, scoring: false) else { continue }
+            let segment = reader.segments[s]
+            let dates = segment.dates
+            var d = scorer.doc
+            while d != terminated {
+                if !segment.isDeleted(Int(d)) {
+                    total += 1
+                    if let t = dates.date(Int(d)) {
+                        let (day, _) = t.dividedReportingOverflow(by: 86_400)
+                        perDay[t >= 0 || t % 86_400 == 0 ? day : day - 1, default: 0] += 1
+                    } else {
+                        missing += 1
+                    }
+                }
+                d = scorer.next()
+            }
+            if scorer.corrupted { throw damaged(segment: s) }
+        }
+        try reader.checkIntact()
+        var byValue: [String: Int] = [:]
+        for (day, n) in perDay {
+            let (start, overflow) = day.multipliedReportingOverflow(by: 86_400)
+            let name = ISODate.formatDay(overflow ? (day < 0 ? Int64.min : Int64.max) : start)
+            let value: String
+            switch period {
+            case .day: value = name
+            case .month: value = String(name.prefix(name.count - 3))
+            case .year: value = String(name.prefix(name.count - 6))
+            }
+            byValue[value, default: 0] += n
+        }
+        let counts = byValue.sorted { Searcher.periodOrder($0.key, $1.key) }.map { (value: $0.key, count: $0.value) }
+        return FacetCounts(counts: counts, missing: missing, total: total)
+    }
+
+    /// Chronological order of period names ("-0044" < "0001" < "1995" < "+10000").
+    static func periodOrder(_ a: String, _ b: String) -> Bool {
+        func key(_ s: String) -> (Int, String) {
+            if s.hasPrefix("-") { return (0, s) }
+            if s.hasPrefix("+") { return (2, s) }
+            return (1, s)
+        }
+        let ka = key(a)
+        let kb = key(b)
+        if ka.0 != kb.0 { return ka.0 < kb.0 }
+        if ka.0 == 0 { return a > b }
+        return ka.1 < kb.1
+    }
+}
+
+/// Fetches stored documents for a list of hits, keeping one store reader per segment (and its decompressed
+/// block), so that hits in index order decompress each block once.
+public final class DocumentFetcher {
+    private let reader: IndexReader
+    private var stores: [Int: StoreReader] = [:]
+
+    public init(_ reader: IndexReader) { self.reader = reader }
+
+    /// The stored JSON of a document.
+    public func document(segment: Int, doc: Int) throws(QuarryError) -> [UInt8] {
+        let store: StoreReader
+        if let s = stores[segment] {
+            store = s
+        } else {
+            store = try reader.segments[segment].makeStoreReader()
+            stores[segment] = store
+        }
+        let bytes = try store.document(doc)
+        try reader.segments[segment].checkIntact()
+        return bytes
+    }
 }

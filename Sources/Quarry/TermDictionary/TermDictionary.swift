@@ -470,3 +470,55 @@ struct TermDictionary: @unchecked Sendable {
         }
     }
 }
+
+extension TermDictionary {
+    /// Visits the terms of field `ord` from the first one >= `start` on, in order, until `visit` returns false:
+    /// the walk behind prefix, wildcard, range and fuzzy queries. The first block is found by a binary search of
+    /// the sparse index, as a lookup does.
+    /// - Throws: `corruptIndex` if a block cannot be decoded.
+    func forEachTerm(
+        _ ord: Int, from start: [UInt8], _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> Bool
+    ) throws(QuarryError) {
+        guard let f = field(ord), f.blockCount > 0 else { return }
+        var first = 0
+        if !start.isEmpty {
+            var lo = 0
+            var hi = f.blockCount - 1
+            try start.withBytes { (raw: UnsafeRawBufferPointer) throws(QuarryError) in
+                while lo < hi {
+                    let mid = (lo + hi + 1) / 2
+                    guard let c = compareKey(f, mid, raw) else { throw corruptIndex(f, mid) }
+                    if c <= 0 { lo = mid } else { hi = mid - 1 }
+                }
+            }
+            first = lo
+        }
+        var stop = false
+        for b in first..<f.blockCount {
+            var failed = false
+            scanBlock(f, b) { term, info in
+                if b == first && !start.isEmpty && TermDictionary.less(term, start) { return true }
+                if !visit(term, info) {
+                    stop = true
+                    return false
+                }
+                return true
+            } onError: {
+                failed = true
+            }
+            if failed { throw corruptIndex(f, b) }
+            if stop { return }
+        }
+    }
+
+    /// Byte order of two terms.
+    static func less(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
+        let n = min(a.count, b.count)
+        var i = 0
+        while i < n {
+            if a[i] != b[i] { return a[i] < b[i] }
+            i += 1
+        }
+        return a.count < b.count
+    }
+}

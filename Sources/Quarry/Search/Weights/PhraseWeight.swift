@@ -50,6 +50,6 @@ final class PhraseWeight: Weight {
                 Explanation(
                     score: Float(FieldNorm.decode(norm)), description: "dl, field length (quantized)", details: []),
                 Explanation(score: weight.avgLength, description: "avgdl, average field length", details: []),
-            ])
+            ] + weight.boostExplanation)
     }
 }

@@ -53,7 +53,7 @@ final class TermWeight: Weight {
         let name = "\(searcher.reader.schema.fieldName(field)):\(String(decoding: term, as: UTF8.self))"
         return Explanation(
             score: sc.score(),
-            description: "\(name)  BM25 = idf * (k1 + 1) * tf / (tf + k1 * (1 - b + b * dl / avgdl))",
+            description: "\(name)  BM25 = \(weight.boost == 1 ? "" : "boost * ")idf * (k1 + 1) * tf / (tf + k1 * (1 - b + b * dl / avgdl))",
             details: [
                 Explanation(
                     score: weight.idf,
@@ -63,6 +63,6 @@ final class TermWeight: Weight {
                 Explanation(score: Float(tf), description: "tf, occurrences in the field", details: []),
                 Explanation(score: Float(dl), description: "dl, field length (quantized)", details: []),
                 Explanation(score: weight.avgLength, description: "avgdl, average field length", details: []),
-            ])
+            ] + weight.boostExplanation)
     }
 }

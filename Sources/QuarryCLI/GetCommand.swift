@@ -22,7 +22,7 @@ struct GetCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reader = try IndexReader(directory: try location.resolve())
+        let reader = try location.openReader()
         var out = OutputStream.standardOutput()
         var missing = 0
         var all = ids

@@ -227,8 +227,7 @@ struct SearchRequest: Equatable {
         let fetcher = DocumentFetcher(reader)
         if ids {
             for hit in result.hits {
-                let doc = StoredDocument(try fetcher.document(segment: hit.segment, doc: hit.doc))
-                out.line(doc.text(schema.idField) ?? "")
+                out.line(StoredDocument.text(schema.idField, in: try fetcher.document(segment: hit.segment, doc: hit.doc)) ?? "")
             }
             out.flush()
             return

@@ -81,6 +81,16 @@ public enum TermPattern: Sendable, Equatable, CustomStringConvertible {
         return TermPattern.maxTerms
     }
 
+    /// How to ask for fewer terms, for the error past the limit.
+    var narrowingHint: String {
+        switch self {
+        case .prefix: return "make the prefix longer"
+        case .wildcard: return "give more letters"
+        case .range: return "narrow the range"
+        case .fuzzy(_, let d): return d > 1 ? "allow one edit (word~1) or give a longer word" : "give a longer word"
+        }
+    }
+
     /// True if the pattern gives every match the same score (all kinds but fuzzy).
     var constantScore: Bool {
         if case .fuzzy = self { return false }
@@ -96,6 +106,8 @@ struct TermMatcher {
         case noMatch
         /// No term from this one on can match.
         case stop
+        /// No term before these bytes can match.
+        case skip([UInt8])
     }
 
     private let pattern: TermPattern
@@ -124,8 +136,11 @@ struct TermMatcher {
             }
             return .match(distance: 0)
         case .fuzzy:
-            guard let d = fuzzy?.distance(term) else { return .noMatch }
-            return .match(distance: d)
+            guard var f = fuzzy else { return .noMatch }
+            fuzzy = nil  // one owner while it works (no copy of its rows)
+            let verdict = f.test(term)
+            fuzzy = f
+            return verdict
         }
     }
 
@@ -194,23 +209,25 @@ struct TermMatcher {
 
 /// Damerau-Levenshtein distance (optimal string alignment: adjacent transpositions cost one, as Lucene's default)
 /// of dictionary terms to one word, bounded by `distance`. Terms come in byte order, so consecutive terms share
-/// prefixes: the rows of the dynamic programme for a shared prefix are kept, and a prefix whose rows all exceed the
-/// bound rules out every term that starts with it (a trie walk without the trie).
+/// prefixes: the rows of the dynamic programme for a shared prefix are kept, and a prefix whose rows exceed the
+/// bound rules out every term that starts with it, so the walk seeks past them all (a trie walk without the
+/// trie: with one or two edits only a few prefixes of each length stay alive, and most of the dictionary is
+/// never decoded).
 struct FuzzyMatcher {
     private let word: [UInt32]
     private let k: Int
-    /// rows[i] (i = 0...depth): the distances of the first i scalars of the current term to each prefix of `word`.
-    private var rows: [[Int]]
-    /// The scalars of the current term.
+    /// Row i (i = 0...depth) at i * stride: the distances of the first i scalars of the current term to each
+    /// prefix of `word`.
+    private var rows: [Int]
+    private var rowMins: [Int]
+    private let stride: Int
+    /// The scalars of the current term, and the byte offset where each ends.
     private var scalars: [UInt32] = []
+    private var ends: [Int] = []
     /// The bytes of the current term.
     private var previous: [UInt8] = []
-    /// The byte offset where each scalar of the current term ends.
-    private var ends: [Int] = []
     /// How many rows are valid for `scalars`.
     private var validRows = 1
-    /// The first row (counted in scalars) from which every term is out of reach, if any.
-    private var deadAt = Int.max
 
     init(_ word: [UInt8], distance: Int) {
         var scalars: [UInt32] = []
@@ -224,11 +241,18 @@ struct FuzzyMatcher {
         }
         self.word = scalars
         self.k = distance
-        rows = [Array(0...scalars.count)]
+        stride = scalars.count + 1
+        rows = Array(0...scalars.count)
+        rowMins = [0]
     }
 
     /// The distance of `term` to the word, or nil if it is above the bound.
     mutating func distance(_ term: UnsafeBufferPointer<UInt8>) -> Int? {
+        if case .match(let d) = test(term) { return d }
+        return nil
+    }
+
+    mutating func test(_ term: UnsafeBufferPointer<UInt8>) -> TermMatcher.Verdict {
         // Scalars shared with the previous term: those that end within the bytes the two terms share.
         var common = 0
         let n = min(previous.count, term.count)
@@ -236,8 +260,6 @@ struct FuzzyMatcher {
         var shared = 0
         while shared < ends.count && ends[shared] <= common { shared += 1 }
         let byte = shared == 0 ? 0 : ends[shared - 1]
-        if shared >= deadAt { return nil }
-        deadAt = .max
         previous.removeAll(keepingCapacity: true)
         previous.append(contentsOf: term)
         scalars.removeSubrange(shared...)
@@ -245,39 +267,50 @@ struct FuzzyMatcher {
         validRows = min(validRows, shared + 1)
         var i = byte
         while i < term.count {
-            let (v, n) = decodeScalar(term, i)
-            i += max(n, 1)
+            let (v, len) = decodeScalar(term, i)
+            i += max(len, 1)
             scalars.append(v)
             ends.append(i)
         }
         let m = word.count
-        // A term whose length differs by more than k is out of reach (its rows are still worth computing for the
-        // terms after it, up to where they die).
         while validRows <= scalars.count {
             let r = validRows
-            if rows.count <= r { rows.append([Int](repeating: 0, count: m + 1)) }
+            let needed = (r + 1) * stride
+            if rows.count < needed { rows.append(contentsOf: repeatElement(0, count: needed - rows.count)) }
+            if rowMins.count <= r { rowMins.append(0) }
             let c = scalars[r - 1]
+            let here = r * stride
+            let above = here - stride
             var rowMin = r
-            rows[r][0] = r
-            for j in 1...max(m, 1) where j <= m {
-                let cost = word[j - 1] == c ? 0 : 1
-                var v = min(rows[r - 1][j] + 1, rows[r][j - 1] + 1, rows[r - 1][j - 1] + cost)
-                if r > 1 && j > 1 && c == word[j - 2] && scalars[r - 2] == word[j - 1] {
-                    v = min(v, rows[r - 2][j - 2] + 1)
+            rows[here] = r
+            if m > 0 {
+                for j in 1...m {
+                    let cost = word[j - 1] == c ? 0 : 1
+                    var v = min(rows[above + j] + 1, rows[here + j - 1] + 1, rows[above + j - 1] + cost)
+                    if r > 1 && j > 1 && c == word[j - 2] && scalars[r - 2] == word[j - 1] {
+                        v = min(v, rows[above - stride + j - 2] + 1)
+                    }
+                    rows[here + j] = v
+                    if v < rowMin { rowMin = v }
                 }
-                rows[r][j] = v
-                rowMin = min(rowMin, v)
             }
+            rowMins[r] = rowMin
             validRows = r + 1
-            // A transposition reaches back two rows, so a prefix is dead when two rows in a row are out of reach.
-            let previousMin = rows[r - 1].min() ?? 0
-            if rowMin > k && previousMin > k {
-                deadAt = r
-                return nil
+            // Once a whole row is out of reach, so is every later row: deletions, insertions and substitutions
+            // only add to it, and a transposition from two rows back costs at least as much as the diagonal
+            // step it skips (d[r][j-1] <= d[r-1][j-2] + 1). Then no term starting with these r scalars can
+            // match, and the walk seeks to the first term after them (the prefix's bytes with the last one
+            // incremented; UTF-8 has no 0xFF byte).
+            if rowMin > k {
+                var next = Array(term[0..<ends[r - 1]])
+                if let last = next.last, last < 0xFF {
+                    next[next.count - 1] = last + 1
+                    return .skip(next)
+                }
+                return .noMatch
             }
         }
-        let d = rows[scalars.count][m]
-        return d <= k ? d : nil
+        let d = rows[scalars.count * stride + m]
+        return d <= k ? .match(distance: d) : .noMatch
     }
 }
-

@@ -9,6 +9,15 @@ public struct StoredDocument: Sendable {
 
     /// Parses the stored bytes. Malformed JSON (a damaged store) yields a document with no members.
     public init(_ json: [UInt8]) {
+        self.init(json, stopAfter: nil)
+    }
+
+    /// One member's text, parsing only up to it (the id of an export: it is usually the first member).
+    public static func text(_ name: String, in json: [UInt8]) -> String? {
+        StoredDocument(json, stopAfter: Array(name.utf8)).text(name)
+    }
+
+    private init(_ json: [UInt8], stopAfter: [UInt8]?) {
         self.json = json
         var members: [(String, Range<Int>)] = []
         json.withUnsafeBufferPointer { buf in
@@ -30,6 +39,7 @@ public struct StoredDocument: Sendable {
                 let start = p.i
                 do { try p.skipValue(depth: 0) } catch { return }
                 members.append((String(decoding: key, as: UTF8.self), start..<p.i))
+                if let stopAfter, key == stopAfter { return }
                 p.skipWhitespace()
                 guard let c = p.peek() else { return }
                 p.i += 1

@@ -471,44 +471,70 @@ struct TermDictionary: @unchecked Sendable {
     }
 }
 
+/// What a dictionary walk does after a term.
+enum TermWalkStep {
+    case next
+    case stop
+    /// Go on from the first term >= these bytes (which are greater than the current term).
+    case seek([UInt8])
+}
+
 extension TermDictionary {
-    /// Visits the terms of field `ord` from the first one >= `start` on, in order, until `visit` returns false:
-    /// the walk behind prefix, wildcard, range and fuzzy queries. The first block is found by a binary search of
-    /// the sparse index, as a lookup does.
+    /// Visits the terms of field `ord` from the first one >= `start` on, in order, as `visit` steers: on to the
+    /// next term, stop, or seek forward past terms that cannot match (a fuzzy walk skips every term under a
+    /// prefix already too far from its word). The walk behind prefix, wildcard, range and fuzzy queries. A seek
+    /// binary-searches the sparse index, as a lookup does, and decodes one block from its start.
     /// - Throws: `corruptIndex` if a block cannot be decoded.
-    func forEachTerm(
-        _ ord: Int, from start: [UInt8], _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> Bool
+    func walkTerms(
+        _ ord: Int, from start: [UInt8], _ visit: (UnsafeBufferPointer<UInt8>, TermInfo) -> TermWalkStep
     ) throws(QuarryError) {
         guard let f = field(ord), f.blockCount > 0 else { return }
-        var first = 0
-        if !start.isEmpty {
-            var lo = 0
-            var hi = f.blockCount - 1
-            try start.withBytes { (raw: UnsafeRawBufferPointer) throws(QuarryError) in
-                while lo < hi {
-                    let mid = (lo + hi + 1) / 2
-                    guard let c = compareKey(f, mid, raw) else { throw corruptIndex(f, mid) }
-                    if c <= 0 { lo = mid } else { hi = mid - 1 }
-                }
-            }
-            first = lo
-        }
-        var stop = false
-        for b in first..<f.blockCount {
+        var b = try blockFor(f, start)
+        var skipBelow: [UInt8]? = start.isEmpty ? nil : start
+        while b < f.blockCount {
             var failed = false
+            var stop = false
             scanBlock(f, b) { term, info in
-                if b == first && !start.isEmpty && TermDictionary.less(term, start) { return true }
-                if !visit(term, info) {
+                if let s = skipBelow {
+                    if TermDictionary.less(term, s) { return true }
+                    skipBelow = nil
+                }
+                switch visit(term, info) {
+                case .next: return true
+                case .stop:
                     stop = true
                     return false
+                case .seek(let t):
+                    // Within the block, skipping is a comparison per term; past its end, a jump.
+                    skipBelow = t
+                    return true
                 }
-                return true
             } onError: {
                 failed = true
             }
             if failed { throw corruptIndex(f, b) }
             if stop { return }
+            if let s = skipBelow {
+                b = max(b + 1, try blockFor(f, s))
+            } else {
+                b += 1
+            }
         }
+    }
+
+    /// The last block whose first key is <= `term` (0 if none is).
+    private func blockFor(_ f: Field, _ term: [UInt8]) throws(QuarryError) -> Int {
+        if term.isEmpty { return 0 }
+        var lo = 0
+        var hi = f.blockCount - 1
+        try term.withBytes { (raw: UnsafeRawBufferPointer) throws(QuarryError) in
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                guard let c = compareKey(f, mid, raw) else { throw corruptIndex(f, mid) }
+                if c <= 0 { lo = mid } else { hi = mid - 1 }
+            }
+        }
+        return lo
     }
 
     /// Byte order of two terms.

@@ -34,10 +34,11 @@ struct Expansion {
         var overflow = false
         for (s, segment) in reader.segments.enumerated() {
             var matcher = TermMatcher(pattern)
-            try segment.terms.forEachTerm(field, from: pattern.start) { bytes, info in
+            try segment.terms.walkTerms(field, from: pattern.start) { bytes, info in
                 switch matcher.test(bytes) {
-                case .stop: return false
-                case .noMatch: return true
+                case .stop: return .stop
+                case .noMatch: return .next
+                case .skip(let target): return .seek(target)
                 case .match(let distance):
                     let key = Array(bytes)
                     let k: Int
@@ -46,7 +47,7 @@ struct Expansion {
                     } else {
                         if terms.count >= limit {
                             overflow = true
-                            return false
+                            return .stop
                         }
                         k = terms.count
                         byTerm[key] = k
@@ -56,13 +57,13 @@ struct Expansion {
                     }
                     terms[k].infos[s] = info
                     terms[k].docFreq += Int(info.docFreq)
-                    return true
+                    return .next
                 }
             }
             if overflow {
                 throw QuarryError(
                     .invalidQuery(column: column),
-                    "\(what) matches more than \(limit) terms in field '\(reader.schema.fieldName(field))' (the limit); make it more specific")
+                    "\(what) matches more than \(limit) terms in field '\(reader.schema.fieldName(field))' (the limit); \(pattern.narrowingHint)")
             }
         }
         terms.sort { $0.bytes.lexicographicallyPrecedes($1.bytes) }

@@ -57,6 +57,8 @@ public enum AnalyzerKind: String, Sendable, CaseIterable {
 /// Turns text into terms with positions. One per thread (it keeps scratch buffers).
 struct Analyzer {
     let kind: AnalyzerKind
+    /// Tabulated character classes (indexing) rather than direct lookups (queries, snippets).
+    private let bulk: Bool
     private var tokenizer = Tokenizer()
     private let stemmer = EnglishStemmer()
     private var stemmed: [UInt8] = []
@@ -65,6 +67,7 @@ struct Analyzer {
     ///   once per process; false for queries and snippets, which look characters up directly.
     init(_ kind: AnalyzerKind, bulk: Bool = false) {
         self.kind = kind
+        self.bulk = bulk
         self.tokenizer = Tokenizer(useTables: bulk)
         stemmed.reserveCapacity(128)
     }
@@ -86,7 +89,7 @@ struct Analyzer {
         _ text: UnsafeBufferPointer<UInt8>,
         _ emit: (UnsafeBufferPointer<UInt8>, _ position: Int, _ start: Int, _ end: Int) -> Void
     ) -> (positions: Int, terms: Int) {
-        if Analyzer.needsNFC(text) {
+        if Analyzer.needsNFC(text, useTables: bulk) {
             let normalized = Analyzer.nfc(text)
             return normalized.withUnsafeBufferPointer { analyzeNFC($0, emit) }
         }
@@ -168,10 +171,17 @@ struct Analyzer {
 
     /// False when `text` is NFC for sure: every byte below 0xCC (scalars below U+0300), or every scalar a starter
     /// that NFC keeps as it is. True means "normalize" (it may be NFC already: a few checks are conservative).
-    static func needsNFC(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func needsNFC(_ text: UnsafeBufferPointer<UInt8>, useTables: Bool = false) -> Bool {
         var i = 0
         let n = text.count
+        guard let base = text.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
         while i < n {
+            // Eight bytes at a time while they are ASCII (most text).
+            if i + 8 <= n && raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
             let b = text[i]
             if b < 0xCC {
                 i += 1
@@ -179,7 +189,7 @@ struct Analyzer {
             }
             let (v, len) = decodeScalar(text, i)
             i += len
-            if mayChangeUnderNFC(v) { return true }
+            if useTables ? UnicodeTables.shared.mayChangeUnderNFC(v) : mayChangeUnderNFC(v) { return true }
         }
         return false
     }

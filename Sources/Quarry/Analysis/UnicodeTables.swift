@@ -11,6 +11,8 @@ struct UnicodeTables: Sendable {
     private let alnumBits: [UInt64]
     /// Per BMP scalar: its single-scalar lowercase mapping, or 0xFFFF_FFFF when the mapping has several scalars.
     private let lower: [UInt32]
+    /// One bit per BMP scalar: may NFC change text holding it? (`Analyzer.mayChangeUnderNFC`)
+    private let nfcBits: [UInt64]
 
     static let shared = UnicodeTables()
 
@@ -35,6 +37,11 @@ struct UnicodeTables: Sendable {
         }
         self.alnumBits = bits
         self.lower = lower
+        var nfc = [UInt64](repeating: 0, count: 65536 / 64)
+        for v in 0x300..<65536 where Analyzer.mayChangeUnderNFC(UInt32(v)) {
+            nfc[v >> 6] |= 1 << UInt64(v & 63)
+        }
+        self.nfcBits = nfc
     }
 
     /// Is scalar `v` a token character? (No table.)
@@ -64,6 +71,13 @@ struct UnicodeTables: Sendable {
         case .decimalNumber, .letterNumber, .otherNumber: return true
         default: return false
         }
+    }
+
+    /// `Analyzer.mayChangeUnderNFC`, tabulated for the BMP.
+    @inline(__always)
+    func mayChangeUnderNFC(_ v: UInt32) -> Bool {
+        if v < 65536 { return nfcBits[Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 }
+        return Analyzer.mayChangeUnderNFC(v)
     }
 
     @inline(__always)

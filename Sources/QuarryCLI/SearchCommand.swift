@@ -202,7 +202,7 @@ struct SearchRequest: Equatable {
         var total: Int?
         if let facets {
             total = facets.total
-        } else if envelope || showFooter || (result.hits.isEmpty && offset > 0) {
+        } else if envelope || showFooter || (result.hits.isEmpty && (offset > 0 || hitLimit == 0)) {
             total = try searcher.count(parsed)
         }
         if result.hits.isEmpty && !envelope {
@@ -218,6 +218,11 @@ struct SearchRequest: Equatable {
                     SearchRequest.printFacets(facets, period, into: &out)
                 }
                 out.flush()
+                return
+            }
+            if hitLimit == 0, let total, total > 0 {
+                // Nothing asked for, something matched.
+                if showFooter { printError("\(total) match\(total == 1 ? "" : "es") (--limit 0)") }
                 return
             }
             if !ids && !json && Terminal.stdoutIsTerminal { printError("no match") }
@@ -321,6 +326,10 @@ struct SearchRequest: Equatable {
             o.add("hits", raw: "[" + jsonHits.joined(separator: ",") + "]")
             if let facets, let period { o.add("facets", raw: SearchRequest.facetsJSON(facets, period)) }
             out.line(o.text)
+            if (total ?? 0) == 0 {
+                out.flush()
+                throw ExitCode(1)  // as grep: nothing matched
+            }
         } else if json, let facets, let period {
             out.line("{\"facets\":" + SearchRequest.facetsJSON(facets, period) + "}")
         } else if !json, let facets, let period {

@@ -153,6 +153,11 @@ struct Analyzer {
         let readOnly = UnsafeBufferPointer(token)
         while r < token.count {
             let (v, len) = decodeScalar(readOnly, r)
+            if Analyzer.isCombiningDiacritic(v) {
+                // A mark left alone in a token (lowercasing İ gives i and a combining dot): dropped.
+                r += len
+                continue
+            }
             if let range = FoldingTable.folded(v) {
                 for k in range {
                     token[w] = FoldingTable.bytes[k]
@@ -165,6 +170,14 @@ struct Analyzer {
             r += len
         }
         return w
+    }
+
+    /// The combining diacritical marks blocks (accents, not letters of their scripts).
+    static func isCombiningDiacritic(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x0300...0x036F, 0x1AB0...0x1AFF, 0x1DC0...0x1DFF, 0x20D0...0x20FF, 0xFE20...0xFE2F: return true
+        default: return false
+        }
     }
 
     // MARK: NFC

@@ -277,6 +277,15 @@ public struct QueryParser {
                 return .leaf(.exists(field: Schema.idOrd))
             case .word where v.wildcard:
                 return boosted(.leaf(try idPattern(v)), v)
+            case .word where v.fuzzy != nil:
+                // Ids are matched as they are: the edits are counted on the id's own characters.
+                let bytes = Array(v.text.utf8)
+                let d = v.fuzzy ?? 0
+                let q: Query =
+                    d == 0
+                    ? .term(field: Schema.idOrd, term: bytes)
+                    : .multiTerm(field: Schema.idOrd, pattern: .fuzzy(bytes, distance: d), column: v.column)
+                return boosted(.leaf(q), v)
             case .word, .phrase:
                 return boosted(.leaf(.term(field: Schema.idOrd, term: Array(v.text.utf8))), v)
             case .range:

@@ -363,7 +363,8 @@ extension Searcher {
             if scorer.corrupted { throw damaged(segment: s) }
         }
         try reader.checkIntact()
-        var byValue: [String: Int] = [:]
+        // Each period named once, and ordered by its first day (names do not sort before year 1 or after 9999).
+        var byValue: [String: (first: Int64, count: Int)] = [:]
         for (day, n) in perDay {
             let (start, overflow) = day.multipliedReportingOverflow(by: 86_400)
             let name = ISODate.formatDay(overflow ? (day < 0 ? Int64.min : Int64.max) : start)
@@ -373,24 +374,11 @@ extension Searcher {
             case .month: value = String(name.prefix(name.count - 3))
             case .year: value = String(name.prefix(name.count - 6))
             }
-            byValue[value, default: 0] += n
+            let old = byValue[value] ?? (first: day, count: 0)
+            byValue[value] = (first: min(old.first, day), count: old.count + n)
         }
-        let counts = byValue.sorted { Searcher.periodOrder($0.key, $1.key) }.map { (value: $0.key, count: $0.value) }
+        let counts = byValue.sorted { $0.value.first < $1.value.first }.map { (value: $0.key, count: $0.value.count) }
         return FacetCounts(counts: counts, missing: missing, total: total)
-    }
-
-    /// Chronological order of period names ("-0044" < "0001" < "1995" < "+10000").
-    static func periodOrder(_ a: String, _ b: String) -> Bool {
-        func key(_ s: String) -> (Int, String) {
-            if s.hasPrefix("-") { return (0, s) }
-            if s.hasPrefix("+") { return (2, s) }
-            return (1, s)
-        }
-        let ka = key(a)
-        let kb = key(b)
-        if ka.0 != kb.0 { return ka.0 < kb.0 }
-        if ka.0 == 0 { return a > b }
-        return ka.1 < kb.1
     }
 }
 

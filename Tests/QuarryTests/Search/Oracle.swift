@@ -25,6 +25,8 @@ struct Oracle {
     /// Per field ord: term -> documents holding it.
     private var docFreq: [Int: [[UInt8]: Int]] = [:]
     private var totalLength: [Int: Int] = [:]
+    /// Pattern verdicts already computed (the same for every document): a speed-up only.
+    private let memo = OracleMemo()
 
     /// - Parameter texts: per document: id, date, and the text of each text field (title, body, ...); a field may
     ///   have several values (a position gap of one between them, as the engine does).
@@ -123,18 +125,19 @@ struct Oracle {
             return (doc.lengths[ord - 1] > 0, 0)
         case .multiTerm(let ord, let pattern, _):
             let mine = ord == Schema.idOrd ? [Array(doc.id.utf8)] : doc.fields[ord - 1].map(\.term)
-            let matching = Set(mine.filter { OracleMatch.matches($0, pattern) != nil })
+            let matching = Set(mine.filter { memo.matches($0, pattern) != nil })
             if matching.isEmpty { return (false, 0) }
             guard case .fuzzy(let word, _) = pattern else { return (true, boost) }
             // BM25 of each matching term, with the idf of the most frequent matching term of the index and a boost
             // of 1 - distance / (word length + 1), added up in the terms' byte order.
-            let all = (docFreq[ord] ?? [:]).filter { OracleMatch.matches($0.key, pattern) != nil }
-            let maxDF = all.values.max() ?? 0
+            let maxDF = memo.maxDocFreq(ord, pattern) {
+                (docFreq[ord] ?? [:]).filter { memo.matches($0.key, pattern) != nil }.values.max() ?? 0
+            }
             let idf = BM25.idf(docFreq: maxDF, docCount: documents.count)
             let wordLength = Float(String(decoding: word, as: UTF8.self).unicodeScalars.count)
             var sum: Float = 0
             for t in matching.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                let d = OracleMatch.matches(t, pattern) ?? 0
+                let d = memo.matches(t, pattern) ?? 0
                 let tf = doc.fields[ord - 1].filter { $0.term == t }.count
                 let weight = idf * (1 + BM25.k1) * (boost * (1 - Float(d) / (wordLength + 1)))
                 sum += bm25(weight: weight, tf: tf, ord: ord, doc: doc)
@@ -212,6 +215,33 @@ struct Oracle {
             if m { out.append((i, s)) }
         }
         return out
+    }
+}
+
+/// `OracleMatch` verdicts and the blended document frequencies of fuzzy words, computed once per (term, pattern):
+/// the oracle evaluates a query document by document, and the verdicts do not depend on the document.
+final class OracleMemo {
+    private struct Key: Hashable {
+        var term: [UInt8]
+        var pattern: String
+    }
+    private var verdicts: [Key: Int?] = [:]
+    private var maxDF: [String: Int] = [:]
+
+    func matches(_ term: [UInt8], _ pattern: TermPattern) -> Int? {
+        let key = Key(term: term, pattern: "\(pattern)")
+        if let v = verdicts[key] { return v }
+        let v = OracleMatch.matches(term, pattern)
+        verdicts[key] = v
+        return v
+    }
+
+    func maxDocFreq(_ ord: Int, _ pattern: TermPattern, _ compute: () -> Int) -> Int {
+        let key = "#\(ord):\(pattern)"
+        if let v = maxDF[key] { return v }
+        let v = compute()
+        maxDF[key] = v
+        return v
     }
 }
 

@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 //
 // Quarry: a full-text search engine. One core module (`Quarry`), a CLI library (`QuarryCLI`)
-// and a thin `quarry` executable. C libraries come from the system (Debian: libzstd-dev, zlib1g-dev).
+// and a thin `quarry` executable. C libraries come from the system (Debian: libzstd-dev, zlib1g-dev, libbz2-dev,
+// liblzma-dev; Scripts/install-deps installs them).
 //
 // Build flags:
 // - `QUARRY_INTERNAL_CHECKS` (debug builds) turns on expensive invariant checks inside the engine.
@@ -31,6 +32,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        .systemLibrary(
+            name: "CBzip2",
+            providers: [.apt(["libbz2-dev"]), .brew(["bzip2"])]
+        ),
+        .systemLibrary(
+            name: "CLzma",
+            pkgConfig: "liblzma",
+            providers: [.apt(["liblzma-dev"]), .brew(["xz"])]
+        ),
         // The few things Swift cannot do safely itself: relaxed atomics on plain words, the SIGBUS guard.
         .target(name: "CQuarry"),
         .target(
@@ -39,6 +49,8 @@ let package = Package(
                 "CQuarry",
                 "CZstd",
                 "CZlib",
+                "CBzip2",
+                "CLzma",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: [

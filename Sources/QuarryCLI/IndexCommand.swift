@@ -20,8 +20,14 @@ struct IndexCommand: ParsableCommand {
 
     @OptionGroup var location: IndexLocation
 
-    @Option(name: .long, help: "Input format: jsonl, tsv or text (a folder of text files).")
+    @Option(name: .long, help: "Input format: jsonl, tsv or text (a folder of text files, or text files).")
     var format: String = "jsonl"
+
+    @Option(name: .long, help: "With --format text: only files matching this glob, e.g. '*.md' (repeatable).")
+    var include: [String] = []
+
+    @Option(name: .long, help: "With --format text: leave out files and folders matching this glob (repeatable).")
+    var exclude: [String] = []
 
     @Option(name: .long, help: "Memory for in-memory segments, e.g. 256M or 1G.")
     var memory: String = "256M"
@@ -98,7 +104,10 @@ struct IndexCommand: ParsableCommand {
             throw ValidationError("--merge-policy must be log or none")
         }
         if mergeFactor < 2 || mergeFactor > 100 { throw ValidationError("--merge-factor must be in 2...100") }
-        if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder") }
+        if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder or files") }
+        if format != "text" && !(include.isEmpty && exclude.isEmpty) {
+            throw ValidationError("--include and --exclude choose files of a folder: use them with --format text")
+        }
     }
 
     func run() throws {
@@ -108,6 +117,8 @@ struct IndexCommand: ParsableCommand {
         options.memoryBudget = parseSize(memory) ?? (256 << 20)
         options.maxRecordBytes = parseSize(maxLine) ?? (64 << 20)
         options.skipBad = skipBad
+        options.include = include
+        options.exclude = exclude
         options.lossy = lossy
         options.autoID = autoID
         options.commitEvery = commitEvery
@@ -159,6 +170,9 @@ struct IndexCommand: ParsableCommand {
                     + "\(report.indexSegments) segment\(report.indexSegments == 1 ? "" : "s"), \(Format.bytes(report.indexBytes))"
                     + (report.merges > 0
                         ? " (\(report.merges) merge\(report.merges == 1 ? "" : "s") in \(Format.duration(report.mergeSeconds)))" : ""))
+            if report.binaryFilesSkipped > 0 {
+                e.line("left out \(Format.grouped(report.binaryFilesSkipped)) binary file\(report.binaryFilesSkipped == 1 ? "" : "s")")
+            }
             if report.documentsSkipped > 0 {
                 e.line("skipped \(Format.grouped(report.documentsSkipped)) bad documents; the first:")
                 for s in report.skippedSamples.prefix(5) { e.line("  " + s.description) }

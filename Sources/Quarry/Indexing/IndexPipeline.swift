@@ -48,6 +48,10 @@ public struct IndexOptions: Sendable {
     public var onDuplicate: DuplicatePolicy = .replace
     /// When to merge segments (after the run's last commit).
     public var mergePolicy = MergePolicy()
+    /// For folders (`--format text`): only files whose relative path matches one of these globs (none: all).
+    public var include: [String] = []
+    /// For folders: files and folders whose relative path matches one of these globs are left out.
+    public var exclude: [String] = []
 
     public init() {}
 }
@@ -76,6 +80,8 @@ public struct IndexReport: Sendable {
     /// Segments of the index after the run.
     public var indexSegments = 0
     public var documentsSkipped = 0
+    /// Files of a folder left out as binary (a NUL byte or invalid UTF-8 in their first 8 KiB).
+    public var binaryFilesSkipped = 0
     /// The first few skipped documents and why.
     public var skippedSamples: [QuarryError] = []
     /// Uncompressed input bytes read.
@@ -122,6 +128,8 @@ final class IndexRun: @unchecked Sendable {
     var committedCount = 0
     var firstError: (order: (Int, Int), error: QuarryError)?
     var skipped = 0
+    /// Files of a folder left out as binary.
+    private var binaryFilesSkipped = 0
     var skippedSamples: [((Int, Int), QuarryError)] = []
     var documents = 0
     var barrierArrivals = 0
@@ -239,6 +247,7 @@ final class IndexRun: @unchecked Sendable {
             (readError ?? firstError?.error, Array(flushed[committedCount...]).map(\.info), skipped, skippedSamples.map(\.1))
         }
         report.documentsSkipped = skippedCount
+        report.binaryFilesSkipped = monitor.withLock { binaryFilesSkipped }
         report.skippedSamples = samples
         func cleanUp() {
             // (A commit that failed after its rename is visible: its segments are live, not garbage.)
@@ -324,27 +333,38 @@ final class IndexRun: @unchecked Sendable {
         }
 
         if options.format == .text {
-            for (fileIndex, root) in inputs.enumerated() {
-                let files = try TextFolder.list(root)
+            // Every folder listed first, so that the progress knows the total.
+            let include = options.include.map(PathGlob.init)
+            let exclude = options.exclude.map(PathGlob.init)
+            var lists: [[FolderEntry]] = []
+            for root in inputs { lists.append(try TextFolder.list(root, include: include, exclude: exclude)) }
+            knownTotal = lists.reduce(0) { $0 + $1.reduce(0) { $0 + $1.size } }
+            var consumed = 0
+            var binary = 0
+            defer { monitor.withLock { binaryFilesSkipped += binary } }
+            for (fileIndex, files) in lists.enumerated() {
                 var batch: [TextFileRecord] = []
                 var batchBytes = 0
-                for rel in files {
+                for entry in files {
                     if options.isInterrupted() || isStopped { return total }
-                    let path = root + "/" + rel
                     let bytes: [UInt8]
                     do {
-                        bytes = try readWholeFile(path)
+                        bytes = try readDecompressed(entry.path, limit: options.maxRecordBytes)
                     } catch {
-                        let e = QuarryError(.invalidInput, "cannot read the file: \(error.message)", path: path)
+                        consumed += entry.size
                         if options.skipBad {
-                            recordSkip(e, order: (fileIndex, record))
+                            recordSkip(error, order: (fileIndex, record))
                             continue
                         }
-                        throw e
+                        throw error
                     }
-                    var mtime: Int64 = 0
-                    if case .success(let st) = Syscalls.status(path) { mtime = st.modificationTime }
-                    batch.append(TextFileRecord(relativePath: rel, bytes: bytes, modificationTime: mtime))
+                    consumed += entry.size
+                    if TextFolder.looksBinary(bytes) {
+                        binary += 1
+                        continue
+                    }
+                    batch.append(
+                        TextFileRecord(relativePath: entry.id, bytes: bytes, modificationTime: entry.modificationTime))
                     batchBytes += bytes.count
                     total += bytes.count
                     if batchBytes >= chunkTarget || batch.count >= 1024 {
@@ -354,21 +374,27 @@ final class IndexRun: @unchecked Sendable {
                         batch = []
                         batchBytes = 0
                     }
-                    report(total)
+                    report(consumed)
                 }
                 if !batch.isEmpty {
                     queue.push(.textFiles(batch, firstRecord: record))
                     record += batch.count
                     maybeBarrier(batch.count)
                 }
-                _ = fileIndex
             }
             return total
         }
 
+        // The progress's total: every input's size, when all are regular files (a pipe's is unknown).
+        for path in inputs {
+            guard path != "-", case .success(let st) = Syscalls.status(path), st.isRegular else {
+                knownTotal = nil
+                break
+            }
+            knownTotal = (knownTotal ?? 0) + Int(st.size)
+        }
         for (fileIndex, path) in inputs.enumerated() {
             let opened = try openInput(path)
-            if let size = opened.size, knownTotal != nil { knownTotal = knownTotal.unsafelyUnwrapped + size } else { knownTotal = nil }
             let source = opened.source
             let name = path == "-" ? "<stdin>" : path
             var buffer = [UInt8](repeating: 0, count: chunkTarget + 65536)
@@ -597,7 +623,7 @@ final class IndexRun: @unchecked Sendable {
                 let name = inputs[file] == "-" ? "<stdin>" : inputs[file]
                 if options.format == .tsv, let header, header != tsvHeader {
                     do {
-                        try header.withBuffer { h throws(LineError) in try tsv.parseHeader(h) }
+                        try header.withBuffer { h throws(LineError) in try tsv.parseHeader(h, autoID: options.autoID) }
                         tsvHeader = header
                     } catch {
                         fail(QuarryError(.invalidInput, "bad header: " + error.message, path: name, line: 1), order: (file, 1))
@@ -807,4 +833,20 @@ func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
 func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
     for b in line where b != 0x20 && b != 0x09 && b != 0x0D { return false }
     return true
+}
+
+/// A whole file, decompressed as its first bytes say; past `limit` bytes, an error.
+func readDecompressed(_ path: String, limit: Int) throws(QuarryError) -> [UInt8] {
+    let source = try openInput(path).source
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = try buffer.withMutableBytes { raw throws(QuarryError) in try source.read(into: raw) }
+        if n == 0 { return out }
+        if out.count + n > limit {
+            throw QuarryError(
+                .invalidInput, "the file is larger than \(limit >> 20) MiB (the limit for one document)", path: path)
+        }
+        out.append(contentsOf: buffer[0..<n])
+    }
 }

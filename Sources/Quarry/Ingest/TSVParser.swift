@@ -15,8 +15,9 @@ struct TSVParser {
         self.lossy = lossy
     }
 
-    /// Reads the header row.
-    mutating func parseHeader(_ line: UnsafeBufferPointer<UInt8>) throws(LineError) {
+    /// Reads the header row. Column names match the schema's fields without regard to case (`Id`, `TITLE`).
+    /// - Parameter autoID: ids are numbered (`--auto-id`): the header needs no id column.
+    mutating func parseHeader(_ line: UnsafeBufferPointer<UInt8>, autoID: Bool = false) throws(LineError) {
         var names: [[UInt8]] = []
         var start = 0
         for i in 0...line.count {
@@ -36,16 +37,25 @@ struct TSVParser {
             if !seen.insert(name).inserted {
                 throw LineError(column: 1, message: "header column '\(String(decoding: name, as: UTF8.self))' appears twice")
             }
-            let s = String(decoding: name, as: UTF8.self)
-            if s == schema.idField {
-                roles.append(.id)
-            } else if s == schema.dateField {
-                roles.append(.date)
-            } else if let ord = schema.textFieldOrd(s) {
-                roles.append(.text(ord - 1))
+            let s = String(decoding: name, as: UTF8.self).lowercased()
+            let role: FieldRole
+            if s == schema.idField.lowercased() {
+                role = .id
+            } else if s == schema.dateField.lowercased() {
+                role = .date
+            } else if let k = schema.textFields.firstIndex(where: { $0.lowercased() == s }) {
+                role = .text(k)
             } else {
-                roles.append(.other)
+                role = .other
             }
+            if role != .other, roles.contains(role) {
+                throw LineError(
+                    column: 1, message: "header columns '\(String(decoding: name, as: UTF8.self))' and another name the same field")
+            }
+            roles.append(role)
+        }
+        if !autoID && !roles.contains(.id) {
+            throw LineError(column: 1, message: "the header has no '\(schema.idField)' column (use --auto-id to number documents)")
         }
         self.columns = names
         self.roles = roles

@@ -1,7 +1,14 @@
-// A folder of text files: each regular file is one document. Its id is its path relative to the folder, its title
-// the first non-empty line, its body the rest, and its date the file's modification time. A file that begins with
-// mail-style headers ("Name: value" lines up to a blank line) takes its date from the header named like the date
-// field (or "Date"), its title from the title field's header (or "Subject"), and stores the other headers too.
+// A folder of text files: each regular file is one document. Its id is its path relative to the folder (or the
+// path as given, for a file named on the command line), its title the first non-empty line, its body the rest,
+// and its date the file's modification time. Files are decompressed by their first bytes (gzip, zstd, bzip2, xz),
+// binary files are skipped and counted (a NUL byte, or more than 1% of invalid UTF-8, in their first 8 KiB, as
+// git and grep decide), symbolic links are followed but a folder is never entered twice (no loops), hidden files
+// and folders are skipped, and `--include`/`--exclude` globs choose files by path.
+//
+// A file that really looks like a mail (an mbox "From " line, or a header block with Received, Message-ID,
+// Return-Path or Delivered-To, or both Date and From) takes its date from the Date header, its title from the
+// Subject, and stores the other headers too; folded header lines (continued with a space or a tab) are joined.
+// A first line such as "Summary: ..." alone is text, not headers.
 
 struct TextFileRecord: Sendable {
     var relativePath: String
@@ -9,15 +16,81 @@ struct TextFileRecord: Sendable {
     var modificationTime: Int64
 }
 
-enum TextFolder {
-    /// Every regular file under `root`, recursively, in byte order of relative paths; hidden files are skipped.
-    static func list(_ root: String) throws(QuarryError) -> [String] {
-        var out: [String] = []
-        try walk(root, "", into: &out)
-        return out
+/// A file found in a folder walk.
+struct FolderEntry: Sendable {
+    /// Where to open it.
+    var path: String
+    /// Its id: the path relative to the folder given.
+    var id: String
+    var size: Int
+    var modificationTime: Int64
+}
+
+/// A shell-style pattern over relative paths: `*` and `?` stay within a path component, `**` crosses them; a
+/// pattern without `/` is matched against the file name alone (`*.md`), as ripgrep's globs.
+struct PathGlob: Sendable {
+    let pattern: [UInt8]
+    let anchored: Bool
+
+    init(_ text: String) {
+        var p = Array(text.utf8)
+        while p.first == UInt8(ascii: "/") { p.removeFirst() }
+        pattern = p
+        anchored = p.contains(UInt8(ascii: "/"))
     }
 
-    private static func walk(_ root: String, _ prefix: String, into out: inout [String]) throws(QuarryError) {
+    func matches(_ relativePath: String) -> Bool {
+        let path = Array(relativePath.utf8)
+        if anchored { return PathGlob.match(pattern[...], path[...]) }
+        let name = path.lastIndex(of: UInt8(ascii: "/")).map { path[($0 + 1)...] } ?? path[...]
+        return PathGlob.match(pattern[...], name)
+    }
+
+    private static func match(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
+        guard let c = p.first else { return s.isEmpty }
+        let slash = UInt8(ascii: "/")
+        if c == UInt8(ascii: "*") {
+            let double = p.dropFirst().first == UInt8(ascii: "*")
+            var rest = p.dropFirst(double ? 2 : 1)
+            if double && rest.first == slash { rest = rest.dropFirst() }  // `**/x` also matches `x`
+            var i = s.startIndex
+            while true {
+                if match(rest, s[i...]) { return true }
+                if i == s.endIndex || (!double && s[i] == slash) { return false }
+                i += 1
+            }
+        }
+        guard let h = s.first else { return false }
+        if c == UInt8(ascii: "?") { return h != slash && match(p.dropFirst(), s.dropFirst()) }
+        return h == c && match(p.dropFirst(), s.dropFirst())
+    }
+}
+
+enum TextFolder {
+    /// Every regular file under `root`, recursively, in byte order of relative paths, that the globs let through
+    /// (a file given instead of a folder is its own list). Hidden files and folders are skipped.
+    static func list(_ root: String, include: [PathGlob] = [], exclude: [PathGlob] = []) throws(QuarryError)
+        -> [FolderEntry]
+    {
+        switch Syscalls.status(root) {
+        case .failure(let e):
+            throw QuarryError(.invalidInput, "cannot read (\(e.description))", path: root, errno: e)
+        case .success(let st) where st.isRegular:
+            return [FolderEntry(path: root, id: root, size: Int(st.size), modificationTime: st.modificationTime)]
+        case .success(let st) where !st.isDirectory:
+            throw QuarryError(.invalidInput, "is neither a folder nor a regular file", path: root)
+        case .success(let st):
+            var out: [FolderEntry] = []
+            var entered: Set<[UInt64]> = [st.identity]
+            try walk(root, "", include, exclude, &entered, into: &out)
+            return out
+        }
+    }
+
+    private static func walk(
+        _ root: String, _ prefix: String, _ include: [PathGlob], _ exclude: [PathGlob], _ entered: inout Set<[UInt64]>,
+        into out: inout [FolderEntry]
+    ) throws(QuarryError) {
         let dir = prefix.isEmpty ? root : root + "/" + prefix
         let names: [String]
         switch Syscalls.listDirectory(dir) {
@@ -26,17 +99,42 @@ enum TextFolder {
         }
         for name in names where !name.hasPrefix(".") {
             let rel = prefix.isEmpty ? name : prefix + "/" + name
+            if exclude.contains(where: { $0.matches(rel) }) { continue }
             switch Syscalls.status(root + "/" + rel) {
             case .success(let st):
                 if st.isDirectory {
-                    try walk(root, rel, into: &out)
+                    // A link back to a folder already entered (a loop, or the same folder twice) is not walked.
+                    if entered.insert(st.identity).inserted {
+                        try walk(root, rel, include, exclude, &entered, into: &out)
+                    }
                 } else if st.isRegular {
-                    out.append(rel)
+                    if !include.isEmpty && !include.contains(where: { $0.matches(rel) }) { continue }
+                    out.append(
+                        FolderEntry(
+                            path: root + "/" + rel, id: rel, size: Int(st.size), modificationTime: st.modificationTime))
                 }
             case .failure(let e):
+                if e == .noSuchFileOrDirectory { continue }  // a dangling link
                 throw QuarryError(.invalidInput, "cannot read (\(e.description))", path: root + "/" + rel, errno: e)
             }
         }
+    }
+
+    /// A binary file, as git and grep decide: a NUL byte, or more than 1% of invalid UTF-8, in the first 8 KiB.
+    static func looksBinary(_ bytes: [UInt8]) -> Bool {
+        let head = Array(bytes.prefix(8192))
+        if head.contains(0) { return true }
+        var invalid = 0
+        var i = 0
+        while i < head.count {
+            let k = firstInvalidUTF8(Array(head[i...]))
+            if k + i >= head.count { break }
+            // A sequence cut by the 8 KiB boundary is not invalid.
+            if k + i >= head.count - 3 && bytes.count > head.count { break }
+            invalid += 1
+            i += k + 1
+        }
+        return invalid * 100 > max(head.count, 1)
     }
 
     /// Turns a file into a document.
@@ -63,25 +161,39 @@ enum TextFolder {
             if s.last == 0x0D { s.removeLast() }
             return s
         }
-        // Optional header block.
+        // A header block, if the file really looks like a mail.
         var headers: [([UInt8], [UInt8])] = []
         var bodyStart = 0
-        if let first = lines.first, headerLine(text(first)) != nil {
-            var k = 0
-            while k < lines.count {
-                let l = text(lines[k])
-                if l.isEmpty {
-                    k += 1
-                    break
-                }
-                guard let h = headerLine(l) else {
-                    headers.removeAll()
-                    k = 0
-                    break
-                }
-                headers.append(h)
+        var k = 0
+        if let first = lines.first, text(first).starts(with: Array("From ".utf8)) {
+            k = 1  // an mbox "From " line
+        }
+        var parsed: [([UInt8], [UInt8])] = []
+        var inBlock = k < lines.count && headerLine(text(lines[k])) != nil
+        while inBlock && k < lines.count {
+            let l = text(lines[k])
+            if l.isEmpty {
                 k += 1
+                break
             }
+            if (l.first == 0x20 || l.first == 0x09), !parsed.isEmpty {
+                // A folded line continues the header before it.
+                var value = parsed[parsed.count - 1].1
+                var rest = l[...]
+                while rest.first == 0x20 || rest.first == 0x09 { rest = rest.dropFirst() }
+                value.append(0x20)
+                value.append(contentsOf: rest)
+                parsed[parsed.count - 1].1 = value
+            } else if let h = headerLine(l) {
+                parsed.append(h)
+            } else {
+                inBlock = false
+                break
+            }
+            k += 1
+        }
+        if inBlock && TextFolder.looksLikeMail(parsed, mboxLine: lines.first.map { text($0).starts(with: Array("From ".utf8)) } ?? false) {
+            headers = parsed
             bodyStart = k
         }
         var title: [UInt8]?
@@ -148,6 +260,17 @@ enum TextFolder {
             appendJSONString(value, to: &doc.stored)
         }
         doc.stored.append(UInt8(ascii: "}"))
+    }
+
+    /// A header block that is a mail's: after an mbox "From " line, or with a header only mail has.
+    static func looksLikeMail(_ headers: [([UInt8], [UInt8])], mboxLine: Bool) -> Bool {
+        if headers.isEmpty { return false }
+        if mboxLine { return true }
+        let names = Set(headers.map { String(decoding: $0.0, as: UTF8.self).lowercased() })
+        if !names.isDisjoint(with: ["received", "message-id", "return-path", "delivered-to", "mime-version"]) {
+            return true
+        }
+        return names.contains("date") && names.contains("from")
     }
 
     /// "Name: value" with a name of letters, digits and '-' → (name, value).

@@ -72,6 +72,8 @@ enum Syscalls {
         var isDirectory: Bool
         var isRegular: Bool
         var modificationTime: Int64
+        /// The file's identity (device, inode): a folder walk remembers the folders it entered by it.
+        var identity: [UInt64] = []
     }
 
     static func status(_ path: String) -> Result<FileStatus, Errno> {
@@ -81,7 +83,8 @@ enum Syscalls {
                 size: Int64(st.st_size),
                 isDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
                 isRegular: (st.st_mode & S_IFMT) == S_IFREG,
-                modificationTime: Int64(st.st_mtim.tv_sec))
+                modificationTime: Int64(st.st_mtim.tv_sec),
+                identity: [UInt64(st.st_dev), UInt64(st.st_ino)])
         }
     }
 

@@ -623,7 +623,7 @@ import Testing
         let root = dir.makeDirectory("notes")
         dir.makeDirectory("notes/sub")
         writeFile(root + "/one.txt", "First note\nIt has a body.\n")
-        writeFile(root + "/sub/two.txt", "Subject: Mail-like\nDate: 2024-01-02\n\nMail body\n")
+        writeFile(root + "/sub/two.txt", "From: a@example.com\nSubject: Mail-like\nDate: 2024-01-02\n\nMail body\n")
         writeFile(root + "/.hidden", "skipped")
         let report = try buildIndex(
             at: dir.file("index"), inputs: [root], options: testIndexOptions { $0.format = .text })

@@ -12,9 +12,11 @@ import Testing
         var error: LineError?
     }
 
-    static func parser(_ header: String, schema: Schema = Schema(), lossy: Bool = false) throws -> TSVParser {
+    static func parser(_ header: String, schema: Schema = Schema(), lossy: Bool = false, autoID: Bool = false) throws
+        -> TSVParser
+    {
         var p = TSVParser(schema: schema, lossy: lossy)
-        try Array(header.utf8).withUnsafeBufferPointer { try p.parseHeader($0) }
+        try Array(header.utf8).withUnsafeBufferPointer { try p.parseHeader($0, autoID: autoID) }
         return p
     }
 
@@ -69,15 +71,38 @@ import Testing
     }
 
     @Test func autoID() throws {
-        var p = try Self.parser("title\tbody")
+        // Without --auto-id, a header with no id column is refused at the header (line 1), not at the first row.
+        do {
+            _ = try Self.parser("title\tbody")
+            Issue.record("a header without an id column was accepted")
+        } catch let error as LineError {
+            #expect(error.column == 1)
+            #expect(error.message.contains("--auto-id"))
+        }
+        var p = try Self.parser("title\tbody", autoID: true)
         #expect(!p.hasIDColumn)
         let missing = Self.parse(&p, "a\tb")
-        #expect(missing.error?.column == 1)
         #expect(missing.error?.message.contains("--auto-id") == true)
         let r = Self.parse(&p, "a\tb", autoID: 12)
         #expect(r.error == nil)
         #expect(r.doc.idString == "12")
         #expect(Self.string(r.doc.stored) == #"{"id":12,"title":"a","body":"b"}"#)
+    }
+
+    @Test func headerNamesIgnoreCase() throws {
+        var p = try Self.parser("Id\tTITLE\tBody\tDate\tNotes")
+        let r = Self.parse(&p, "x1\tThe title\tThe body\t2024-01-02\tkept")
+        #expect(r.error == nil)
+        #expect(r.doc.idString == "x1")
+        #expect(Self.string(r.doc.text[0]) == "The title")
+        #expect(Self.string(r.doc.text[1]) == "The body")
+        #expect(r.doc.date == 1_704_153_600)
+        do {
+            _ = try Self.parser("id\tID\tbody")
+            Issue.record("two id columns were accepted")
+        } catch let error as LineError {
+            #expect(error.message.contains("name the same field"))
+        }
     }
 
     @Test func headerErrors() {

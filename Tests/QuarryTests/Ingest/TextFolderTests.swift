@@ -4,6 +4,10 @@
 import QuarryTestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import Quarry
 
 @Suite struct TextFolderTests {
@@ -41,7 +45,7 @@ import Testing
             writeFile(path, name)
         }
         dir.makeDirectory("empty")
-        #expect(try TextFolder.list(dir.path) == ["A.txt", "a.txt", "b.txt", "sub/deeper/y.md", "sub/z.txt", "é.txt"])
+        #expect(try TextFolder.list(dir.path).map(\.id) == ["A.txt", "a.txt", "b.txt", "sub/deeper/y.md", "sub/z.txt", "é.txt"])
         do {
             _ = try TextFolder.list(dir.file("missing"))
             Issue.record("a missing folder must be an error")
@@ -81,26 +85,54 @@ import Testing
     }
 
     @Test func headersNamedLikeTheSchemaFields() {
-        // The title field's and date field's names work as header names, case-insensitively.
-        let r = Self.parse("TITLE: From the header\nDATE: Tue, 09 Nov 1994 11:02:01 GMT\n\nFirst body line\n")
+        // In a mail, the title field's and date field's names work as header names, case-insensitively.
+        let r = Self.parse(
+            "From: a@example.com\nTITLE: From the header\nDATE: Tue, 09 Nov 1994 11:02:01 GMT\n\nFirst body line\n")
         #expect(Self.string(r.doc.text[0]) == "From the header")
         #expect(Self.string(r.doc.text[1]) == "First body line")
         #expect(r.doc.date == 784_378_921)
+        // Without a sign of mail, such lines are text.
+        let t = Self.parse("TITLE: From the header\nDATE: Tue, 09 Nov 1994 11:02:01 GMT\n\nFirst body line\n")
+        #expect(Self.string(t.doc.text[0]) == "TITLE: From the header")
+        #expect(t.doc.date == 1_700_000_000)
+    }
+
+    @Test func onlyRealMailHasHeaders() {
+        // Quarry's own sample: a report whose first lines look like "Word: value".
+        let report = Self.parse("Post-mortem: search service outage on 3 March\nSummary: the index was down\n\nTimeline:\n...")
+        #expect(Self.string(report.doc.text[0]) == "Post-mortem: search service outage on 3 March")
+        #expect(Self.string(report.doc.text[1]).hasPrefix("Summary: the index was down"))
+        // A folded Subject, a Received header: a mail, with the Subject joined.
+        let mail = Self.parse(
+            "Received: from mx.example.com\nSubject: A long subject\n\tcontinued here\nDate: Tue, 09 Nov 1994 11:02:01 GMT\n\nHi\n")
+        #expect(Self.string(mail.doc.text[0]) == "A long subject continued here")
+        #expect(mail.doc.date == 784_378_921)
+        #expect(Self.string(mail.doc.text[1]) == "Hi")
+        // An mbox "From " line, then headers.
+        let mbox = Self.parse("From ann@example.com Tue Nov  9 11:02:01 1994\nSubject: Hello\n\nBody\n")
+        #expect(Self.string(mbox.doc.text[0]) == "Hello")
+        #expect(Self.string(mbox.doc.text[1]) == "Body")
+        // Message-ID alone is enough.
+        let id = Self.parse("Message-ID: <1@x>\nSubject: S\n\nB")
+        #expect(Self.string(id.doc.text[0]) == "S")
     }
 
     @Test func aFirstLineThatOnlyLooksLikeAHeader() {
         let r = Self.parse("Note: this is prose\nnot a header line\n")
         #expect(Self.string(r.doc.text[0]) == "Note: this is prose")
         #expect(Self.string(r.doc.text[1]) == "not a header line")
-        // Headers without a title header: the title is the body's first line.
-        let h = Self.parse("Author: Ann\n\nReal title\nbody")
+        // Mail headers without a Subject: the title is the body's first line.
+        let h = Self.parse("From: ann@example.com\nDate: 2024-01-02\n\nReal title\nbody")
         #expect(Self.string(h.doc.text[0]) == "Real title")
         #expect(Self.string(h.doc.text[1]) == "body")
-        #expect(StoredDocument(h.doc.stored).text("Author") == "Ann")
+        #expect(StoredDocument(h.doc.stored).text("From") == "ann@example.com")
+        // One "Word: value" line and a blank line: text.
+        let a = Self.parse("Author: Ann\n\nReal title\nbody")
+        #expect(Self.string(a.doc.text[0]) == "Author: Ann")
     }
 
     @Test func aBadDateHeaderIsAnError() {
-        let r = Self.parse("Date: someday\n\nx")
+        let r = Self.parse("From: a@example.com\nDate: someday\n\nx")
         #expect(r.error?.column == 1)
         #expect(r.error?.message.contains("cannot parse the date header 'someday'") == true)
     }
@@ -132,5 +164,45 @@ import Testing
         #expect(stored.text("id") == "dir/we\"ird.txt")
         #expect(stored.text("title") == "Quote \"this\"")
         #expect(stored.text("body") == "\ttab\\")
+    }
+}
+
+@Suite struct FolderWalkTests {
+    @Test func globsLinksLoopsAndSingleFiles() throws {
+        let dir = TemporaryDirectory("folder")
+        dir.makeDirectory("docs")
+        dir.makeDirectory("docs/deep")
+        dir.makeDirectory("node_modules")
+        writeFile(dir.file("docs/a.md"), Array("# A".utf8))
+        writeFile(dir.file("docs/deep/b.md"), Array("# B".utf8))
+        writeFile(dir.file("docs/c.txt"), Array("C".utf8))
+        writeFile(dir.file("node_modules/x.md"), Array("X".utf8))
+        // A link back to the top: the walk does not loop.
+        #expect(symlink(dir.path, dir.file("docs/deep/loop")) == 0)
+        let all = try TextFolder.list(dir.path).map(\.id)
+        #expect(all == ["docs/a.md", "docs/c.txt", "docs/deep/b.md", "node_modules/x.md"])
+        let md = try TextFolder.list(dir.path, include: [PathGlob("*.md")], exclude: [PathGlob("node_modules")]).map(\.id)
+        #expect(md == ["docs/a.md", "docs/deep/b.md"])
+        let anchored = try TextFolder.list(dir.path, include: [PathGlob("docs/*.md")]).map(\.id)
+        #expect(anchored == ["docs/a.md"])
+        let deep = try TextFolder.list(dir.path, include: [PathGlob("**/b.md")]).map(\.id)
+        #expect(deep == ["docs/deep/b.md"])
+        // A file given alone is its own list, its id the path as given.
+        let one = try TextFolder.list(dir.file("docs/c.txt"))
+        #expect(one.map(\.id) == [dir.file("docs/c.txt")])
+        #expect(one.first?.size == 1)
+    }
+
+    @Test func binaryFiles() {
+        #expect(TextFolder.looksBinary([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00]))
+        #expect(!TextFolder.looksBinary(Array("plain text, café".utf8)))
+        #expect(!TextFolder.looksBinary([]))
+        // Latin-1 prose: many invalid bytes.
+        let latin1: [UInt8] = Array(repeating: Array("caf".utf8) + [0xE9, 0x20], count: 50).flatMap { $0 }
+        #expect(TextFolder.looksBinary(latin1))
+        // One stray byte in a long text is not binary (it is for --lossy or an error to decide).
+        var text = Array(String(repeating: "words and more words ", count: 100).utf8)
+        text[500] = 0xFF
+        #expect(!TextFolder.looksBinary(text))
     }
 }

@@ -302,15 +302,62 @@ struct FuzzyMatcher {
             // match, and the walk seeks to the first term after them (the prefix's bytes with the last one
             // incremented; UTF-8 has no 0xFF byte).
             if rowMin > k {
-                var next = Array(term[0..<ends[r - 1]])
-                if let last = next.last, last < 0xFF {
-                    next[next.count - 1] = last + 1
-                    return .skip(next)
-                }
-                return .noMatch
+                return nextCandidate(dead: r)
             }
         }
         let d = rows[scalars.count * stride + m]
         return d <= k ? .match(distance: d) : .noMatch
+    }
+
+    /// The first terms that can still match after the prefix of `dead` scalars died: the walk seeks to the
+    /// smallest string after it whose prefixes all stay within reach (a Levenshtein automaton's "next valid
+    /// string", computed from the rows). At depth d the row's minimum is k or less; if it is below k, any
+    /// character keeps the prefix alive and the next candidate is the next character; if it is exactly k, only
+    /// characters of the word at the columns where the row is k can (a match on the diagonal), or the one a
+    /// transposition needs. Without a candidate at depth d, the search goes up a level; past the top, nothing
+    /// after the current term can match.
+    private func nextCandidate(dead r: Int) -> TermMatcher.Verdict {
+        var depth = r - 1
+        var after = scalars[depth]
+        let m = word.count
+        while true {
+            let row = depth * stride
+            var next: UInt32?
+            if rowMins[depth] < k {
+                next = FuzzyMatcher.nextScalar(after)
+            } else {
+                for j in 1...max(m, 1) where j <= m && rows[row + j - 1] == k && word[j - 1] > after {
+                    if next == nil || word[j - 1] < next.unsafelyUnwrapped { next = word[j - 1] }
+                }
+                // A transposition: the previous character of the term is word[j - 1], this one word[j - 2].
+                if depth >= 1 && m >= 2 {
+                    let above = row - stride
+                    for j in 2...m where scalars[depth - 1] == word[j - 1] && rows[above + j - 2] < k {
+                        let c = word[j - 2]
+                        if c > after && (next == nil || c < next.unsafelyUnwrapped) { next = c }
+                    }
+                }
+            }
+            if let next {
+                var target = depth == 0 ? [] : Array(previous[0..<ends[depth - 1]])
+                FuzzyMatcher.appendUTF8(next, to: &target)
+                return .skip(target)
+            }
+            if depth == 0 { return .stop }
+            depth -= 1
+            after = scalars[depth]
+        }
+    }
+
+    /// The scalar after `v` (surrogates skipped), or nil after the last.
+    static func nextScalar(_ v: UInt32) -> UInt32? {
+        var n = v + 1
+        if n >= 0xD800 && n <= 0xDFFF { n = 0xE000 }
+        return n <= 0x10FFFF ? n : nil
+    }
+
+    static func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
+        guard let s = Unicode.Scalar(v) else { return }
+        out.append(contentsOf: String(s).utf8)
     }
 }

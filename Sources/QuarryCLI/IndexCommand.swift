@@ -1,4 +1,5 @@
-// `quarry index`: build or extend an index from JSON Lines, TSV or folders of text files (plain, gzip or zstd).
+// `quarry index`: build or extend an index from JSON Lines, TSV, CSV, mail (mbox, Maildir, .eml), WARC web crawls,
+// Wikipedia exports or folders of anything, plain or compressed (gzip, zstd, bzip2, xz).
 
 import ArgumentParser
 import Quarry
@@ -6,22 +7,31 @@ import Quarry
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Build an index, or add documents to one, from JSONL, TSV or text folders.",
+        abstract: "Build an index, or add documents to one, from JSONL, TSV, CSV, mail, WARC, Wikipedia or folders.",
         discussion: """
-            Inputs may be gzip- or zstd-compressed (detected from their first bytes). With no input, or '-',
-            documents are read from standard input. Running it on an existing index adds the documents; a document
+            The format of each input is detected from its content (--format auto; README, "Input"). Inputs may be
+            gzip-, zstd-, bzip2- or xz-compressed (detected from their first bytes). With no input, or '-',
+            documents are read from standard input (JSON Lines unless --format says otherwise). Running it on an existing index adds the documents; a document
             whose id is already there replaces the old one (--on-duplicate), so a dump can be indexed again, or a
             killed run restarted, and the index converges. Segments are merged after the run (--merge-policy).
             Examples:
               quarry index -i news-index Data/sample.jsonl
               zstd -dc dump.jsonl.zst | quarry index -i news-index -
-              quarry index -i notes --format text ~/notes
+              quarry index -i notes ~/notes
+              quarry index -i mail ~/mail/archive.mbox ~/Maildir
+              quarry index -i wiki simplewiki-latest-pages-articles.xml.bz2
+              quarry index -i crawl CC-MAIN-*.warc.gz
             """)
 
     @OptionGroup var location: IndexLocation
 
-    @Option(name: .long, help: "Input format: jsonl, tsv or text (a folder of text files, or text files).")
-    var format: String = "jsonl"
+    @Option(
+        name: .long,
+        help: "Input format: auto (from the content), jsonl, tsv, csv, text (a folder, or text files), mail, mbox, warc or wikipedia.")
+    var format: String = "auto"
+
+    @Option(name: .long, help: "The CSV field delimiter (one character; \\t for a tab).")
+    var delimiter: String = ","
 
     @Option(name: .long, help: "With --format text: only files matching this glob, e.g. '*.md' (repeatable).")
     var include: [String] = []
@@ -62,7 +72,7 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .long, help: "Another text field to index (repeatable; new index only).")
     var textField: [String] = []
 
-    @Option(name: .long, help: "The analyzer: default, or en (English stemming) (new index only).")
+    @Option(name: .long, help: "The analyzer: default, en (English stemming), fold (accent folding) or en+fold (new index only).")
     var analyzer: String?
 
     @Option(name: .long, help: "The longest document line accepted, e.g. 64M.")
@@ -80,12 +90,24 @@ struct IndexCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print no progress and no summary.")
     var quiet = false
 
+    /// `,`, `;`, `|`, `\t` (or a real tab) -> its byte.
+    static func delimiterByte(_ text: String) -> UInt8? {
+        if text == "\\t" || text == "\t" { return 0x09 }
+        guard text.utf8.count == 1, let b = text.utf8.first, b < 0x80, b != UInt8(ascii: "\""), b != 0x0A, b != 0x0D
+        else { return nil }
+        return b
+    }
+
     @Argument(help: "Input files or folders ('-' for standard input).")
     var inputs: [String] = []
 
     func validate() throws {
         guard InputFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown format '\(format)': use jsonl, tsv or text")
+            throw ValidationError(
+                "unknown format '\(format)': use \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard IndexCommand.delimiterByte(delimiter) != nil else {
+            throw ValidationError("--delimiter must be one ASCII character, or \\t")
         }
         guard let m = parseSize(memory), m >= 4 << 20 else {
             throw ValidationError("--memory must be a size of at least 4M, such as 256M or 1G")
@@ -93,7 +115,7 @@ struct IndexCommand: ParsableCommand {
         _ = m
         guard parseSize(maxLine) != nil else { throw ValidationError("--max-line must be a size such as 64M") }
         if let analyzer, AnalyzerKind(name: analyzer) == nil {
-            throw ValidationError("unknown analyzer '\(analyzer)': use default or en")
+            throw ValidationError("unknown analyzer '\(analyzer)': use default, en, fold or en+fold")
         }
         if let commitEvery, commitEvery <= 0 { throw ValidationError("--commit-every must be positive") }
         if let threads, threads <= 0 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
@@ -105,15 +127,16 @@ struct IndexCommand: ParsableCommand {
         }
         if mergeFactor < 2 || mergeFactor > 100 { throw ValidationError("--merge-factor must be in 2...100") }
         if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder or files") }
-        if format != "text" && !(include.isEmpty && exclude.isEmpty) {
-            throw ValidationError("--include and --exclude choose files of a folder: use them with --format text")
+        if !["text", "auto"].contains(format) && !(include.isEmpty && exclude.isEmpty) {
+            throw ValidationError("--include and --exclude choose files of folders: use them with folders")
         }
     }
 
     func run() throws {
         let directory = try location.resolve()
         var options = IndexOptions()
-        options.format = InputFormat(rawValue: format) ?? .jsonl
+        options.format = InputFormat(rawValue: format) ?? .auto
+        options.delimiter = IndexCommand.delimiterByte(delimiter) ?? UInt8(ascii: ",")
         options.memoryBudget = parseSize(memory) ?? (256 << 20)
         options.maxRecordBytes = parseSize(maxLine) ?? (64 << 20)
         options.skipBad = skipBad
@@ -136,9 +159,12 @@ struct IndexCommand: ParsableCommand {
         let schemaGiven =
             idField != nil || dateField != nil || titleField != nil || bodyField != nil || !textField.isEmpty
             || analyzer != nil
+        // Mail is searched by sender and recipients too: a new index of mail gets `from` and `to` text fields.
+        let mailFormats: Set<String> = ["mail", "mbox"]
+        let extra = textField.isEmpty && mailFormats.contains(format) ? ["from", "to"] : textField
         var schema: Schema? = Schema(
             idField: idField ?? "id", dateField: dateField ?? "date", titleField: titleField ?? "title",
-            bodyField: bodyField ?? "body", extraTextFields: textField,
+            bodyField: bodyField ?? "body", extraTextFields: extra,
             analyzer: analyzer.flatMap { AnalyzerKind(name: $0) } ?? .standard)
         if IndexDirectory.exists(directory) && !schemaGiven { schema = nil }
         let writer = try IndexWriter(directory: directory, schema: schema, options: options)

@@ -19,13 +19,22 @@ import Synchronization
 
 /// The input formats.
 public enum InputFormat: String, Sendable, CaseIterable {
-    case jsonl, tsv, text
+    /// Decided per input from its content (Ingest/DumpFormat.swift).
+    case auto
+    case jsonl, tsv, csv
+    /// A folder of files (each read by its own content), or text files.
+    case text
+    /// One mail message per input file.
+    case mail
+    case mbox, warc, wikipedia
 }
 
 /// How `quarry index` behaves.
 public struct IndexOptions: Sendable {
     /// The input format.
-    public var format: InputFormat = .jsonl
+    public var format: InputFormat = .auto
+    /// The CSV field delimiter.
+    public var delimiter: UInt8 = UInt8(ascii: ",")
     /// Memory for in-memory segments, over all worker threads.
     public var memoryBudget: Int = 256 << 20
     /// Skip bad documents (count and report them) instead of stopping.
@@ -103,6 +112,9 @@ enum WorkItem {
     /// documents for --auto-id.
     case lines(file: Int, firstLine: Int, firstRecord: Int, bytes: [UInt8], tsvHeader: [UInt8]?)
     case textFiles([TextFileRecord], firstRecord: Int)
+    /// Records of a dump (source `file`), the first being the `index`-th of its source and `firstRecord`-th of the
+    /// run (for --auto-id), with the parser that makes documents of them.
+    case records(file: Int, firstRecord: Int, index: Int, records: [Record], parser: any RecordParser)
     case barrier
     case end
 }
@@ -132,6 +144,10 @@ final class IndexRun: @unchecked Sendable {
     private var binaryFilesSkipped = 0
     var skippedSamples: [((Int, Int), QuarryError)] = []
     var documents = 0
+    /// Every source read, in order (inputs, and files of folders): its name for messages, and whether its places
+    /// are lines. Guarded by `sourcesLock`, not `monitor` (messages are made while `monitor` is held).
+    var sources: [(name: String, lines: Bool)] = []
+    let sourcesLock = Monitor()
     var barrierArrivals = 0
     var barrierGeneration = 0
     var commits = 0
@@ -187,15 +203,37 @@ final class IndexRun: @unchecked Sendable {
 
     /// The input place of a document's sequence number (see `sequence(_:)`), for messages.
     func describe(_ sequence: UInt64) -> String {
-        if options.format == .text { return "text file number \(sequence + 1)" }
         let file = Int(sequence >> 40)
-        let name = file < inputs.count ? (inputs[file] == "-" ? "<stdin>" : inputs[file]) : "input \(file)"
-        return "\(name):\(sequence & ((1 << 40) - 1))"
+        let place = Int(sequence & ((1 << 40) - 1))
+        let source: (name: String, lines: Bool) = sourcesLock.withLock {
+            file < sources.count ? sources[file] : (name: "input \(file)", lines: true)
+        }
+        return source.lines ? "\(source.name):\(place)" : (place == 0 ? source.name : "\(source.name), document \(place + 1)")
     }
 
-    /// A document's place in the input: (file, line) packed for lines, the record number for text files.
+    /// A document's place in the input: (source, line) or (source, record) packed.
     func sequence(_ location: (Int, Int)) -> UInt64 {
-        options.format == .text ? UInt64(max(0, location.1)) : UInt64(max(0, IndexRun.pack(location)))
+        UInt64(max(0, IndexRun.pack(location)))
+    }
+
+    /// Numbers a source (an input, or a file of a folder) in reading order; at most 2^23 per run.
+    func registerSource(_ name: String, lines: Bool) -> Int {
+        sourcesLock.withLock {
+            sources.append((name, lines))
+            return sources.count - 1
+        }
+    }
+
+    func setSourceKind(_ ordinal: Int, lines: Bool) {
+        sourcesLock.withLock { sources[ordinal].lines = lines }
+    }
+
+    func sourceHasLines(_ ordinal: Int) -> Bool {
+        sourcesLock.withLock { ordinal >= 0 && ordinal < sources.count && sources[ordinal].lines }
+    }
+
+    func sourceName(_ ordinal: Int) -> String {
+        sourcesLock.withLock { ordinal < sources.count ? sources[ordinal].name : "input \(ordinal)" }
     }
 
     /// Commits the segments flushed since the last commit (the caller holds `monitor`).
@@ -303,204 +341,344 @@ final class IndexRun: @unchecked Sendable {
 
     // MARK: Reading (main thread)
 
-    private func readInputs() throws(QuarryError) -> Int {
+    /// The state of the reading thread (one per run).
+    private struct ReadState {
         var total = 0
-        // --auto-id numbers on from the largest numeric id in the index, so that new numbers never meet old ones
-        // (which would replace them), whatever was deleted or merged away.
-        var record = writer.manifest.documentCount
-        if options.autoID { record = max(record, try writer.largestNumericID().map { Int(clamping: $0) } ?? 0) }
+        var record = 0
         var consumedBefore = 0
-        var lastProgress = Syscalls.monotonicNanoseconds()
+        // The first report goes out at once, then one every 200 ms.
+        var lastProgress: UInt64 = 0
         var knownTotal: Int? = 0
         var sinceBarrier = 0
-        let chunkTarget = 1 << 20
+    }
 
-        func report(_ consumed: Int) {
-            guard let progress = options.progress else { return }
-            let now = Syscalls.monotonicNanoseconds()
-            if now - lastProgress < 200_000_000 { return }
-            lastProgress = now
-            let docs = monitor.withLock { documents }
-            progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: knownTotal, seconds: elapsed()))
-        }
-        func maybeBarrier(_ records: Int) {
-            guard let every = options.commitEvery, every > 0 else { return }
-            sinceBarrier += records
-            if sinceBarrier >= every {
-                sinceBarrier = 0
-                for _ in 0..<workerCount { queue.push(.barrier) }
-            }
-        }
-
-        if options.format == .text {
-            // Every folder listed first, so that the progress knows the total.
-            let include = options.include.map(PathGlob.init)
-            let exclude = options.exclude.map(PathGlob.init)
-            var lists: [[FolderEntry]] = []
-            for root in inputs { lists.append(try TextFolder.list(root, include: include, exclude: exclude)) }
-            knownTotal = lists.reduce(0) { $0 + $1.reduce(0) { $0 + $1.size } }
-            var consumed = 0
-            var binary = 0
-            defer { monitor.withLock { binaryFilesSkipped += binary } }
-            for (fileIndex, files) in lists.enumerated() {
-                var batch: [TextFileRecord] = []
-                var batchBytes = 0
-                for entry in files {
-                    if options.isInterrupted() || isStopped { return total }
-                    let bytes: [UInt8]
-                    do {
-                        bytes = try readDecompressed(entry.path, limit: options.maxRecordBytes)
-                    } catch {
-                        consumed += entry.size
-                        if options.skipBad {
-                            recordSkip(error, order: (fileIndex, record))
-                            continue
-                        }
-                        throw error
-                    }
-                    consumed += entry.size
-                    if TextFolder.looksBinary(bytes) {
-                        binary += 1
-                        continue
-                    }
-                    batch.append(
-                        TextFileRecord(relativePath: entry.id, bytes: bytes, modificationTime: entry.modificationTime))
-                    batchBytes += bytes.count
-                    total += bytes.count
-                    if batchBytes >= chunkTarget || batch.count >= 1024 {
-                        queue.push(.textFiles(batch, firstRecord: record))
-                        record += batch.count
-                        maybeBarrier(batch.count)
-                        batch = []
-                        batchBytes = 0
-                    }
-                    report(consumed)
-                }
-                if !batch.isEmpty {
-                    queue.push(.textFiles(batch, firstRecord: record))
-                    record += batch.count
-                    maybeBarrier(batch.count)
-                }
-            }
-            return total
-        }
-
-        // The progress's total: every input's size, when all are regular files (a pipe's is unknown).
+    private func readInputs() throws(QuarryError) -> Int {
+        var st = ReadState()
+        // --auto-id numbers on from the largest numeric id in the index, so that new numbers never meet old ones
+        // (which would replace them), whatever was deleted or merged away.
+        st.record = writer.manifest.documentCount
+        if options.autoID { st.record = max(st.record, try writer.largestNumericID().map { Int(clamping: $0) } ?? 0) }
+        // Folders are listed first, so that the progress knows the total (compressed bytes for compressed files).
+        let include = options.include.map(PathGlob.init)
+        let exclude = options.exclude.map(PathGlob.init)
+        var plan: [(path: String, format: InputFormat, entries: [FolderEntry])] = []
         for path in inputs {
-            guard path != "-", case .success(let st) = Syscalls.status(path), st.isRegular else {
-                knownTotal = nil
-                break
+            var format = options.format
+            var isFolder = false
+            if path != "-", case .success(let status) = Syscalls.status(path) { isFolder = status.isDirectory }
+            // A folder is read file by file, each by its own content, whatever the format says (a Maildir given with
+            // --format mail).
+            if isFolder { format = .text }
+            if format == .auto { format = try DumpFormat.detect(path) }
+            if format == .text {
+                let entries = try TextFolder.list(path, include: include, exclude: exclude)
+                st.knownTotal = st.knownTotal.map { $0 + entries.reduce(0) { $0 + $1.size } }
+                plan.append((path, .text, entries))
+            } else {
+                if path != "-", case .success(let status) = Syscalls.status(path), status.isRegular {
+                    st.knownTotal = st.knownTotal.map { $0 + Int(status.size) }
+                } else {
+                    st.knownTotal = nil
+                }
+                plan.append((path, format, []))
             }
-            knownTotal = (knownTotal ?? 0) + Int(st.size)
         }
-        for (fileIndex, path) in inputs.enumerated() {
-            let opened = try openInput(path)
-            let source = opened.source
-            let name = path == "-" ? "<stdin>" : path
-            var buffer = [UInt8](repeating: 0, count: chunkTarget + 65536)
-            var filled = 0
-            var line = 1
-            var header: [UInt8]?
-            var skippingLongLine = false
-            var sawAnything = false
-            while true {
-                if options.isInterrupted() || isStopped { return total }
-                if filled == buffer.count {
-                    // No newline in a full buffer: the line is long. Grow up to the limit.
-                    if buffer.count >= options.maxRecordBytes + 1 {
-                        let e = QuarryError(
-                            .invalidInput,
-                            "the line is longer than \(options.maxRecordBytes >> 20) MiB (the limit for one document)",
-                            path: name, line: line)
-                        guard options.skipBad else { throw e }
-                        recordSkip(e, order: (fileIndex, line))
-                        skippingLongLine = true
-                        filled = 0
-                    } else {
-                        buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, options.maxRecordBytes + 1 - buffer.count)))
+        for item in plan {
+            if options.isInterrupted() || isStopped { return st.total }
+            switch item.format {
+            case .text:
+                try readFolderFiles(item.entries, &st)
+            case .jsonl, .tsv:
+                let ordinal = registerSource(item.path == "-" ? "<stdin>" : item.path, lines: true)
+                try readLines(item.path, format: item.format, ordinal: ordinal, &st)
+            default:
+                let ordinal = registerSource(item.path == "-" ? "<stdin>" : item.path, lines: false)
+                let opened = try openInput(item.path)
+                try readRecords(opened.source, name: item.path == "-" ? "<stdin>" : item.path, format: item.format, ordinal: ordinal, &st)
+                st.consumedBefore += opened.source.consumed
+            }
+        }
+        return st.total
+    }
+
+    private func report(_ consumed: Int, _ st: inout ReadState) {
+        guard let progress = options.progress else { return }
+        let now = Syscalls.monotonicNanoseconds()
+        if now - st.lastProgress < 200_000_000 { return }
+        st.lastProgress = now
+        let docs = monitor.withLock { documents }
+        progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: st.knownTotal, seconds: elapsed()))
+    }
+
+    private func maybeBarrier(_ records: Int, _ st: inout ReadState) {
+        guard let every = options.commitEvery, every > 0 else { return }
+        st.sinceBarrier += records
+        if st.sinceBarrier >= every {
+            st.sinceBarrier = 0
+            for _ in 0..<workerCount { queue.push(.barrier) }
+        }
+    }
+
+    /// The files of a folder: each read whole (decompressed), binary ones left out, then by its content: one
+    /// document (text, a mail, an HTML page) or many (an mbox, a WARC file, JSON Lines, a MediaWiki export).
+    private func readFolderFiles(_ entries: [FolderEntry], _ st: inout ReadState) throws(QuarryError) {
+        var batch: [TextFileRecord] = []
+        var batchBytes = 0
+        var binary = 0
+        defer { monitor.withLock { binaryFilesSkipped += binary } }
+        func flush(_ st: inout ReadState) {
+            if batch.isEmpty { return }
+            queue.push(.textFiles(batch, firstRecord: st.record))
+            st.record += batch.count
+            maybeBarrier(batch.count, &st)
+            batch = []
+            batchBytes = 0
+        }
+        var consumed = st.consumedBefore
+        for entry in entries {
+            if options.isInterrupted() || isStopped { return }
+            let ordinal = registerSource(entry.path, lines: false)
+            let bytes: [UInt8]
+            do {
+                bytes = try readDecompressed(entry.path, limit: options.maxRecordBytes)
+            } catch {
+                consumed += entry.size
+                if options.skipBad {
+                    recordSkip(error, order: (ordinal, 0))
+                    continue
+                }
+                throw error
+            }
+            consumed += entry.size
+            // The kind first: a WARC file holds binary payloads, an old mail raw Latin-1; only what would be read
+            // as text is tested for being binary.
+            let kind = DumpFormat.detect(bytes, name: entry.id)
+            if (kind == .text || kind == .html) && TextFolder.looksBinary(bytes) {
+                binary += 1
+                continue
+            }
+            st.total += bytes.count
+            switch kind {
+            case .text, .mail, .html:
+                batch.append(
+                    TextFileRecord(
+                        relativePath: entry.id, bytes: bytes, modificationTime: entry.modificationTime, ordinal: ordinal,
+                        kind: kind))
+                batchBytes += bytes.count
+                if batchBytes >= 1 << 20 || batch.count >= 1024 { flush(&st) }
+            case .jsonl, .tsv:
+                flush(&st)
+                setSourceKind(ordinal, lines: true)
+                let source = MemorySource(bytes)
+                try readLineSource(source, name: entry.path, format: kind == .jsonl ? .jsonl : .tsv, ordinal: ordinal, &st)
+            default:
+                flush(&st)
+                try readRecords(MemorySource(bytes), name: entry.path, format: kind.inputFormat, ordinal: ordinal, &st)
+            }
+            report(consumed, &st)
+        }
+        flush(&st)
+        st.consumedBefore = consumed
+    }
+
+    /// A dump made of records (mbox, WARC, MediaWiki, CSV): split on this thread, parsed by the workers.
+    private func readRecords(
+        _ source: ByteSource, name: String, format: InputFormat, ordinal: Int, _ st: inout ReadState
+    ) throws(QuarryError) {
+        var splitter = DumpFormat.splitter(format, delimiter: options.delimiter)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var filled = 0
+        var base = 0
+        var line = 1
+        var index = 0
+        var sawAnything = false
+        while true {
+            if options.isInterrupted() || isStopped { return }
+            if filled == buffer.count {
+                // No whole record in a full buffer: it is long. Grow up to the limit.
+                if buffer.count >= options.maxRecordBytes {
+                    throw QuarryError(
+                        .invalidInput,
+                        "a record is longer than \(options.maxRecordBytes >> 20) MiB (the limit for one document)",
+                        path: name, offset: base)
+                }
+                buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, options.maxRecordBytes - buffer.count)))
+            }
+            let n = try buffer.withMutableBytes { raw throws(QuarryError) in
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+            }
+            if n > 0 { sawAnything = true }
+            st.total += n
+            report(st.consumedBefore + source.consumed, &st)
+            filled += n
+            let final = n == 0
+            var records: [Record] = []
+            let used: Int
+            do {
+                used = try buffer.withUnsafeBufferPointer { all throws(LineError) in
+                    try splitter.split(
+                        UnsafeBufferPointer(rebasing: all[0..<filled]), base: base, line: line, final: final,
+                        into: &records)
+                }
+            } catch {
+                throw QuarryError(.invalidInput, error.message, path: name, offset: base)
+            }
+            if !records.isEmpty {
+                let parser = DumpFormat.parser(format, splitter: splitter, schema: schema, options: options)
+                // Batches of about 1 MB, so that the workers share the work.
+                var from = 0
+                while from < records.count {
+                    var to = from
+                    var bytes = 0
+                    while to < records.count && (bytes < 1 << 20 || to == from) {
+                        bytes += records[to].bytes.count
+                        to += 1
                     }
-                }
-                let n = try buffer.withMutableBytes { raw throws(QuarryError) in
-                    try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
-                }
-                total += n
-                report(consumedBefore + source.consumed)
-                if n > 0 { sawAnything = true }
-                let end = filled + n
-                let atEOF = n == 0
-                // Cut after the last newline (or everything at end of input).
-                var cut = end
-                if !atEOF {
-                    // After the last newline (the bytes before `filled` had none).
-                    guard let k = buffer.withUnsafeBytes({ lastNewline($0, filled, end) }) else {
-                        filled = end
-                        continue
-                    }
-                    cut = k + 1
-                }
-                var start = 0
-                if skippingLongLine {
-                    // Drop the rest of the overlong line.
-                    if let nl = buffer[0..<cut].firstIndex(of: 0x0A) {
-                        start = nl + 1
-                        line += 1
-                        skippingLongLine = false
-                    } else {
-                        start = cut
-                    }
-                }
-                if options.format == .tsv && header == nil && start < cut {
-                    // The header is the first line of the file.
-                    let nl = buffer[start..<cut].firstIndex(of: 0x0A) ?? cut
-                    header = Array(buffer[start..<nl])
-                    line += 1
-                    start = min(nl + 1, cut)
-                }
-                // Whole lines go out as chunks; with --commit-every, a chunk ends where a commit falls due.
-                var from = start
-                while from < cut {
-                    var to = cut
-                    if let every = options.commitEvery, every > 0 {
-                        // Just after the newline that completes the records due before the next commit.
-                        var wanted = every - sinceBarrier
-                        var k = from
-                        while k < cut && wanted > 0 {
-                            k = buffer.withUnsafeBytes { nextNewline($0, k, cut) } + 1
-                            wanted -= 1
-                        }
-                        to = min(k, cut)
-                    }
-                    let bytes = Array(buffer[from..<to])
-                    var lines = bytes.withUnsafeBytes { countNewlines($0) }
-                    if atEOF && to == cut && bytes.last != 0x0A { lines += 1 }
-                    queue.push(.lines(file: fileIndex, firstLine: line, firstRecord: record, bytes: bytes, tsvHeader: header))
-                    line += lines
-                    record += lines
-                    maybeBarrier(lines)
+                    let chunk = Array(records[from..<to])
+                    queue.push(.records(file: ordinal, firstRecord: st.record, index: index, records: chunk, parser: parser))
+                    st.record += chunk.count
+                    index += chunk.count
+                    maybeBarrier(chunk.count, &st)
                     from = to
                 }
-                // Keep the partial last line.
-                let rest = end - cut
+            }
+            if used > 0 {
+                line += buffer[0..<used].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                base += used
+                let rest = filled - used
                 if rest > 0 {
                     buffer.withUnsafeMutableBytes { raw in
-                        raw.baseAddress.unsafelyUnwrapped.copyMemory(from: raw.baseAddress.unsafelyUnwrapped + cut, byteCount: rest)
+                        raw.baseAddress.unsafelyUnwrapped.copyMemory(
+                            from: raw.baseAddress.unsafelyUnwrapped + used, byteCount: rest)
                     }
                 }
                 filled = rest
-                if atEOF { break }
             }
-            if !sawAnything {
-                let e = QuarryError(.invalidInput, "the input is empty", path: name)
-                guard options.skipBad else { throw e }
-                recordSkip(e, order: (fileIndex, 0))
-            }
-            if options.format == .tsv && header == nil && sawAnything {
-                throw QuarryError(.invalidInput, "the TSV input has no header row", path: name, line: 1)
-            }
-            consumedBefore += source.consumed
+            if final { break }
         }
-        return total
+        if !sawAnything {
+            let e = QuarryError(.invalidInput, "the input is empty", path: name)
+            guard options.skipBad else { throw e }
+            recordSkip(e, order: (ordinal, 0))
+        }
     }
+
+    /// JSON Lines or TSV from a path.
+    private func readLines(_ path: String, format: InputFormat, ordinal: Int, _ st: inout ReadState) throws(QuarryError) {
+        let opened = try openInput(path)
+        try readLineSource(opened.source, name: path == "-" ? "<stdin>" : path, format: format, ordinal: ordinal, &st)
+        st.consumedBefore += opened.source.consumed
+    }
+
+    /// JSON Lines or TSV: whole lines go out to the workers in chunks.
+    private func readLineSource(
+        _ source: ByteSource, name: String, format: InputFormat, ordinal: Int, _ st: inout ReadState
+    ) throws(QuarryError) {
+        let chunkTarget = 1 << 20
+        let fileIndex = ordinal
+        var buffer = [UInt8](repeating: 0, count: chunkTarget + 65536)
+        var filled = 0
+        var line = 1
+        var header: [UInt8]?
+        var skippingLongLine = false
+        var sawAnything = false
+        while true {
+            if options.isInterrupted() || isStopped { return }
+            if filled == buffer.count {
+                // No newline in a full buffer: the line is long. Grow up to the limit.
+                if buffer.count >= options.maxRecordBytes + 1 {
+                    let e = QuarryError(
+                        .invalidInput,
+                        "the line is longer than \(options.maxRecordBytes >> 20) MiB (the limit for one document)",
+                        path: name, line: line)
+                    guard options.skipBad else { throw e }
+                    recordSkip(e, order: (fileIndex, line))
+                    skippingLongLine = true
+                    filled = 0
+                } else {
+                    buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, options.maxRecordBytes + 1 - buffer.count)))
+                }
+            }
+            let n = try buffer.withMutableBytes { raw throws(QuarryError) in
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+            }
+            st.total += n
+            report(st.consumedBefore + source.consumed, &st)
+            if n > 0 { sawAnything = true }
+            let end = filled + n
+            let atEOF = n == 0
+            // Cut after the last newline (or everything at end of input).
+            var cut = end
+            if !atEOF {
+                // After the last newline (the bytes before `filled` had none).
+                guard let k = buffer.withUnsafeBytes({ lastNewline($0, filled, end) }) else {
+                    filled = end
+                    continue
+                }
+                cut = k + 1
+            }
+            var start = 0
+            if skippingLongLine {
+                // Drop the rest of the overlong line.
+                if let nl = buffer[0..<cut].firstIndex(of: 0x0A) {
+                    start = nl + 1
+                    line += 1
+                    skippingLongLine = false
+                } else {
+                    start = cut
+                }
+            }
+            if format == .tsv && header == nil && start < cut {
+                // The header is the first line of the file.
+                let nl = buffer[start..<cut].firstIndex(of: 0x0A) ?? cut
+                header = Array(buffer[start..<nl])
+                line += 1
+                start = min(nl + 1, cut)
+            }
+            // Whole lines go out as chunks; with --commit-every, a chunk ends where a commit falls due.
+            var from = start
+            while from < cut {
+                var to = cut
+                if let every = options.commitEvery, every > 0 {
+                    // Just after the newline that completes the records due before the next commit.
+                    var wanted = every - st.sinceBarrier
+                    var k = from
+                    while k < cut && wanted > 0 {
+                        k = buffer.withUnsafeBytes { nextNewline($0, k, cut) } + 1
+                        wanted -= 1
+                    }
+                    to = min(k, cut)
+                }
+                let bytes = Array(buffer[from..<to])
+                var lines = bytes.withUnsafeBytes { countNewlines($0) }
+                if atEOF && to == cut && bytes.last != 0x0A { lines += 1 }
+                queue.push(.lines(file: fileIndex, firstLine: line, firstRecord: st.record, bytes: bytes, tsvHeader: header))
+                line += lines
+                st.record += lines
+                maybeBarrier(lines, &st)
+                from = to
+            }
+            // Keep the partial last line.
+            let rest = end - cut
+            if rest > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress.unsafelyUnwrapped.copyMemory(from: raw.baseAddress.unsafelyUnwrapped + cut, byteCount: rest)
+                }
+            }
+            filled = rest
+            if atEOF { break }
+        }
+        if !sawAnything {
+            let e = QuarryError(.invalidInput, "the input is empty", path: name)
+            guard options.skipBad else { throw e }
+            recordSkip(e, order: (fileIndex, 0))
+        }
+        if format == .tsv && header == nil && sawAnything {
+            throw QuarryError(.invalidInput, "the TSV input has no header row", path: name, line: 1)
+        }
+    }
+
+
 
     // MARK: Working (worker threads)
 
@@ -557,7 +735,7 @@ final class IndexRun: @unchecked Sendable {
                         let e = QuarryError(
                             .invalidInput,
                             "duplicate id '\(doc.idString)': it is also at \(self.describe(b.sequence(of: earlier))) (--on-duplicate replace keeps the later one, skip the earlier one)",
-                            path: describe(), line: options.format == .text ? nil : location.line)
+                            path: describe(), line: sourceHasLines(location.file) ? location.line : nil)
                         if options.skipBad {
                             recordSkip(e, order: location)
                             return true
@@ -581,7 +759,7 @@ final class IndexRun: @unchecked Sendable {
                 if e.code == .invalidInput && e.path == nil {
                     // A document the builder refused (too large to store): name its place, honour --skip-bad.
                     e.path = describe()
-                    e.line = options.format == .text ? nil : location.line
+                    e.line = sourceHasLines(location.file) ? location.line : nil
                     if options.skipBad {
                         recordSkip(e, order: location)
                         return true
@@ -600,13 +778,24 @@ final class IndexRun: @unchecked Sendable {
             case .barrier:
                 if !isStopped { _ = flushBuilder() }
                 arriveAtBarrier()
-            case .textFiles(let records, let firstRecord):
-                if isAfterFailure((firstRecord, firstRecord)) || options.isInterrupted() { continue }
-                for (k, r) in records.enumerated() {
-                    let location = (firstRecord, firstRecord + k)
+            case .textFiles(let records, _):
+                if options.isInterrupted() { continue }
+                for r in records {
+                    let location = (r.ordinal, 0)
                     if isAfterFailure(location) { break }
                     do {
-                        try TextFolder.parse(r, schema: schema, lossy: options.lossy, into: &doc)
+                        switch r.kind {
+                        case .mail:
+                            try Mail.parse(r.bytes).fill(&doc, schema: schema, fallbackID: r.relativePath)
+                        case .html:
+                            let (title, text) = HTMLText.extract(r.bytes)
+                            var page = SourceDocument(id: r.relativePath, date: r.modificationTime)
+                            page.title = title ?? ""
+                            page.body = text
+                            try page.fill(&doc, schema: schema, fallbackID: r.relativePath)
+                        default:
+                            try TextFolder.parse(r, schema: schema, lossy: options.lossy, into: &doc)
+                        }
                     } catch {
                         let e = QuarryError(.invalidInput, error.message, path: r.relativePath)
                         if options.skipBad {
@@ -618,10 +807,35 @@ final class IndexRun: @unchecked Sendable {
                     }
                     if !add(location, { r.relativePath }) { break }
                 }
+            case .records(let file, let firstRecord, let index, let records, let parser):
+                if isAfterFailure((file, index)) || options.isInterrupted() { continue }
+                let name = sourceName(file)
+                for (k, r) in records.enumerated() {
+                    let location = (file, index + k)
+                    if isAfterFailure(location) { break }
+                    let place = r.line.map { "\(name):\($0)" } ?? "\(name)@\(r.offset)"
+                    do {
+                        guard let source = try parser.parse(r) else { continue }
+                        let fallback = options.autoID ? String(firstRecord + k + 1) : place
+                        try source.fill(&doc, schema: schema, fallbackID: fallback)
+                    } catch {
+                        let e =
+                            r.line != nil
+                            ? QuarryError(.invalidInput, error.message, path: name, line: r.line)
+                            : QuarryError(.invalidInput, error.message, path: name, offset: r.offset)
+                        if options.skipBad {
+                            recordSkip(e, order: location)
+                            continue
+                        }
+                        fail(e, order: location)
+                        break
+                    }
+                    if !add(location, { place }) { break }
+                }
             case .lines(let file, let firstLine, let firstRecord, let bytes, let header):
                 if isAfterFailure((file, firstLine)) || options.isInterrupted() { continue }
-                let name = inputs[file] == "-" ? "<stdin>" : inputs[file]
-                if options.format == .tsv, let header, header != tsvHeader {
+                let name = sourceName(file)
+                if header != nil, let header, header != tsvHeader {
                     do {
                         try header.withBuffer { h throws(LineError) in try tsv.parseHeader(h, autoID: options.autoID) }
                         tsvHeader = header
@@ -634,7 +848,7 @@ final class IndexRun: @unchecked Sendable {
                 func handle(_ line: UnsafeBufferPointer<UInt8>, _ thisLine: Int, _ record: Int) {
                     do {
                         let auto = options.autoID ? UInt64(record) : nil
-                        if options.format == .tsv {
+                        if header != nil {
                             try tsv.parse(line, into: &doc, autoID: auto)
                         } else {
                             try json.parse(line, into: &doc, autoID: auto)

@@ -379,6 +379,25 @@ final class XzSource: ByteSource {
     }
 }
 
+/// Bytes already in memory (a file of a folder, read whole) as a byte source.
+final class MemorySource: ByteSource {
+    private let bytes: [UInt8]
+    private(set) var consumed = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(QuarryError) -> Int {
+        let n = min(buffer.count, bytes.count - consumed)
+        if n <= 0 { return 0 }
+        bytes.withUnsafeBytes { src in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: src[consumed..<(consumed + n)]))
+        }
+        consumed += n
+        return n
+    }
+}
+
 /// Opens an input (a path, or "-" for standard input) with decompression as its first bytes require.
 func openInput(_ path: String) throws(QuarryError) -> (source: ByteSource, compression: Compression, size: Int?) {
     let file: FileSource

@@ -14,6 +14,10 @@ struct TextFileRecord: Sendable {
     var relativePath: String
     var bytes: [UInt8]
     var modificationTime: Int64
+    /// The source's number in the run (IndexRun.registerSource).
+    var ordinal: Int = 0
+    /// What the file holds: text, a mail or an HTML page.
+    var kind: ContentKind = .text
 }
 
 /// A file found in a folder walk.
@@ -217,8 +221,19 @@ enum TextFolder {
                 bodyLines.removeFirst()
             }
             if let first = bodyLines.first {
-                title = text(first)
+                // A Markdown heading is a title without its marks.
+                var t = text(first)[...]
+                if t.first == UInt8(ascii: "#") {
+                    let marks = t.prefix(while: { $0 == UInt8(ascii: "#") })
+                    if marks.count <= 6 && t.dropFirst(marks.count).first == 0x20 {
+                        t = t.dropFirst(marks.count).drop(while: { $0 == 0x20 })
+                    }
+                }
+                title = Array(t)
                 bodyLines.removeFirst()
+                while let next = bodyLines.first, text(next).allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                    bodyLines.removeFirst()
+                }
             }
         }
         var body: [UInt8] = []

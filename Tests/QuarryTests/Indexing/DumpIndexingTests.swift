@@ -135,3 +135,28 @@ import Testing
     }
 }
 
+
+/// The samples in Data/ (one per format, made by Data/make-samples.py) index as Data/README.md says.
+@Suite struct DataSampleTests {
+    /// The repository's Data folder, found from this source file's path.
+    static let data: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        while let last = parts.last, last != "Tests" { parts.removeLast() }
+        parts.removeLast()
+        return parts.joined(separator: "/") + "/Data"
+    }()
+
+    @Test(arguments: [
+        ("sample-mail/archive.mbox", 8, 0), ("sample-mail/Maildir", 3, 0), ("sample-web/crawl.warc.gz", 5, 0),
+        ("sample-wiki/pages-articles.xml.bz2", 5, 0), ("sample.csv", 24, 0), ("sample-mixed", 11, 1),
+        ("sample.jsonl", 240, 0),
+    ])
+    func eachSampleIndexes(path: String, documents: Int, binary: Int) throws {
+        let dir = TemporaryDirectory("samples")
+        let report = try buildIndex(at: dir.file("index"), inputs: [Self.data + "/" + path])
+        #expect(report.documentsAdded == documents, "\(path)")
+        #expect(report.binaryFilesSkipped == binary, "\(path)")
+        #expect(report.documentsSkipped == 0, "\(path)")
+        #expect(IndexChecker.check(dir.file("index")).isSound)
+    }
+}

@@ -1,5 +1,5 @@
 // Seeded random inputs for the parsers that input and query text reach: the query parser, the JSON Lines and TSV
-// readers and the date parser. Inputs are random bytes, and valid examples cut, spliced and mutated (the shapes
+// readers, the dump readers (mail and mbox, WARC, MediaWiki and wikitext, CSV, HTML) and the date parser. Inputs are random bytes, and valid examples cut, spliced and mutated (the shapes
 // that find bugs). A parser may accept or refuse an input, but never trap, loop or take unbounded time; a trap
 // fails the run, and the seed is printed so that it can be replayed.
 //
@@ -112,6 +112,72 @@ struct FuzzTests {
             if rng.chance(0.01) {
                 var header = TSVParser(schema: Schema(), lossy: false)
                 bytes.withUnsafeBufferPointer { b in _ = try? header.parseHeader(b) }
+            }
+        }
+    }
+
+    static let mailExamples = [
+        "From a@b Tue Nov  9 11:02:01 1994\nFrom: =?UTF-8?Q?Andr=C3=A9?= <a@b>\nSubject: =?iso-8859-1?B?Y2Fm6Q==?=\n folded\nDate: Tue, 09 Nov 1994 11:02:01 GMT\n\nbody\n>From quoted\n\nFrom c@d Wed Nov 10 1994\nSubject: two\n\nx\n",
+        "From: a@b\nDate: 2024-01-02\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain; charset=latin1\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9=\n\n--x\nContent-Type: text/html\n\n<p>hi &amp;</p>\n--x\nContent-Type: message/rfc822\n\nSubject: in\n\ninner\n--x--\n",
+    ]
+    static let dumpExamples = [
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://a/\r\nWARC-Date: 2024-01-02T00:00:00Z\r\nContent-Length: 77\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><title>T</title>body</html>\r\n\r\n",
+        "<mediawiki><siteinfo><base>https://x/wiki/Main</base></siteinfo><page><title>A &amp; B</title><ns>0</ns><id>1</id><revision><timestamp>2024-01-02T00:00:00Z</timestamp><text>'''Bold''' [[Link|text]] {{Infobox|a={{b}}}} &lt;ref&gt;r&lt;/ref&gt; {| t |}</text></revision></page></mediawiki>",
+        "id,title,body\r\n1,\"a, \"\"b\"\"\",\"two\nlines\"\r\n2,x,y\n",
+    ]
+
+    /// Splits `bytes` with `splitter` in two calls cut at a random place, then parses each record: never a trap.
+    static func splitAndParse<S: RecordSplitter>(
+        _ bytes: [UInt8], _ splitter: inout S, _ rng: inout SeededRandom, _ parser: (S) -> any RecordParser
+    ) {
+        var records: [Record] = []
+        let cut = Int(rng.next() % UInt64(bytes.count + 1))
+        var used = cut
+        do {
+            used = try bytes.withUnsafeBufferPointer { b throws(LineError) in
+                try splitter.split(UnsafeBufferPointer(rebasing: b[0..<cut]), base: 0, line: 1, final: false, into: &records)
+            }
+        } catch {}
+        do {
+            _ = try bytes.withUnsafeBufferPointer { b throws(LineError) in
+                try splitter.split(
+                    UnsafeBufferPointer(rebasing: b[min(used, bytes.count)...]), base: used, line: 1, final: true,
+                    into: &records)
+            }
+        } catch {}
+        let p = parser(splitter)
+        var doc = Document(textFieldCount: 4)
+        for r in records {
+            if let d = try? p.parse(r) {
+                _ = try? d.fill(&doc, schema: Schema(extraTextFields: ["from", "to"]), fallbackID: "x")
+            }
+        }
+    }
+
+    @Test func dumpReaders() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xF022_0005)
+        let schema = Schema()
+        let options = IndexOptions()
+        for k in 0..<Self.inputs {
+            let mail = Self.input(&rng, Self.mailExamples)
+            _ = try? Mail.parse(mail)
+            var mbox = MboxSplitter()
+            Self.splitAndParse(mail, &mbox, &rng) { _ in MailParser() }
+            let dump = Self.input(&rng, Self.dumpExamples)
+            switch k % 4 {
+            case 0:
+                var s = WARCSplitter()
+                Self.splitAndParse(dump, &s, &rng) { _ in WARCParser() }
+            case 1:
+                var s = WikipediaSplitter()
+                Self.splitAndParse(dump, &s, &rng) { _ in WikipediaParser() }
+                _ = Wikitext.plainText(String(decoding: dump, as: UTF8.self))
+            case 2:
+                var s = CSVSplitter()
+                Self.splitAndParse(dump, &s, &rng) { DumpFormat.parser(.csv, splitter: $0, schema: schema, options: options) }
+            default:
+                _ = HTMLText.extract(dump)
+                _ = DumpFormat.detect(dump, name: "x")
             }
         }
     }

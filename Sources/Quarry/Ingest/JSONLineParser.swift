@@ -512,19 +512,41 @@ struct Parser {
 
 /// Appends `bytes` as a JSON string literal (quoted, escaped).
 func appendJSONString<C: Collection>(_ bytes: C, to out: inout [UInt8]) where C.Element == UInt8 {
+    if let array = bytes as? [UInt8] {
+        appendJSONString(array, to: &out)
+        return
+    }
+    appendJSONString(Array(bytes), to: &out)
+}
+
+/// A JSON string literal of `bytes`: runs that need no escape are copied whole (the common case: most text has
+/// a quote or a line break every few dozen bytes at most).
+func appendJSONString(_ bytes: [UInt8], to out: inout [UInt8]) {
     let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    out.reserveCapacity(out.count + bytes.count + 2)
     out.append(UInt8(ascii: "\""))
-    for c in bytes {
+    var runStart = 0
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let c = bytes[i]
+        if c >= 0x20 && c != 0x22 && c != 0x5C && c != 0x7F {
+            i += 1
+            continue
+        }
+        if runStart < i { out.append(contentsOf: bytes[runStart..<i]) }
         switch c {
         case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
         case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
         case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
         case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
         case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-        case 0..<0x20, 0x7F:
+        default:
             out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
-        default: out.append(c)
         }
+        i += 1
+        runStart = i
     }
+    if runStart < n { out.append(contentsOf: bytes[runStart..<n]) }
     out.append(UInt8(ascii: "\""))
 }

@@ -316,17 +316,20 @@ enum Mail {
     }
 
     static func decodeText(_ bytes: [UInt8], charset: String?) -> String {
-        var text: String
-        if let charset, let t = Charset.decode(bytes, charset: charset) {
-            text = t
-        } else {
-            text = bytesText(bytes)
+        // Line ends as LF (CR is the same byte in every charset read here but UTF-16).
+        var bytes = bytes
+        let utf16 = charset.map { Charset.normalize($0).hasPrefix("utf16") } ?? false
+        if !utf16 && bytes.contains(0x0D) { bytes.removeAll { $0 == 0x0D } }
+        // Surrounding blank space trimmed on the bytes (ASCII whitespace in every ASCII-compatible charset).
+        if !utf16 {
+            var end = bytes.count
+            while end > 0 && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x09) { end -= 1 }
+            var start = 0
+            while start < end && (bytes[start] == 0x20 || bytes[start] == 0x0A || bytes[start] == 0x09) { start += 1 }
+            if start > 0 || end < bytes.count { bytes = Array(bytes[start..<end]) }
         }
-        // Line ends as LF.
-        if text.utf8.contains(0x0D) {
-            text = String(text.unicodeScalars.filter { $0 != "\r" }.map(Character.init))
-        }
-        return text.trimmed
+        if let charset, let t = Charset.decode(bytes, charset: charset) { return utf16 ? t.trimmed : t }
+        return bytesText(bytes)
     }
 
     // MARK: Encodings
@@ -484,24 +487,24 @@ struct MboxSplitter: RecordSplitter {
     static func unquote(_ data: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(end - start)
+        // Line by line: a line of '>'s then "From " loses one '>'; lines are copied whole.
         var i = start
-        var atLineStart = true
         while i < end {
-            let c = data[i]
-            if atLineStart && c == UInt8(ascii: ">") {
+            var lineEnd = i
+            while lineEnd < end && data[lineEnd] != 0x0A { lineEnd += 1 }
+            if lineEnd < end { lineEnd += 1 }
+            var from = i
+            if data[i] == UInt8(ascii: ">") {
                 var j = i
-                while j < end && data[j] == UInt8(ascii: ">") { j += 1 }
-                if j + 5 <= end && data[j] == 0x46 && data[j + 1] == 0x72 && data[j + 2] == 0x6F && data[j + 3] == 0x6D
-                    && data[j + 4] == 0x20
+                while j < lineEnd && data[j] == UInt8(ascii: ">") { j += 1 }
+                if j + 5 <= lineEnd && data[j] == 0x46 && data[j + 1] == 0x72 && data[j + 2] == 0x6F
+                    && data[j + 3] == 0x6D && data[j + 4] == 0x20
                 {
-                    i += 1  // drop one '>'
-                    atLineStart = false
-                    continue
+                    from = i + 1
                 }
             }
-            out.append(c)
-            atLineStart = c == 0x0A
-            i += 1
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: data[from..<lineEnd]))
+            i = lineEnd
         }
         // The blank line that separates messages is not part of the message.
         while out.last == 0x0A || out.last == 0x0D {
@@ -513,11 +516,17 @@ struct MboxSplitter: RecordSplitter {
 }
 
 extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and line breaks.
+    /// Without leading and trailing spaces, tabs and line breaks (looked for in the UTF-8 bytes).
     var trimmed: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" || f == "\r\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" || l == "\r\n" { s = s.dropLast() }
-        return String(s)
+        let bytes = Array(utf8)
+        var end = bytes.count
+        while end > 0 && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) {
+            end -= 1
+        }
+        var start = 0
+        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A || bytes[start] == 0x0D) {
+            start += 1
+        }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

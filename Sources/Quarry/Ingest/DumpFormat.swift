@@ -67,7 +67,7 @@ enum DumpFormat {
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return .jsonl }
         let trimmed = bytes.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
         if trimmed.first == UInt8(ascii: "{") { return .jsonl }
-        if bytes.starts(with: Array("From ".utf8)) { return .mbox }
+        if looksLikeMboxStart(Array(bytes.prefix(4096))) { return .mbox }
         if bytes.starts(with: Array("WARC/1.".utf8)) { return .warc }
         let prefix = String(decoding: trimmed.prefix(512), as: UTF8.self).lowercased()
         if prefix.hasPrefix("<mediawiki") || (prefix.hasPrefix("<?xml") && prefix.contains("<mediawiki")) {
@@ -82,6 +82,26 @@ enum DumpFormat {
         if lower.hasSuffix(".tsv") { return .tsv }
         if lower.hasSuffix(".csv") { return .csv }
         return .text
+    }
+
+    /// An mbox's first message: a "From " line with a sender and a date (a time such as 11:02), then a header
+    /// line. A note whose first line is "From COBOL to COBOL II" is text.
+    static func looksLikeMboxStart(_ bytes: [UInt8]) -> Bool {
+        guard bytes.starts(with: Array("From ".utf8)), let nl = bytes.firstIndex(of: 0x0A) else { return false }
+        let first = Array(bytes[0..<nl])
+        var hasTime = false
+        if first.count >= 5 {
+            for i in 0..<(first.count - 4) {
+                let d = { (k: Int) in first[i + k] >= 0x30 && first[i + k] <= 0x39 }
+                if d(0) && d(1) && first[i + 2] == UInt8(ascii: ":") && d(3) && d(4) {
+                    hasTime = true
+                    break
+                }
+            }
+        }
+        guard hasTime else { return false }
+        let (headers, _) = Mail.parseHeaders(bytes, from: nl + 1)
+        return !headers.isEmpty
     }
 
     /// A mail's header block at the start of `bytes` (folded lines included).

@@ -160,3 +160,21 @@ import Testing
         #expect(IndexChecker.check(dir.file("index")).isSound)
     }
 }
+
+@Suite struct DetectionTests {
+    @Test func kindsFromContent() {
+        func kind(_ text: String, _ name: String = "x") -> ContentKind { DumpFormat.detect(Array(text.utf8), name: name) }
+        #expect(kind("From ann@example.com Tue Nov  9 11:02:01 1994\nFrom: ann@example.com\n\nHi\n") == .mbox)
+        // A note whose first line begins with "From " is text (found by Benchmarks/ingest on usenet).
+        #expect(kind("From COBOL -> COBOL II ?\n\nWe are thinking about it.\n") == .text)
+        #expect(kind("From 10:30 to noon\nno headers here\n") == .text)
+        #expect(kind("{\"id\":1}\n") == .jsonl)
+        #expect(kind("not json\n", "data.jsonl") == .jsonl)
+        #expect(kind("WARC/1.0\r\n") == .warc)
+        #expect(kind("<?xml version=\"1.0\"?>\n<mediawiki xmlns=\"x\">") == .wikipedia)
+        #expect(kind("Received: from x\nSubject: s\n\nb") == .mail)
+        #expect(kind("Summary: it was down\n\nDetails") == .text)
+        #expect(kind("<!DOCTYPE html><html>") == .html)
+        #expect(kind("a,b\n1,2\n", "t.csv.gz") == .csv)
+    }
+}

@@ -20,6 +20,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // `quarry serve` only (the QuarryServer target): the engine and the other commands build without them.
+        // No default traits: swift-configuration and full Foundation are not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -71,9 +78,26 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // `quarry serve`: the HTTP service (Hummingbird), in its own target so that the engine's tests build
+        // without the server's dependencies.
+        .target(
+            name: "QuarryServer",
+            dependencies: [
+                "Quarry",
+                "QuarryCLI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "quarry",
-            dependencies: ["QuarryCLI"],
+            dependencies: ["QuarryCLI", "QuarryServer"],
             linkerSettings: [
                 // A shell search is mostly process start: linking the Swift runtime and FoundationEssentials
                 // statically saves the dynamic loader's symbol lookups, about 2 ms of every `quarry` run
@@ -98,6 +122,10 @@ let package = Package(
         .testTarget(
             name: "QuarryCLITests",
             dependencies: ["QuarryCLI", "Quarry", "QuarryTestSupport"]
+        ),
+        .testTarget(
+            name: "QuarryServerTests",
+            dependencies: ["QuarryServer", "QuarryCLI", "Quarry", "QuarryTestSupport"]
         ),
     ]
 )

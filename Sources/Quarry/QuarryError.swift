@@ -27,6 +27,8 @@ public struct QuarryError: Error, Sendable, CustomStringConvertible {
         case locked
         /// The operation was interrupted (Ctrl-C).
         case interrupted
+        /// A search ran past its time budget (`Searcher.timeBudget`).
+        case timedOut
     }
 
     /// What kind of failure this is.

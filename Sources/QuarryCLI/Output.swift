@@ -49,15 +49,15 @@ struct OutputStream {
 }
 
 /// Prints a line to standard error at once.
-func printError(_ s: String) {
+public func printError(_ s: String) {
     var e = OutputStream.standardError()
     e.line(s)
     e.flush()
 }
 
-enum Format {
+public enum Format {
     /// `value` with `decimals` digits after the point (rounded half away from zero).
-    static func fixed(_ value: Double, _ decimals: Int) -> String {
+    public static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
@@ -73,7 +73,7 @@ enum Format {
     }
 
     /// 1234567 -> "1,234,567".
-    static func grouped(_ value: Int) -> String {
+    public static func grouped(_ value: Int) -> String {
         let s = String(abs(value))
         var out = ""
         for (i, c) in s.enumerated() {
@@ -84,7 +84,7 @@ enum Format {
     }
 
     /// Bytes as "12.3 MB" (decimal units, as `ls -h --si` and most benchmarks).
-    static func bytes(_ value: Int) -> String {
+    public static func bytes(_ value: Int) -> String {
         let v = Double(value)
         if v < 1000 { return "\(value) B" }
         if v < 1e6 { return fixed(v / 1e3, 1) + " kB" }
@@ -92,7 +92,7 @@ enum Format {
         return fixed(v / 1e9, 2) + " GB"
     }
 
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         if seconds < 1 { return fixed(seconds * 1000, 0) + " ms" }
         if seconds < 60 { return fixed(seconds, 2) + " s" }
         let m = Int(seconds) / 60
@@ -100,30 +100,31 @@ enum Format {
         return "\(m)m\(s < 10 ? "0" : "")\(s)s"
     }
 
-    static func padLeft(_ s: String, _ width: Int) -> String {
+    public static func padLeft(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }
 
-    static func padRight(_ s: String, _ width: Int) -> String {
+    public static func padRight(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
     }
 }
 
 /// A JSON object built by hand.
-struct JSONObject {
+public struct JSONObject {
+    public init() {}
     private var parts: [String] = []
 
-    mutating func add(_ key: String, _ value: Int) { parts.append("\(quote(key)):\(value)") }
-    mutating func add(_ key: String, _ value: UInt64) { parts.append("\(quote(key)):\(value)") }
-    mutating func add(_ key: String, _ value: Double, decimals: Int = 3) {
+    public mutating func add(_ key: String, _ value: Int) { parts.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, _ value: UInt64) { parts.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, _ value: Double, decimals: Int = 3) {
         parts.append("\(quote(key)):\(value.isFinite ? Format.fixed(value, decimals) : "null")")
     }
-    mutating func add(_ key: String, _ value: String?) { parts.append("\(quote(key)):\(value.map(quote) ?? "null")") }
-    mutating func add(_ key: String, _ value: Bool) { parts.append("\(quote(key)):\(value)") }
-    mutating func add(_ key: String, raw: String) { parts.append("\(quote(key)):\(raw)") }
+    public mutating func add(_ key: String, _ value: String?) { parts.append("\(quote(key)):\(value.map(quote) ?? "null")") }
+    public mutating func add(_ key: String, _ value: Bool) { parts.append("\(quote(key)):\(value)") }
+    public mutating func add(_ key: String, raw: String) { parts.append("\(quote(key)):\(raw)") }
 
-    var text: String { "{" + parts.joined(separator: ",") + "}" }
+    public var text: String { "{" + parts.joined(separator: ",") + "}" }
 }
 
 /// A JSON string literal (the engine's, so that the CLI and stored documents escape alike).
-func quote(_ s: String) -> String { jsonQuote(s) }
+public func quote(_ s: String) -> String { jsonQuote(s) }

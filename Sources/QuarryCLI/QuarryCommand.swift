@@ -15,7 +15,17 @@ import Quarry
 
 /// The root command.
 public struct QuarryCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+    /// Subcommands from other modules, added by the `quarry` executable before it parses (`serve`, in the
+    /// QuarryServer module, so that this module and its tests build without the server's dependencies).
+    nonisolated(unsafe) public static var plugins: [any ParsableCommand.Type] = []
+
+    public static var configuration: CommandConfiguration {
+        var c = baseConfiguration
+        c.subcommands += plugins
+        return c
+    }
+
+    static let baseConfiguration = CommandConfiguration(
         commandName: "quarry",
         abstract: "A full-text search engine: index corpus dumps, search them in milliseconds, measure latency.",
         discussion: """
@@ -111,19 +121,19 @@ func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
 }
 
 /// The index directory option shared by every command.
-struct IndexLocation: ParsableArguments {
+public struct IndexLocation: ParsableArguments {
     @Option(
         name: [.short, .customLong("index")],
         help: "The index directory (default: $QUARRY_INDEX). `search` and `get` take several: -i a -i b.")
-    var index: [String] = []
+    public var index: [String] = []
 
-    init() {}
+    public init() {}
 
     init(index: String?) {
         self.index = index.map { [$0] } ?? []
     }
 
-    init(indexes: [String]) {
+    public init(indexes: [String]) {
         self.index = indexes
     }
 
@@ -138,7 +148,7 @@ struct IndexLocation: ParsableArguments {
     }
 
     /// Every directory given: -i options, or $QUARRY_INDEX as a `:`-separated list.
-    func resolveAll() throws -> [String] {
+    public func resolveAll() throws -> [String] {
         let given = index.filter { !$0.isEmpty }
         if !given.isEmpty { return given }
         if let env = getenv("QUARRY_INDEX") {
@@ -149,7 +159,7 @@ struct IndexLocation: ParsableArguments {
     }
 
     /// Opens the indexes given as one reader (several are searched as one: IndexReader(combining:)).
-    func openReader() throws -> IndexReader {
+    public func openReader() throws -> IndexReader {
         let readers = try resolveAll().map { path throws -> IndexReader in try IndexReader(directory: path) }
         for (k, r) in readers.enumerated() {
             if let twin = readers[..<k].first(where: { $0.manifest.indexID == r.manifest.indexID }) {
@@ -161,7 +171,7 @@ struct IndexLocation: ParsableArguments {
 }
 
 /// Parses sizes such as 256M, 1G, 512k, 1000000.
-func parseSize(_ text: String) -> Int? {
+public func parseSize(_ text: String) -> Int? {
     var digits = text.lowercased()
     var multiplier = 1
     if digits.hasSuffix("ib") { digits.removeLast(2) } else if digits.hasSuffix("b") { digits.removeLast() }

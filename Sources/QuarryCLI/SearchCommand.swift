@@ -153,6 +153,27 @@ struct SearchRequest: Equatable {
         return (parts[0], b)
     }
 
+    /// The options as engine parameters (after `validate`).
+    func parameters(showTotal: Bool) -> SearchParameters {
+        var p = SearchParameters(query: query.joined(separator: " "))
+        p.limit = hitLimit ?? 10
+        p.offset = offset
+        p.sort = SortOrder(rawValue: sort) ?? .score
+        p.from = from
+        p.to = to
+        p.any = any
+        p.fields = fields.map { Set($0.split(separator: ",").map { String($0.filter { $0 != " " }) }) }
+        p.noBody = noBody
+        p.explain = explain
+        p.snippetLength = snippetLength
+        p.facet = facet.flatMap(DatePeriod.init(rawValue:))
+        for b in boosts {
+            if let (name, value) = SearchRequest.parseBoost(b) { p.boosts[name] = value }
+        }
+        p.total = showTotal
+        return p
+    }
+
     func run(exiting: Bool = false) throws {
         let start = Clock.now()
         let reader = try IndexLocation(indexes: indexes).openReader()
@@ -161,28 +182,20 @@ struct SearchRequest: Equatable {
             keepUntilExit(reader)
         }
         let text = query.joined(separator: " ")
-        var fieldBoosts: [Int: Float] = [:]
-        for b in boosts {
-            guard let (name, value) = SearchRequest.parseBoost(b) else { continue }
-            guard let ord = reader.schema.textFieldOrd(name), ord == 1 || ord == 2 else {
-                throw ValidationError(
-                    "--boost \(b): '\(name)' is not a default field (\(reader.schema.titleField) or \(reader.schema.bodyField))")
-            }
-            fieldBoosts[ord] = value
-        }
-        let parsed = try SearchRequest.parseQuery(
-            text, schema: reader.schema, any: any, from: from, to: to, fieldBoosts: fieldBoosts)
         let searcher = Searcher(reader: reader)
         var out = OutputStream.standardOutput()
-        let period = facet.flatMap(DatePeriod.init(rawValue:))
-        // The facet pass counts every match too: then no separate count is needed.
-        let facets = try period.map { p in try SearchRequest.reportingColumn(text) { try searcher.dateFacets(parsed, by: p) } }
+        let showFooter = !json && !envelope && !ids && !count && Terminal.stdoutIsTerminal
+        var parameters = self.parameters(showTotal: envelope || showFooter)
+        let period = parameters.facet
         if count {
+            // Only the number (and the facets, whose pass counts every match too).
+            let parsed = try SearchRequest.reportingColumn(text) { try parameters.parsed(reader.schema) }
+            let facets = try period.map { p in try SearchRequest.reportingColumn(text) { try searcher.dateFacets(parsed, by: p) } }
             let n = try facets?.total ?? SearchRequest.reportingColumn(text) { try searcher.count(parsed) }
             if json || envelope {
                 var o = JSONObject()
                 o.add("count", n)
-                if let facets, let period { o.add("facets", raw: SearchRequest.facetsJSON(facets, period)) }
+                if let facets, let period { o.add("facets", raw: SearchPage.facetsJSON(facets, period)) }
                 out.line(o.text)
             } else {
                 out.line(String(n))
@@ -192,28 +205,25 @@ struct SearchRequest: Equatable {
             if n == 0 { throw ExitCode(1) }
             return
         }
-        let order = SortOrder(rawValue: sort) ?? .score
-        let hitLimit = self.hitLimit ?? 10
-        let result = try SearchRequest.reportingColumn(text) {
-            try searcher.search(parsed, limit: hitLimit, offset: offset, sort: order)
+        if ids { parameters.fields = ["id"] }
+        let page = try SearchRequest.reportingColumn(text) {
+            try SearchPage(parameters, searcher: searcher, wantSnippets: !ids)
         }
-        // The exact number of matches (one more pass over the postings, without scoring), when it is shown.
-        let showFooter = !json && !envelope && !ids && Terminal.stdoutIsTerminal
-        var total: Int?
-        if let facets {
-            total = facets.total
-        } else if envelope || showFooter || (result.hits.isEmpty && (offset > 0 || hitLimit == 0)) {
-            total = try searcher.count(parsed)
+        let offset = parameters.offset
+        let hitLimit = parameters.limit
+        var total = page.total
+        if page.hits.isEmpty && total == nil && (offset > 0 || hitLimit == 0) {
+            total = try searcher.count(page.query)
         }
-        if result.hits.isEmpty && !envelope {
+        if page.hits.isEmpty && !envelope {
             if offset > 0, let total, total > 0 {
                 // Past the end of the matches: say how many there are, so that the pager knows where it stands.
                 printError("no hits at --offset \(offset): the query has \(total) match\(total == 1 ? "" : "es")")
                 throw ExitCode(1)
             }
-            if let facets, let period, facets.total > 0 {
+            if let facets = page.facets, let period, facets.total > 0 {
                 if json {
-                    out.line("{\"facets\":" + SearchRequest.facetsJSON(facets, period) + "}")
+                    out.line("{\"facets\":" + SearchPage.facetsJSON(facets, period) + "}")
                 } else {
                     SearchRequest.printFacets(facets, period, into: &out)
                 }
@@ -228,117 +238,52 @@ struct SearchRequest: Equatable {
             if !ids && !json && Terminal.stdoutIsTerminal { printError("no match") }
             throw ExitCode(1)
         }
-        let schema = reader.schema
-        let fetcher = DocumentFetcher(reader)
         if ids {
-            for hit in result.hits {
-                out.line(StoredDocument.text(schema.idField, in: try fetcher.document(segment: hit.segment, doc: hit.doc)) ?? "")
-            }
+            for hit in page.hits { out.line(hit.id) }
             out.flush()
             return
         }
         let useColor =
             color == "always"
             || (color == "auto" && Terminal.stdoutIsTerminal && !json && !envelope && !Terminal.noColorRequested)
-        // Snippet terms: the query's terms in the body (and title) fields, weighted by idf.
-        let highlight = try searcher.highlightTerms(parsed)
-        var bodySnippets = SnippetGenerator(
-            analyzer: schema.analyzer, terms: highlight.filter { $0.field == 2 }.map { ($0.term, $0.idf) },
-            maxLength: snippetLength)
-        var titleMarks = SnippetGenerator(
-            analyzer: schema.analyzer, terms: highlight.filter { $0.field == 1 }.map { ($0.term, $0.idf) })
-        let chosen = fields.map { Set($0.split(separator: ",").map { String($0.filter { $0 != " " }) }) }
-        func wanted(_ key: String) -> Bool {
-            if let chosen { return chosen.contains(key) }
-            if key == "explanation" { return explain }
-            if noBody && key == schema.bodyField { return false }
-            return true
+        if envelope {
+            out.line(page.envelopeJSON(tookMilliseconds: (Clock.now() - start) * 1000))
+            out.flush()
+            if (page.total ?? 0) == 0 { throw ExitCode(1) }  // as grep: nothing matched
+            return
         }
-        var jsonHits: [String] = []
-        for (rank, hit) in result.hits.enumerated() {
-            let stored = try fetcher.document(segment: hit.segment, doc: hit.doc)
-            let doc = StoredDocument(stored)
-            let id = doc.text(schema.idField) ?? ""
-            let date = reader.segments[hit.segment].date(hit.doc)
-            let title = titleMarks.highlightAll(doc.text(schema.titleField) ?? "")
-            let needsSnippet = !(json || envelope) || wanted("snippet") || wanted("highlights")
-            let snippet =
-                needsSnippet
-                ? bodySnippets.snippet(doc.text(schema.bodyField) ?? "")
-                : Snippet.empty
-            if json || envelope {
-                var o = JSONObject()
-                if wanted("rank") { o.add("rank", offset + rank + 1) }
-                if wanted("id") { o.add("id", id) }
-                if wanted("score") && order != .index { o.add("score", Double(hit.score), decimals: 6) }
-                if wanted("date") { o.add("date", date.map { ISODate.format($0) }) }
-                if wanted("title") { o.add("title", title.text) }
-                if wanted("snippet") {
-                    o.add("snippet", (snippet.truncatedStart ? "…" : "") + snippet.text + (snippet.truncatedEnd ? "…" : ""))
-                }
-                if wanted("highlights") {
-                    let shift = snippet.truncatedStart ? 1 : 0
-                    o.add(
-                        "highlights",
-                        raw: "["
-                            + snippet.highlights.map { "[\($0.lowerBound + shift),\($0.upperBound + shift)]" }.joined(
-                                separator: ",") + "]")
-                }
-                if wanted("explanation") && order != .index {
-                    o.add("explanation", raw: SearchRequest.explanationJSON(try searcher.explain(parsed, hit: hit)))
-                }
-                var line = o.text
-                // The stored fields, except those already given.
-                let reserved: Set<String> = [
-                    "rank", "id", "score", "date", "title", "snippet", "highlights", "explanation", schema.idField,
-                ]
-                var extra = ""
-                for m in doc.members where !reserved.contains(m.name) && wanted(m.name) {
-                    extra += "," + quote(m.name) + ":" + String(decoding: doc.json[m.value], as: UTF8.self)
-                }
-                line.removeLast()
-                if line.count == 1 && !extra.isEmpty { extra.removeFirst() }
-                line += extra + "}"
-                if envelope { jsonHits.append(line) } else { out.line(line) }
-            } else {
-                let score = order == .index ? "" : Format.fixed(Double(hit.score), 3)
-                let day = date.map { ISODate.formatDay($0) } ?? "no date   "
-                let head = useColor ? "\u{1B}[33m\(id)\u{1B}[0m" : id
-                out.line("\(head)  \(day)  \(score)")
-                out.line("  " + render(title, color: useColor, bold: true))
-                if !snippet.text.isEmpty {
-                    let s = render(snippet, color: useColor, bold: false)
-                    out.line("  " + (snippet.truncatedStart ? "…" : "") + s + (snippet.truncatedEnd ? "…" : ""))
-                }
-                if explain && order != .index {
-                    for l in try searcher.explain(parsed, hit: hit).lines(indent: 2) { out.line(l) }
-                }
-                out.line()
+        for hit in page.hits {
+            if json {
+                out.line(page.hitJSON(hit))
+                continue
             }
+            let score = hit.score.map { Format.fixed(Double($0), 3) } ?? ""
+            let day = hit.date.map { ISODate.formatDay($0) } ?? "no date   "
+            let head = useColor ? "\u{1B}[33m\(hit.id)\u{1B}[0m" : hit.id
+            out.line("\(head)  \(day)  \(score)")
+            out.line("  " + render(hit.title, color: useColor, bold: true))
+            let snippet = hit.snippet
+            if !snippet.text.isEmpty {
+                let s = render(snippet, color: useColor, bold: false)
+                out.line("  " + (snippet.truncatedStart ? "…" : "") + s + (snippet.truncatedEnd ? "…" : ""))
+            }
+            if let e = hit.explanation {
+                for l in e.lines(indent: 2) { out.line(l) }
+            }
+            out.line()
         }
         let elapsed = (Clock.now() - start) * 1000
-        if envelope {
-            var o = JSONObject()
-            o.add("total", total ?? 0)
-            o.add("offset", offset)
-            o.add("limit", hitLimit)
-            o.add("took_ms", elapsed, decimals: 3)
-            o.add("hits", raw: "[" + jsonHits.joined(separator: ",") + "]")
-            if let facets, let period { o.add("facets", raw: SearchRequest.facetsJSON(facets, period)) }
-            out.line(o.text)
-            if (total ?? 0) == 0 {
-                out.flush()
-                throw ExitCode(1)  // as grep: nothing matched
+        if let facets = page.facets, let period {
+            if json {
+                out.line("{\"facets\":" + SearchPage.facetsJSON(facets, period) + "}")
+            } else {
+                SearchRequest.printFacets(facets, period, into: &out)
             }
-        } else if json, let facets, let period {
-            out.line("{\"facets\":" + SearchRequest.facetsJSON(facets, period) + "}")
-        } else if !json, let facets, let period {
-            SearchRequest.printFacets(facets, period, into: &out)
         }
         out.flush()
         if showFooter, let total {
             // The page and the exact number of matches.
-            printError("hits \(offset + 1)–\(offset + result.hits.count) of \(total) in \(Format.fixed(elapsed, 1)) ms")
+            printError("hits \(offset + 1)–\(offset + page.hits.count) of \(total) in \(Format.fixed(elapsed, 1)) ms")
         }
     }
 
@@ -362,12 +307,6 @@ struct SearchRequest: Equatable {
         printError("  " + String(repeating: " ", count: max(0, column - 1)) + "^")
     }
 
-    /// `{"year":[{"value":"1995","count":3},...],"missing":0}` (missing: matches without a date).
-    static func facetsJSON(_ f: FacetCounts, _ period: DatePeriod) -> String {
-        let items = f.counts.map { "{\"value\":\(quote($0.value)),\"count\":\($0.count)}" }
-        return "{\(quote(period.rawValue)):[\(items.joined(separator: ","))],\"missing\":\(f.missing)}"
-    }
-
     /// A table of counts with a bar per value.
     static func printFacets(_ f: FacetCounts, _ period: DatePeriod, into out: inout OutputStream) {
         var rows = f.counts.map { ($0.value, $0.count) }
@@ -386,46 +325,20 @@ struct SearchRequest: Equatable {
         }
     }
 
-    /// An explanation as JSON: {"score":..,"description":..,"details":[..]}.
-    static func explanationJSON(_ e: Explanation) -> String {
-        var o = JSONObject()
-        o.add("score", Double(e.score), decimals: 6)
-        o.add("description", e.description)
-        o.add("details", raw: "[" + e.details.map(explanationJSON).joined(separator: ",") + "]")
-        return o.text
-    }
-
     /// Parses a query as `quarry search` does, with `--from`/`--to` as a date filter. A syntax error is printed
     /// with a caret under its column (exit 2).
     static func parseQuery(
         _ text: String, schema: Schema, any: Bool, from: String?, to: String?, fieldBoosts: [Int: Float] = [:]
     ) throws -> Query {
-        var parser = QueryParser(schema: schema, defaultOr: any)
-        parser.fieldBoosts = fieldBoosts
-        var parsed: Query
-        do {
-            parsed = try parser.parse(text)
-        } catch {
-            if case .invalidQuery(let column) = error.code {
-                printQueryError(error.message, column: column, text: text)
-                throw ExitCode(2)
-            }
-            throw error
+        var p = SearchParameters(query: text)
+        p.any = any
+        p.from = from
+        p.to = to
+        for (ord, b) in fieldBoosts {
+            if ord == 1 { p.boosts[schema.titleField] = b }
+            if ord == 2 { p.boosts[schema.bodyField] = b }
         }
-        if from != nil || to != nil {
-            var lower: Int64?
-            var upper: Int64?
-            if let from {
-                guard let p = DateParser.parsePeriod(from) else { throw ValidationError("cannot read the date '\(from)' given to --from") }
-                lower = p.start
-            }
-            if let to {
-                guard let p = DateParser.parsePeriod(to) else { throw ValidationError("cannot read the date '\(to)' given to --to") }
-                upper = p.end
-            }
-            parsed = .boolean(must: [parsed], should: [], mustNot: [], filter: [.dateRange(lower: lower, upper: upper)])
-        }
-        return parsed
+        return try reportingColumn(text) { try p.parsed(schema) }
     }
 
     /// Parses `search` arguments without ArgumentParser; nil for anything it does not handle plainly (help,

@@ -3,8 +3,9 @@
 import ArgumentParser
 import Quarry
 
-struct StatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct StatsCommand: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         commandName: "stats",
         abstract: "Show documents, segments, terms per field, bytes per file kind, field lengths and date range.")
 
@@ -13,36 +14,13 @@ struct StatsCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
-    func run() throws {
+    public func run() throws {
         let directory = try location.resolve()
         let reader = try IndexReader(directory: directory)
         let stats = try IndexStats(reader)
         var out = OutputStream.standardOutput()
         if json {
-            var o = JSONObject()
-            o.add("index", directory)
-            o.add("documents", stats.documents)
-            o.add("deleted_documents", stats.deletedDocuments)
-            o.add("segments", stats.segments)
-            o.add("bytes", stats.bytes)
-            var kinds = JSONObject()
-            for (k, b) in stats.bytesByKind { kinds.add(k.rawValue, b) }
-            o.add("bytes_by_kind", raw: kinds.text)
-            var fields = JSONObject()
-            for f in stats.fields {
-                var fo = JSONObject()
-                fo.add("terms", f.terms)
-                fo.add("total_length", f.totalLength)
-                fo.add("average_length", f.averageLength, decimals: 3)
-                fields.add(f.name, raw: fo.text)
-            }
-            o.add("fields", raw: fields.text)
-            o.add("analyzer", stats.analyzer.rawValue)
-            o.add("dated_documents", stats.datedDocuments)
-            o.add("min_date", stats.minDate.map { ISODate.format($0) })
-            o.add("max_date", stats.maxDate.map { ISODate.format($0) })
-            o.add("generation", stats.generation)
-            out.line(o.text)
+            out.line(StatsCommand.json(stats, directory: directory))
         } else {
             out.line("index      \(directory)")
             out.line(
@@ -76,5 +54,33 @@ struct StatsCommand: ParsableCommand {
             }
         }
         out.flush()
+    }
+
+    /// The statistics as one JSON object (`quarry stats --json`, the service's `/stats`).
+    public static func json(_ stats: IndexStats, directory: String) -> String {
+        var o = JSONObject()
+        o.add("index", directory)
+        o.add("documents", stats.documents)
+        o.add("deleted_documents", stats.deletedDocuments)
+        o.add("segments", stats.segments)
+        o.add("bytes", stats.bytes)
+        var kinds = JSONObject()
+        for (k, b) in stats.bytesByKind { kinds.add(k.rawValue, b) }
+        o.add("bytes_by_kind", raw: kinds.text)
+        var fields = JSONObject()
+        for f in stats.fields {
+            var fo = JSONObject()
+            fo.add("terms", f.terms)
+            fo.add("total_length", f.totalLength)
+            fo.add("average_length", f.averageLength, decimals: 3)
+            fields.add(f.name, raw: fo.text)
+        }
+        o.add("fields", raw: fields.text)
+        o.add("analyzer", stats.analyzer.rawValue)
+        o.add("dated_documents", stats.datedDocuments)
+        o.add("min_date", stats.minDate.map { ISODate.format($0) })
+        o.add("max_date", stats.maxDate.map { ISODate.format($0) })
+        o.add("generation", stats.generation)
+        return o.text
     }
 }

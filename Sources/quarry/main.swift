@@ -1,3 +1,5 @@
 import QuarryCLI
+import QuarryServer
 
+QuarryCommand.plugins = [ServeCommand.self]
 QuarryCommand.mainExit()

@@ -163,8 +163,10 @@ public final class WriteLock {
     public let path: String
 
     /// Takes the lock of the index at `directory`.
+    /// - Parameter holder: who takes it ("quarry serve on 127.0.0.1:7700"), written into the lock file with the
+    ///   process id, so that a writer refused the lock can say who holds it.
     /// - Throws: `QuarryError.locked` if another process holds it.
-    public init(directory: String) throws(QuarryError) {
+    public init(directory: String, holder: String? = nil) throws(QuarryError) {
         path = directory + "/" + IndexDirectory.lockName
         let fd: FileDescriptor
         do {
@@ -177,9 +179,21 @@ public final class WriteLock {
         switch Syscalls.lockExclusive(fd) {
         case .success:
             self.fd = fd
+            // Who holds it, for the others' error messages (best effort: the lock is what counts).
+            let text = holder.map { "\($0) (process \(Syscalls.processID()))" } ?? ""
+            _ = Syscalls.replaceContents(fd, Array(text.utf8))
         case .failure(let e):
+            var held = ""
+            let bytes = Syscalls.readPrefix(fd, count: 200)
+            if !bytes.isEmpty { held = String(decoding: bytes, as: UTF8.self).filter { $0 != "\n" } }
             try? fd.close()
             if e == .wouldBlock || e == .resourceTemporarilyUnavailable {
+                if !held.isEmpty {
+                    throw QuarryError(
+                        .locked,
+                        "\(held) is writing to this index (it holds \(IndexDirectory.lockName)); stop it, or send the documents to it",
+                        path: directory)
+                }
                 throw QuarryError(
                     .locked,
                     "another process is writing to this index (it holds \(IndexDirectory.lockName)); wait for it to finish",

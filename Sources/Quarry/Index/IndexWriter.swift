@@ -89,7 +89,7 @@ public final class IndexWriter {
         self.directory = directory
         self.options = options
         try IndexDirectory.create(directory)
-        lock = try WriteLock(directory: directory)
+        lock = try WriteLock(directory: directory, holder: options.lockHolder)
         let m: Manifest
         if IndexDirectory.exists(directory) {
             m = try IndexDirectory.readManifest(directory)
@@ -169,6 +169,65 @@ public final class IndexWriter {
             throw QuarryError(.invalidInput, "column \(error.column): \(error.message)")
         }
         try add(parsed)
+    }
+
+    /// What `add(jsonLines:skipBad:)` did.
+    public struct BatchReport: Sendable {
+        /// Documents added (visible at the next commit).
+        public var added = 0
+        /// Bad lines: 1-based line number and message (at most 100 kept; `skipped` counts them all).
+        public var errors: [(line: Int, message: String)] = []
+        public var skipped = 0
+    }
+
+    /// Adds documents given as JSON Lines (the `quarry index` reader and validation, line by line). Without
+    /// `skipBad` the batch is all or nothing: every line is checked first, and a bad one adds none and throws
+    /// `invalidInput` naming its line. Blank lines are ignored.
+    public func add(jsonLines bytes: [UInt8], skipBad: Bool) throws(QuarryError) -> BatchReport {
+        var report = BatchReport()
+        var lines: [Range<Int>] = []
+        var start = 0
+        var lineNumber = 0
+        var bad = Set<Int>()
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            lineNumber += 1
+            var stop = end
+            if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
+            let range = start..<stop
+            lines.append(range)
+            start = end + 1
+            if bytes[range].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            // The validation pass.
+            do {
+                try Array(bytes[range]).withBuffer { b throws(LineError) in
+                    try parser.parse(b, into: &parsed, autoID: nil)
+                }
+            } catch {
+                if !skipBad {
+                    throw QuarryError(.invalidInput, "column \(error.column): \(error.message)", line: lineNumber)
+                }
+                bad.insert(lineNumber)
+                report.skipped += 1
+                if report.errors.count < 100 {
+                    report.errors.append((lineNumber, "column \(error.column): \(error.message)"))
+                }
+            }
+        }
+        for (k, range) in lines.enumerated() where !bad.contains(k + 1) {
+            if bytes[range].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            do {
+                try Array(bytes[range]).withBuffer { b throws(LineError) in
+                    try parser.parse(b, into: &parsed, autoID: nil)
+                }
+            } catch {
+                continue  // checked above
+            }
+            try add(parsed)
+            report.added += 1
+        }
+        return report
     }
 
     /// Adds a document with the given id, date (seconds since 1970) and text fields (by the schema's names; other

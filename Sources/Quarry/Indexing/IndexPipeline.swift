@@ -61,6 +61,9 @@ public struct IndexOptions: Sendable {
     public var include: [String] = []
     /// For folders: files and folders whose relative path matches one of these globs are left out.
     public var exclude: [String] = []
+    /// Who holds the write lock, written into it for others to read in their error (e.g. "quarry serve on
+    /// 127.0.0.1:7700"); nil: the lock file stays empty.
+    public var lockHolder: String?
 
     public init() {}
 }

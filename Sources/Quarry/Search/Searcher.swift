@@ -32,8 +32,27 @@ public final class Searcher: @unchecked Sendable {
     /// The most hits one search returns (limit plus offset): the collector's memory is bounded by it.
     public static let maxHits = 10_000_000
 
-    public init(reader: IndexReader) {
+    /// The longest a search, count or facet pass may run (nil: no limit): past it, the search throws
+    /// `QuarryError.timedOut` (a service answers 503 rather than keeping a core busy). Checked every 4,096
+    /// collected documents and between segments, so the overrun is a few milliseconds at most.
+    public let timeBudget: Duration?
+
+    public init(reader: IndexReader, timeBudget: Duration? = nil) {
         self.reader = reader
+        self.timeBudget = timeBudget
+    }
+
+    /// When the current operation must end (from `timeBudget`), or nil.
+    func deadline() -> ContinuousClock.Instant? {
+        timeBudget.map { ContinuousClock.now + $0 }
+    }
+
+    /// Throws if `deadline` has passed.
+    func checkDeadline(_ deadline: ContinuousClock.Instant?) throws(QuarryError) {
+        guard let deadline, ContinuousClock.now >= deadline, let budget = timeBudget else { return }
+        let ms = budget.components.seconds * 1000 + budget.components.attoseconds / 1_000_000_000_000_000
+        throw QuarryError(
+            .timedOut, "the query ran past its time budget of \(ms) ms; narrow it (more words, a date range)")
     }
 
     // MARK: Binding
@@ -154,20 +173,29 @@ public final class Searcher: @unchecked Sendable {
         -> SearchResult
     {
         if sort == .index { return try searchInIndexOrder(weight, limit: limit, offset: offset) }
+        let deadline = deadline()
         let k = min(max(0, limit), Searcher.maxHits) + min(max(0, offset), Searcher.maxHits)
         var collector = TopKCollector(k: k, byDate: sort != .score, descending: sort == .dateDescending)
         for s in reader.segments.indices {
+            try checkDeadline(deadline)
             guard let scorer = weight.scorer(self, segment: s, scoring: true) else { continue }
             let deletes = reader.segments[s].deletes
             if sort == .score {
-                collectByScore(scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive)
+                try collectByScore(
+                    scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive, deadline: deadline)
             } else {
                 let dates = reader.segments[s].dates
                 var d = scorer.doc
+                var countdown = 4096
                 while d != terminated {
                     if !(deletes?.contains(Int(d)) ?? false) {
                         _ = collector.offer(
                             Hit(segment: s, doc: Int(d), score: scorer.score(), date: dates.date(Int(d))))
+                    }
+                    countdown -= 1
+                    if countdown == 0 {
+                        countdown = 4096
+                        try checkDeadline(deadline)
                     }
                     d = scorer.next()
                 }
@@ -212,12 +240,19 @@ public final class Searcher: @unchecked Sendable {
     /// bounds stay upper bounds, and the threshold only ever comes from live documents, so pruning stays exact.
     private func collectByScore(
         _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
-        exhaustive: Bool
-    ) {
+        exhaustive: Bool, deadline: ContinuousClock.Instant?
+    ) throws(QuarryError) {
         var threshold = collector.threshold
         if !exhaustive && threshold > -.infinity { scorer.setMinCompetitiveScore(threshold) }
         var d = scorer.doc
+        // Without a deadline the countdown never reaches 0.
+        var countdown = deadline == nil ? Int.max : 4096
         while d != terminated {
+            countdown &-= 1
+            if countdown == 0 {
+                countdown = 4096
+                try checkDeadline(deadline)
+            }
             if let deletes, deletes.contains(Int(d)) {
                 d = scorer.next()
                 continue
@@ -244,7 +279,11 @@ public final class Searcher: @unchecked Sendable {
 
     func count(_ weight: any Weight) throws(QuarryError) -> Int {
         var total = 0
-        for s in reader.segments.indices { total += try weight.count(self, segment: s) }
+        let deadline = deadline()
+        for s in reader.segments.indices {
+            try checkDeadline(deadline)
+            total += try weight.count(self, segment: s)
+        }
         try reader.checkIntact()
         return total
     }
@@ -343,12 +382,20 @@ extension Searcher {
         var perDay: [Int64: Int] = [:]
         var missing = 0
         var total = 0
+        let deadline = deadline()
         for s in reader.segments.indices {
+            try checkDeadline(deadline)
             guard let scorer = weight.scorer(self, segment: s, scoring: false) else { continue }
             let segment = reader.segments[s]
             let dates = segment.dates
             var d = scorer.doc
+            var countdown = deadline == nil ? Int.max : 65_536
             while d != terminated {
+                countdown &-= 1
+                if countdown == 0 {
+                    countdown = 65_536
+                    try checkDeadline(deadline)
+                }
                 if !segment.isDeleted(Int(d)) {
                     total += 1
                     if let t = dates.date(Int(d)) {

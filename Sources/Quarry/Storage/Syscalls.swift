@@ -140,6 +140,27 @@ enum Syscalls {
         return Int64(ts.tv_sec)
     }
 
+    /// This process's id.
+    static func processID() -> Int { Int(getpid()) }
+
+    /// Replaces a small file's contents (the write lock's holder line); errors ignored by the caller.
+    static func replaceContents(_ fd: FileDescriptor, _ bytes: [UInt8]) -> Result<Void, Errno> {
+        if ftruncate(fd.rawValue, 0) != 0 { return .failure(Errno(rawValue: errno)) }
+        do {
+            _ = try fd.writeAll(toAbsoluteOffset: 0, bytes)
+            return .success(())
+        } catch {
+            return .failure(error as? Errno ?? .ioError)
+        }
+    }
+
+    /// The first `count` bytes of an open file (fewer if it is shorter).
+    static func readPrefix(_ fd: FileDescriptor, count: Int) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max(0, count))
+        let n = buffer.withUnsafeMutableBytes { b in (try? fd.read(fromAbsoluteOffset: 0, into: b)) ?? 0 }
+        return Array(buffer.prefix(n))
+    }
+
     /// Random bytes from the kernel (for segment and index ids).
     static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()

@@ -147,7 +147,7 @@ public struct SearchPage: Sendable {
                         : Snippet(text: title, highlights: [], truncatedStart: false, truncatedEnd: false),
                     snippet: needsSnippet ? bodySnippets.snippet(doc.text(schema.bodyField) ?? "") : .empty,
                     document: doc,
-                    explanation: parameters.explain && parameters.sort != .index
+                    explanation: parameters.wanted("explanation", schema) && parameters.sort != .index
                         ? try searcher.explain(parsed, hit: hit) : nil))
         }
         self.hits = hits

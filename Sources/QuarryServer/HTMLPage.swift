@@ -131,8 +131,8 @@ struct HTML {
             <div class="box"><input type="search" name="q" value="\(escape(text))" placeholder="Search \(Format.grouped(documents)) documents" aria-label="Query" autofocus>
             <button type="submit">Search</button></div>
             <div class="options">
-            <label>From <input type="text" name="from" value="\(escape(q["from"] ?? ""))" placeholder="1994 or 1994-06" size="10"></label>
-            <label>To <input type="text" name="to" value="\(escape(q["to"] ?? ""))" placeholder="1995-12-31" size="10"></label>
+            <label>From <input type="text" name="from" value="\(escape(q["from"] ?? ""))" placeholder="e.g. 2023" size="10"></label>
+            <label>To <input type="text" name="to" value="\(escape(q["to"] ?? ""))" placeholder="e.g. 2024-06" size="10"></label>
             <label>Sort <select name="sort">\(option("score", "best match"))\(option("-date", "newest"))\(option("date", "oldest"))</select></label>
             <label><input type="checkbox" name="any"\(q["any"] == "on" ? " checked" : "")> any word</label>
             </div></form>

@@ -32,6 +32,8 @@ public struct ServerOptions: Sendable {
     public var refreshInterval: Duration = .seconds(1)
     /// The most hits one page may ask for (limit).
     public var maxPageHits = 10_000
+    /// Seconds before an idle connection is closed.
+    public var idleTimeoutSeconds = 60
 
     public init() {}
 }
@@ -43,6 +45,8 @@ public struct QuarryServer: Sendable {
     let metrics: ServerMetrics
     let closing = ClosingFlag()
     let logger: Logger
+    /// Begins a graceful shutdown, as SIGTERM does (for embedding and tests).
+    public let shutdown = ShutdownTrigger()
 
     public init(directories: [String], options: ServerOptions, logger: Logger) throws {
         self.options = options
@@ -63,6 +67,9 @@ public struct QuarryServer: Sendable {
         addRoutes(to: router)
         let app = Application(
             router: router,
+            // An idle connection (a client that stopped sending mid-request, or keeps one open for nothing) is
+            // closed after a while, so that slow clients cannot hold every connection slot.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeoutSeconds)))),
             configuration: .init(
                 address: .hostname(options.host, port: options.port), serverName: "quarry",
                 availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)),
@@ -74,6 +81,7 @@ public struct QuarryServer: Sendable {
             configuration: .init(
                 services: [.init(service: app), .init(service: poller)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        shutdown.attach(services)
         do {
             try await services.run()
         } catch {
@@ -95,6 +103,23 @@ public struct QuarryServer: Sendable {
             logger.error("the commit at shutdown failed: \(error); the index stays at its last commit")
         }
         writer.close()
+    }
+}
+
+/// Starts a graceful shutdown of a running server from code.
+public final class ShutdownTrigger: Sendable {
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let requested = Atomic<Bool>(false)
+
+    func attach(_ g: ServiceGroup) {
+        group.withLock { $0 = g }
+        if requested.load(ordering: .relaxed) { Task { await g.triggerGracefulShutdown() } }
+    }
+
+    /// Requests in flight finish; then `run` returns.
+    public func trigger() async {
+        requested.store(true, ordering: .relaxed)
+        if let g = group.withLock({ $0 }) { await g.triggerGracefulShutdown() }
     }
 }
 

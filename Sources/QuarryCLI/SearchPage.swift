@@ -124,17 +124,26 @@ public struct SearchPage: Sendable {
             total = try searcher.count(parsed)
         }
         let fetcher = DocumentFetcher(reader)
-        let highlight = wantSnippets ? try searcher.highlightTerms(parsed) : []
+        // The words to mark, only if a title or snippet is shown (finding them re-expands patterns).
+        let marking =
+            wantSnippets
+            && (parameters.wanted("title", schema) || parameters.wanted("snippet", schema)
+                || parameters.wanted("highlights", schema))
+        let highlight = marking ? try searcher.highlightTerms(parsed) : []
         var bodySnippets = SnippetGenerator(
             analyzer: schema.analyzer, terms: highlight.filter { $0.field == 2 }.map { ($0.term, $0.idf) },
             maxLength: parameters.snippetLength)
         var titleMarks = SnippetGenerator(
             analyzer: schema.analyzer, terms: highlight.filter { $0.field == 1 }.map { ($0.term, $0.idf) })
         let needsSnippet = wantSnippets && (parameters.wanted("snippet", schema) || parameters.wanted("highlights", schema))
+        let needsDocument = parameters.fields.map { !$0.isSubset(of: ["rank", "score", "date", "explanation"]) } ?? true
+        let noDocument = StoredDocument(Array("{}".utf8))
         var hits: [PageHit] = []
         hits.reserveCapacity(result.hits.count)
         for (k, hit) in result.hits.enumerated() {
-            let doc = StoredDocument(try fetcher.document(segment: hit.segment, doc: hit.doc))
+            // The stored document (a store block read and decompressed), unless only rank, score, date or the
+            // explanation is asked for.
+            let doc = needsDocument ? StoredDocument(try fetcher.document(segment: hit.segment, doc: hit.doc)) : noDocument
             let title = doc.text(schema.titleField) ?? ""
             hits.append(
                 PageHit(
@@ -142,7 +151,7 @@ public struct SearchPage: Sendable {
                     id: doc.text(schema.idField) ?? "",
                     score: parameters.sort == .index ? nil : hit.score,
                     date: reader.segments[hit.segment].date(hit.doc),
-                    title: wantSnippets
+                    title: marking
                         ? titleMarks.highlightAll(title)
                         : Snippet(text: title, highlights: [], truncatedStart: false, truncatedEnd: false),
                     snippet: needsSnippet ? bodySnippets.snippet(doc.text(schema.bodyField) ?? "") : .empty,
@@ -155,42 +164,67 @@ public struct SearchPage: Sendable {
 
     /// One hit as a JSON object (the `--json` line): the keys asked for, then the other stored fields.
     public func hitJSON(_ hit: PageHit) -> String {
-        let p = parameters
-        var o = JSONObject()
-        if p.wanted("rank", schema) { o.add("rank", hit.rank) }
-        if p.wanted("id", schema) { o.add("id", hit.id) }
-        if p.wanted("score", schema), let score = hit.score { o.add("score", Double(score), decimals: 6) }
-        if p.wanted("date", schema) { o.add("date", hit.date.map { ISODate.format($0) }) }
-        if p.wanted("title", schema) { o.add("title", hit.title.text) }
-        let snippet = hit.snippet
-        if p.wanted("snippet", schema) {
-            o.add("snippet", (snippet.truncatedStart ? "…" : "") + snippet.text + (snippet.truncatedEnd ? "…" : ""))
-        }
-        if p.wanted("highlights", schema) {
-            let shift = snippet.truncatedStart ? 1 : 0
-            o.add(
-                "highlights",
-                raw: "["
-                    + snippet.highlights.map { "[\($0.lowerBound + shift),\($0.upperBound + shift)]" }.joined(
-                        separator: ",") + "]")
-        }
-        if p.wanted("explanation", schema), let e = hit.explanation {
-            o.add("explanation", raw: SearchPage.explanationJSON(e))
-        }
-        var line = o.text
-        // The stored fields, except those already given.
-        let reserved: Set<String> = [
-            "rank", "id", "score", "date", "title", "snippet", "highlights", "explanation", schema.idField,
-        ]
-        var extra = ""
-        let doc = hit.document
-        for m in doc.members where !reserved.contains(m.name) && p.wanted(m.name, schema) {
-            extra += "," + quote(m.name) + ":" + String(decoding: doc.json[m.value], as: UTF8.self)
-        }
-        line.removeLast()
-        if line.count == 1 && !extra.isEmpty { extra.removeFirst() }
-        line += extra + "}"
+        var line = ""
+        hitJSON(hit, into: &line, keys: JSONKeys(parameters, schema))
         return line
+    }
+
+    /// Which keys a hit carries, decided once per page.
+    struct JSONKeys {
+        var rank, id, score, date, title, snippet, highlights, explanation: Bool
+        /// Stored fields given under their own key (or not at all).
+        let reserved: Set<String>
+
+        init(_ p: SearchParameters, _ schema: Schema) {
+            rank = p.wanted("rank", schema)
+            id = p.wanted("id", schema)
+            score = p.wanted("score", schema)
+            date = p.wanted("date", schema)
+            title = p.wanted("title", schema)
+            snippet = p.wanted("snippet", schema)
+            highlights = p.wanted("highlights", schema)
+            explanation = p.wanted("explanation", schema)
+            reserved = ["rank", "id", "score", "date", "title", "snippet", "highlights", "explanation", schema.idField]
+        }
+    }
+
+    func hitJSON(_ hit: PageHit, into out: inout String, keys k: JSONKeys) {
+        let start = out.utf8.count
+        out += "{"
+        func key(_ name: String) {
+            if out.utf8.count > start + 1 { out += "," }
+            out += name
+        }
+        if k.rank { key("\"rank\":"); out += String(hit.rank) }
+        if k.id { key("\"id\":"); out += quote(hit.id) }
+        if k.score, let score = hit.score { key("\"score\":"); out += Format.fixed(Double(score), 6) }
+        if k.date { key("\"date\":"); out += hit.date.map { quote(ISODate.format($0)) } ?? "null" }
+        if k.title { key("\"title\":"); out += quote(hit.title.text) }
+        let snippet = hit.snippet
+        if k.snippet {
+            key("\"snippet\":")
+            out += quote((snippet.truncatedStart ? "…" : "") + snippet.text + (snippet.truncatedEnd ? "…" : ""))
+        }
+        if k.highlights {
+            let shift = snippet.truncatedStart ? 1 : 0
+            key("\"highlights\":[")
+            for (n, h) in snippet.highlights.enumerated() {
+                if n > 0 { out += "," }
+                out += "[\(h.lowerBound + shift),\(h.upperBound + shift)]"
+            }
+            out += "]"
+        }
+        if k.explanation, let e = hit.explanation {
+            key("\"explanation\":")
+            out += SearchPage.explanationJSON(e)
+        }
+        // The stored fields, except those already given.
+        let doc = hit.document
+        for m in doc.members where !k.reserved.contains(m.name) && parameters.wanted(m.name, schema) {
+            key(quote(m.name) + ":")
+            out += String(decoding: doc.json[m.value], as: UTF8.self)
+        }
+        out += "}"
     }
 
     /// The whole page as one JSON object (`--envelope`, the service's `/search`).
@@ -201,7 +235,13 @@ public struct SearchPage: Sendable {
         o.add("limit", parameters.limit)
         if let tookMilliseconds { o.add("took_ms", tookMilliseconds, decimals: 3) }
         if let tookMicroseconds { o.add("took_us", tookMicroseconds) }
-        o.add("hits", raw: "[" + hits.map(hitJSON).joined(separator: ",") + "]")
+        let keys = JSONKeys(parameters, schema)
+        var list = "["
+        for (n, hit) in hits.enumerated() {
+            if n > 0 { list += "," }
+            hitJSON(hit, into: &list, keys: keys)
+        }
+        o.add("hits", raw: list + "]")
         if let facets, let period = parameters.facet { o.add("facets", raw: SearchPage.facetsJSON(facets, period)) }
         return o.text
     }

@@ -33,25 +33,28 @@ public final class IndexService: Sendable {
     let timeBudget: Duration?
     private let current: Mutex<Snapshot>
     /// Refreshes done (a new snapshot taken), for /health and tests.
-    private let swaps = Atomic<Int>(0)
+    private let swaps: Atomic<Int>
     let writer: WriterBox?
     let logger: Logger
 
     /// Opens the indexes; with `writable`, also takes the (one) index's write lock.
     public init(directories: [String], timeBudget: Duration?, writable: Bool, lockHolder: String, logger: Logger) throws {
-        self.directories = directories
-        self.timeBudget = timeBudget
-        self.logger = logger
+        // Everything that can fail first, then every stored property at once (Swift 6.3.1's release build crashes
+        // on the cleanup of a partly initialized class holding an Atomic).
+        var box: WriterBox?
         if writable {
             guard directories.count == 1, let only = directories.first else {
                 throw QuarryError(.invalidArgument, "--writable serves one index; \(directories.count) are given")
             }
-            writer = try WriterBox(directory: only, holder: lockHolder)
-        } else {
-            writer = nil
+            box = try WriterBox(directory: only, holder: lockHolder)
         }
         let reader = try IndexLocation(indexes: directories).openReader()
-        current = Mutex(Snapshot(reader: reader, timeBudget: timeBudget))
+        self.directories = directories
+        self.timeBudget = timeBudget
+        self.logger = logger
+        self.writer = box
+        self.current = Mutex(Snapshot(reader: reader, timeBudget: timeBudget))
+        self.swaps = Atomic<Int>(0)
     }
 
     /// The snapshot to answer a request from.

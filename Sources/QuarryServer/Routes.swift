@@ -23,7 +23,7 @@ extension QuarryServer {
     // MARK: Reads
 
     /// The search parameters of a request, as `quarry search` options: q, limit, offset, sort, from, to, any,
-    /// fields, no_body, explain, facet, snippet_length, boost (repeatable).
+    /// fields, no_body, explain, facet, snippet_length, boost (repeatable), total.
     func parameters(_ q: QueryString) throws -> SearchParameters {
         guard let text = q["q"], !text.isEmpty else {
             throw APIError(.badRequest, "parameter", "give a query: q=...")
@@ -52,6 +52,9 @@ extension QuarryServer {
             p.facet = period
         }
         p.snippetLength = try integer(q, "snippet_length", default: 200, range: 10...100_000)
+        // total=false skips the exact count (one more pass over the matches), as Elasticsearch's
+        // track_total_hits=false: for clients that only page through the best hits.
+        if q["total"] != nil { p.total = try flag(q, "total") }
         for b in q.all("boost") {
             let parts = b.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let v = Float(parts[1]), v.isFinite, v >= 0, v <= 1_000_000 else {
@@ -160,7 +163,7 @@ extension QuarryServer {
         let q = QueryString(request.uri.query)
         let skipBad = try flag(q, "skip_bad")
         let commitAfter = try flag(q, "commit")
-        var body = request.body
+        let body = request.body
         let buffer = try await body.collect(upTo: options.maxBody)
         let bytes = Array(buffer.readableBytesView)
         let report = try writer.with { w in try w.add(jsonLines: bytes, skipBad: skipBad) }

@@ -4,6 +4,7 @@ import ArgumentParser
 import Dispatch
 import Logging
 import NIOCore
+import NIOPosix
 import Quarry
 import QuarryCLI
 import Synchronization
@@ -76,6 +77,10 @@ public struct ServeCommand: ParsableCommand {
         options.host = host
         options.port = port
         options.threads = threads ?? System.coreCount
+        // NIO's event loops become Swift concurrency's executor: handlers run where the request was read.
+        NIOSingletons.groupLoopCountSuggestion = options.threads
+        options.eventLoopsAsGlobalExecutor =
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         options.writable = writable
         options.maxBody = parseSize(maxBody) ?? (64 << 20)
         options.timeBudget = timeBudget == 0 ? nil : .milliseconds(timeBudget)

@@ -34,6 +34,10 @@ public struct ServerOptions: Sendable {
     public var maxPageHits = 10_000
     /// Seconds before an idle connection is closed.
     public var idleTimeoutSeconds = 60
+    /// Run on NIO's singleton event loops, installed as Swift concurrency's global executor (`quarry serve`
+    /// sets this once, at start): a request's handler then runs on the thread that read it, without a hop to
+    /// another thread and back. Tests, which start several servers in one process, use a group of their own.
+    public var eventLoopsAsGlobalExecutor = false
 
     public init() {}
 }
@@ -43,25 +47,37 @@ public struct QuarryServer: Sendable {
     public let service: IndexService
     public let options: ServerOptions
     let metrics: ServerMetrics
-    let closing = ClosingFlag()
+    let closing: ClosingFlag
     let logger: Logger
     /// Begins a graceful shutdown, as SIGTERM does (for embedding and tests).
-    public let shutdown = ShutdownTrigger()
+    public let shutdown: ShutdownTrigger
 
     public init(directories: [String], options: ServerOptions, logger: Logger) throws {
-        self.options = options
-        self.logger = logger
-        service = try IndexService(
+        let service = try IndexService(
             directories: directories, timeBudget: options.timeBudget, writable: options.writable,
             lockHolder: "quarry serve on \(options.host):\(options.port)", logger: logger)
-        metrics = ServerMetrics()
+        self.init(service: service, options: options, logger: logger)
+    }
+
+    // (All stored properties set in one non-throwing initializer: the release build's SIL ownership verifier in
+    // Swift 6.3.1 crashes on a throwing struct initializer with defaulted class-typed properties.)
+    init(service: IndexService, options: ServerOptions, logger: Logger) {
+        self.service = service
+        self.options = options
+        self.logger = logger
+        self.metrics = ServerMetrics()
+        self.closing = ClosingFlag()
+        self.shutdown = ShutdownTrigger()
     }
 
     /// Serves until SIGTERM/SIGINT (or the task is cancelled): in-flight requests finish, the writer commits
     /// what it was given, then this returns.
     /// - Parameter onRunning: called with the port once the server listens (useful with port 0).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
+        let group: MultiThreadedEventLoopGroup =
+            options.eventLoopsAsGlobalExecutor
+            ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
+        let ownGroup = !options.eventLoopsAsGlobalExecutor
         let router = Router()
         router.add(middleware: ServerMiddleware(metrics: metrics, closing: closing, logger: logger))
         addRoutes(to: router)
@@ -85,11 +101,11 @@ public struct QuarryServer: Sendable {
         do {
             try await services.run()
         } catch {
-            try? await group.shutdownGracefully()
+            if ownGroup { try? await group.shutdownGracefully() }
             finishWrites()
             throw error
         }
-        try? await group.shutdownGracefully()
+        if ownGroup { try? await group.shutdownGracefully() }
         finishWrites()
     }
 

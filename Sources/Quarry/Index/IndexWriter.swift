@@ -647,22 +647,31 @@ func describe(_ s: Schema) -> String {
 
 /// A JSON string literal: quotes, backslashes and control characters (and DEL) escaped.
 public func jsonQuote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
+    // Most text needs no escape: then the string is copied whole (a byte scan, no per-character appends).
+    var plain = true
+    for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F {
+        plain = false
+        break
+    }
+    if plain { return "\"" + s + "\"" }
+    var out: [UInt8] = [0x22]
+    out.reserveCapacity(s.utf8.count + 16)
+    let hex = Array("0123456789abcdef".utf8)
+    for b in s.utf8 {
+        switch b {
+        case 0x22: out += [0x5C, 0x22]
+        case 0x5C: out += [0x5C, 0x5C]
+        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+        case 0x09: out += [0x5C, UInt8(ascii: "t")]
         default:
-            if u.value < 0x20 || u.value == 0x7F {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            if b < 0x20 || b == 0x7F {
+                out += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 15)]]
             } else {
-                out.unicodeScalars.append(u)
+                out.append(b)
             }
         }
     }
-    return out + "\""
+    out.append(0x22)
+    return String(decoding: out, as: UTF8.self)
 }

@@ -59,7 +59,44 @@ public final class Searcher: @unchecked Sendable {
 
     /// Binds `query` to the index: one `Weight` type per query kind (Weights/). A boost multiplies the scores of
     /// the leaves under it (filters and exclusions score nothing, so it does not reach them).
-    func bind(_ query: Query, boost: Float = 1) throws(QuarryError) -> any Weight {
+    func bind(_ query: Query) throws(QuarryError) -> any Weight {
+        var budget = BindBudget(deadline: deadline())
+        return try bind(query, boost: 1, budget: &budget)
+    }
+
+    /// What one query may expand to in all, over all its patterns (Lucene's maxClauseCount is counted over the
+    /// whole query the same way): each pattern has its own limit, and without a total a thousand `ab~2` words would
+    /// each expand to their limit.
+    struct BindBudget {
+        /// Scoring terms from fuzzy words and phrase prefixes (each one a scorer of its own).
+        static let maxScoringTerms = 4_096
+        /// Terms matched by prefixes, wildcards and ranges (unioned into one bitset each).
+        static let maxMatchingTerms = 262_144
+        var scoringTerms = 0
+        var matchingTerms = 0
+        /// Expanding patterns checks the time budget too.
+        let deadline: ContinuousClock.Instant?
+
+        mutating func spend(scoring n: Int, column: Int) throws(QuarryError) {
+            scoringTerms += n
+            if scoringTerms > BindBudget.maxScoringTerms {
+                throw QuarryError(
+                    .invalidQuery(column: column),
+                    "the query's fuzzy words and phrase prefixes expand to more than \(BindBudget.maxScoringTerms) terms in all; use fewer of them, or narrow them (a longer prefix, ~1 instead of ~2)")
+            }
+        }
+
+        mutating func spend(matching n: Int, column: Int) throws(QuarryError) {
+            matchingTerms += n
+            if matchingTerms > BindBudget.maxMatchingTerms {
+                throw QuarryError(
+                    .invalidQuery(column: column),
+                    "the query's prefixes, wildcards and ranges match more than \(BindBudget.maxMatchingTerms) terms in all; use fewer of them, or narrow them")
+            }
+        }
+    }
+
+    private func bind(_ query: Query, boost: Float, budget: inout BindBudget) throws(QuarryError) -> any Weight {
         switch query {
         case .none:
             return EmptyWeight()
@@ -68,7 +105,7 @@ public final class Searcher: @unchecked Sendable {
         case .exists(let field):
             return ExistsWeight(field: field)
         case .boost(let inner, let b):
-            return try bind(inner, boost: boost * b)
+            return try bind(inner, boost: boost * b, budget: &budget)
         case .term(let field, let term):
             let (infos, df) = try lookup(field, term)
             let w = FieldWeight(
@@ -86,32 +123,39 @@ public final class Searcher: @unchecked Sendable {
             let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field), boost: boost)
             return PhraseWeight(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
         case .multiTerm(let field, let pattern, let column):
+            try checkDeadline(budget.deadline)
             let expansion = try Expansion(
                 reader, field: field, pattern: pattern, limit: pattern.limit, column: column, what: "'\(pattern)'")
             if pattern.constantScore {
+                try budget.spend(matching: expansion.terms.count, column: column)
                 return ConstantScoreWeight(field: field, pattern: pattern, expansion: expansion, score: boost)
             }
+            try budget.spend(scoring: expansion.terms.count, column: column)
             return bindFuzzy(field: field, pattern: pattern, expansion: expansion, boost: boost)
         case .phrasePrefix(let field, let terms, let offsets, let prefix, let column):
+            try checkDeadline(budget.deadline)
             let expansion = try Expansion(
                 reader, field: field, pattern: .prefix(prefix), limit: TermPattern.maxPhraseTerms, column: column,
                 what: "'\(String(decoding: prefix, as: UTF8.self))*' inside a phrase")
+            try budget.spend(scoring: expansion.terms.count, column: column)
             var phrases: [any Weight] = []
             let last = offsets.last.map { $0 + 1 } ?? 0
             for t in expansion.terms {
                 phrases.append(
-                    try bind(.phrase(field: field, terms: terms + [t.bytes], offsets: offsets + [last], slop: 0), boost: boost))
+                    try bind(
+                        .phrase(field: field, terms: terms + [t.bytes], offsets: offsets + [last], slop: 0), boost: boost,
+                        budget: &budget))
             }
             return BooleanWeight(must: [], should: phrases, mustNot: [], filter: [])
         case .boolean(let must, let should, let mustNot, let filter):
             var m: [any Weight] = []
-            for q in must { m.append(try bind(q, boost: boost)) }
+            for q in must { m.append(try bind(q, boost: boost, budget: &budget)) }
             var s: [any Weight] = []
-            for q in should { s.append(try bind(q, boost: boost)) }
+            for q in should { s.append(try bind(q, boost: boost, budget: &budget)) }
             var n: [any Weight] = []
-            for q in mustNot { n.append(try bind(q)) }
+            for q in mustNot { n.append(try bind(q, boost: 1, budget: &budget)) }
             var f: [any Weight] = []
-            for q in filter { f.append(try bind(q)) }
+            for q in filter { f.append(try bind(q, boost: 1, budget: &budget)) }
             return BooleanWeight(must: m, should: s, mustNot: n, filter: f)
         }
     }

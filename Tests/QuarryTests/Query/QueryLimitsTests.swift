@@ -1,6 +1,7 @@
 // Limits on what a query may ask (issue 9, "bounded queries"): nesting depth, phrase length, a slop that is a
 // whole number. Each limit is an error naming its column, never a crash or a silent reinterpretation.
 
+import QuarryTestSupport
 import Testing
 
 @testable import Quarry
@@ -91,5 +92,49 @@ extension QueryLimitsTests {
         }
         let mixed = "a " + String(repeating: "!", count: 60_000) + "b"
         #expect(Self.error(mixed) == nil)
+    }
+
+    /// An index of every two-letter word: `ab~2` expands to hundreds of terms, `a*` to 26.
+    static func twoLetterIndex(_ dir: TemporaryDirectory) throws -> IndexReader {
+        let writer = try IndexWriter(directory: dir.path + "/idx", schema: Schema(), options: IndexOptions())
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        for (n, a) in letters.enumerated() {
+            let words = letters.map { String([a, $0]) }.joined(separator: " ")
+            try writer.add(id: "d\(n)", fields: ["body": words])
+        }
+        try writer.commit()
+        writer.close()
+        return try IndexReader(directory: dir.path + "/idx")
+    }
+
+    @Test func expansionsAreBoundedOverTheWholeQuery() throws {
+        let dir = TemporaryDirectory()
+        let searcher = Searcher(reader: try Self.twoLetterIndex(dir))
+        func run(_ text: String) -> QuarryError? {
+            var p = QueryParser(schema: Schema(), defaultOr: true)
+            do {
+                _ = try searcher.search(try p.parse(text), limit: 10)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        // One fuzzy word: every two-letter term is within 2 edits of "ab" (676 terms).
+        #expect(run("ab~2") == nil)
+        // Six of them: 4,056 scoring terms, within the budget; the seventh crosses it, and the error points at it.
+        let six = Array(repeating: "ab~2", count: 6).joined(separator: " ")
+        #expect(run(six) == nil)
+        let seven = six + " ab~2"
+        let e = run(seven)
+        #expect(e?.code == .invalidQuery(column: six.count + 2), "\(String(describing: e))")
+        #expect(e?.message.contains("more than \(Searcher.BindBudget.maxScoringTerms) terms in all") == true)
+        // Prefixes count apart, against a larger budget.
+        #expect(run(Array(repeating: "a*", count: 1000).joined(separator: " ")) == nil)
+        // The time budget holds while patterns expand, not only while documents are collected.
+        let hurried = Searcher(reader: searcher.reader, timeBudget: .nanoseconds(1))
+        var p = QueryParser(schema: Schema(), defaultOr: true)
+        #expect(throws: QuarryError.self) { _ = try hurried.search(try p.parse("ab~2"), limit: 10) }
+        let timedOut = thrownQuarryError { _ = try hurried.count(try p.parse("ab~2 cd~1")) }
+        #expect(timedOut?.code == .timedOut)
     }
 }

@@ -21,8 +21,15 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Replay a query file and report latency percentiles per query kind.",
         discussion: """
+            How it times: each sample is one query parsed, bound and run (top 10, top 100 or a count; stored
+            documents are not fetched), on a warm index after --warmup seconds. --order rounds (the default) runs
+            every query once per round, --repeat rounds, and takes percentiles over all samples of a kind;
+            --order repeat runs each query once unmeasured then --repeat times back to back, takes each query's
+            median, and percentiles over those medians (as the search-benchmark-game and most harnesses do).
+            qps is threads x 1e6 / mean latency, for each kind and overall.
             Examples:
               quarry bench -i news --queries Benchmarks/queries/usenet.jsonl
+              quarry bench -i news --queries q.jsonl --order repeat --repeat 5 --per-query runs/a.jsonl
               quarry bench -i news --queries queries.txt --any --mode count --json
               quarry bench -i news --protocol sbg     (search-benchmark-game engine on stdin/stdout)
             """)
@@ -53,6 +60,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "OR between words instead of AND (the search-benchmark-game's default operator).")
     var any = false
 
+    @Option(name: .long, help: "rounds (every query once per round, percentiles over all samples) or repeat (each query back to back, percentiles over per-query medians).")
+    var order: String = "rounds"
+
+    @Option(name: .long, help: "Write per-query results as JSON Lines to this file: count, top-10 ids and scores, median and p90 µs.")
+    var perQuery: String?
+
     @Option(name: .long, help: "Serve a protocol on stdin/stdout instead of replaying a file: sbg.")
     var `protocol`: String?
 
@@ -68,6 +81,7 @@ struct BenchCommand: ParsableCommand {
         if repeat_ < 1 { throw ValidationError("--repeat must be at least 1") }
         if threads < 1 || threads > 256 { throw ValidationError("--threads must be in 1...256") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more") }
+        guard ["rounds", "repeat"].contains(order) else { throw ValidationError("--order must be rounds or repeat") }
     }
 
     func run() throws {
@@ -92,6 +106,7 @@ struct BenchCommand: ParsableCommand {
             o.add("queries", loaded.count)
             o.add("repeat", repeat_)
             o.add("threads", threads)
+            o.add("order", order)
             if reports.count == 1 {
                 o.add("mode", reports[0].mode)
                 o.add("kinds", raw: reports[0].kindsJSON)
@@ -109,7 +124,11 @@ struct BenchCommand: ParsableCommand {
             out.line(o.text)
         } else {
             out.line("index \(reader.directory): \(Format.grouped(reader.documentCount)) documents, \(reader.segments.count) segments")
-            out.line("\(loaded.count) queries x \(repeat_), \(threads) thread\(threads == 1 ? "" : "s"), warm-up \(Format.fixed(warmup, 1)) s")
+            out.line(
+                "\(loaded.count) queries x \(repeat_), \(threads) thread\(threads == 1 ? "" : "s"), warm-up \(Format.fixed(warmup, 1)) s, "
+                    + (order == "repeat"
+                        ? "each query back to back, percentiles of per-query medians"
+                        : "rounds, percentiles of all samples"))
             for r in reports {
                 out.line("")
                 out.line("mode \(r.mode)")
@@ -118,9 +137,23 @@ struct BenchCommand: ParsableCommand {
                 out.line(r.overall.row("overall"))
             }
         }
+        if !json, let first = reports.first {
+            // The slowest queries, by their median.
+            let slowest = first.perQuery.enumerated().filter { !$0.element.isEmpty }
+                .map { (i: $0.offset, median: BenchStats.median($0.element)) }
+                .sorted { $0.median > $1.median }.prefix(10)
+            out.line("")
+            out.line("slowest queries (\(first.mode), median µs):")
+            for s in slowest {
+                out.line(Format.padLeft(Format.fixed(s.median, 1), 12) + "  " + loaded[s.i].kind + "  " + loaded[s.i].text)
+            }
+        }
         out.flush()
         if let histogram {
             try writeHistogram(reports, to: histogram)
+        }
+        if let perQuery, let first = reports.first {
+            try writePerQuery(searcher, loaded, first, to: perQuery)
         }
     }
 
@@ -206,6 +239,7 @@ struct BenchCommand: ParsableCommand {
         // Measure: every thread runs every query `repeat` times.
         let threadCount = threads
         let repeats = repeat_
+        let backToBack = order == "repeat"
         let results = ThreadResults(threads: threadCount)
         let started = Clock.now()
         var workers: [BenchThread] = []
@@ -215,18 +249,36 @@ struct BenchCommand: ParsableCommand {
                     var parser = QueryParser(schema: schema, defaultOr: any)
                     var samples: [(Int, Double)] = []
                     samples.reserveCapacity(queries.count * repeats)
-                    for r in 0..<repeats {
-                        // Each thread starts at a different place, so threads do not run the same query at once.
+                    if backToBack {
+                        // Each query: once unmeasured, then `repeats` times in a row.
                         for k in 0..<queries.count {
-                            let i = (k + t * 7919 + r * 104729) % queries.count
-                            let t0 = Clock.now()
+                            let i = (k + t * 7919) % queries.count
                             do {
                                 _ = try runOne(queries[i], &parser)
+                                for _ in 0..<repeats {
+                                    let t0 = Clock.now()
+                                    _ = try runOne(queries[i], &parser)
+                                    samples.append((i, (Clock.now() - t0) * 1e6))
+                                }
                             } catch {
                                 results.fail(error)
                                 return
                             }
-                            samples.append((i, (Clock.now() - t0) * 1e6))
+                        }
+                    } else {
+                        for r in 0..<repeats {
+                            // Each thread starts at a different place, so threads do not run the same query at once.
+                            for k in 0..<queries.count {
+                                let i = (k + t * 7919 + r * 104729) % queries.count
+                                let t0 = Clock.now()
+                                do {
+                                    _ = try runOne(queries[i], &parser)
+                                } catch {
+                                    results.fail(error)
+                                    return
+                                }
+                                samples.append((i, (Clock.now() - t0) * 1e6))
+                            }
                         }
                     }
                     results.set(t, samples)
@@ -235,13 +287,18 @@ struct BenchCommand: ParsableCommand {
         for w in workers { w.join() }
         let wall = Clock.now() - started
         if let e = results.error { throw e }
+        // Every query's samples, then what the kinds' percentiles are taken over: all samples (rounds), or each
+        // query's median (repeat).
+        var perQuery = [[Double]](repeating: [], count: queries.count)
+        for samples in results.samples {
+            for (i, us) in samples { perQuery[i].append(us) }
+        }
         var byKind: [String: [Double]] = [:]
         var all: [Double] = []
-        for samples in results.samples {
-            for (i, us) in samples {
-                byKind[queries[i].kind, default: []].append(us)
-                all.append(us)
-            }
+        for (i, samples) in perQuery.enumerated() {
+            let values = backToBack ? (samples.isEmpty ? [] : [BenchStats.median(samples)]) : samples
+            byKind[queries[i].kind, default: []].append(contentsOf: values)
+            all.append(contentsOf: values)
         }
         var kindOrder: [String] = []
         for q in queries where !kindOrder.contains(q.kind) { kindOrder.append(q.kind) }
@@ -249,10 +306,39 @@ struct BenchCommand: ParsableCommand {
             (k, BenchStats(byKind[k] ?? [], queries: queries.filter { $0.kind == k }.count, threads: threadCount))
         }
         _ = sink
-        return BenchReport(
-            mode: mode, kinds: kinds,
-            overall: BenchStats(all, queries: queries.count, threads: threadCount, wall: wall),
-            samples: byKind)
+        var overall = BenchStats(all, queries: queries.count, threads: threadCount)
+        overall.wallQPS = wall > 0 ? Double(results.samples.reduce(0) { $0 + $1.count }) / wall : 0
+        return BenchReport(mode: mode, kinds: kinds, overall: overall, samples: byKind, perQuery: perQuery)
+    }
+
+    /// `--per-query`: one JSON line per query of the first mode: its count, top-10 ids and scores, and latency.
+    func writePerQuery(_ searcher: Searcher, _ queries: [BenchQuery], _ report: BenchReport, to path: String) throws {
+        var text = ""
+        let fetcher = DocumentFetcher(searcher.reader)
+        let idField = searcher.reader.schema.idField
+        for (i, q) in queries.enumerated() {
+            let count = try searcher.count(q.query)
+            let hits = try searcher.search(q.query, limit: 10).hits
+            var o = JSONObject()
+            o.add("q", q.text)
+            o.add("kind", q.kind)
+            o.add("count", count)
+            var top: [String] = []
+            for h in hits {
+                var ho = JSONObject()
+                ho.add("id", StoredDocument.text(idField, in: try fetcher.document(segment: h.segment, doc: h.doc)))
+                ho.add("score", Double(h.score), decimals: 6)
+                top.append(ho.text)
+            }
+            o.add("top10", raw: "[" + top.joined(separator: ",") + "]")
+            let samples = report.perQuery[i]
+            o.add("mode", report.mode)
+            o.add("median_us", samples.isEmpty ? 0 : BenchStats.median(samples), decimals: 2)
+            o.add("p90_us", BenchStats(samples, queries: 1, threads: 1).p90, decimals: 2)
+            o.add("samples", samples.count)
+            text += o.text + "\n"
+        }
+        try writeFile(path, Array(text.utf8))
     }
 
     // MARK: search-benchmark-game
@@ -380,12 +466,21 @@ struct BenchStats {
     var p95: Double
     var p99: Double
     var max: Double
+    /// threads x 1e6 / mean: the same definition for each kind and overall.
     var qps: Double
+    /// Overall only: samples / the measuring phase's wall-clock seconds.
+    var wallQPS: Double?
+
+    /// The median (the mean of the two middle values for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        if s.isEmpty { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
 
     /// - Parameters:
     ///   - threads: threads that searched at once.
-    ///   - wall: the run's wall-clock seconds; for one kind (nil), throughput is derived from its mean latency.
-    init(_ values: [Double], queries: Int, threads: Int, wall: Double? = nil) {
+    init(_ values: [Double], queries: Int, threads: Int) {
         let sorted = values.sorted()
         func pct(_ p: Double) -> Double {
             guard !sorted.isEmpty else { return 0 }
@@ -400,22 +495,19 @@ struct BenchStats {
         p95 = pct(95)
         p99 = pct(99)
         max = sorted.last ?? 0
-        if let wall {
-            qps = wall > 0 ? Double(sorted.count) / wall : 0
-        } else {
-            qps = mean > 0 ? Double(threads) * 1e6 / mean : 0
-        }
+        qps = mean > 0 ? Double(threads) * 1e6 / mean : 0
     }
 
     static let header =
         Format.padRight("kind", 10) + Format.padLeft("queries", 8) + Format.padLeft("mean µs", 11)
-        + Format.padLeft("p50", 10) + Format.padLeft("p90", 10) + Format.padLeft("p99", 10) + Format.padLeft("max", 10)
+        + Format.padLeft("p50", 10) + Format.padLeft("p90", 10) + Format.padLeft("p95", 10) + Format.padLeft("p99", 10)
+        + Format.padLeft("max", 10)
         + Format.padLeft("qps", 10)
 
     func row(_ kind: String) -> String {
         Format.padRight(kind, 10) + Format.padLeft(String(queries), 8) + Format.padLeft(Format.fixed(mean, 1), 11)
             + Format.padLeft(Format.fixed(p50, 1), 10) + Format.padLeft(Format.fixed(p90, 1), 10)
-            + Format.padLeft(Format.fixed(p99, 1), 10) + Format.padLeft(Format.fixed(max, 1), 10)
+            + Format.padLeft(Format.fixed(p95, 1), 10) + Format.padLeft(Format.fixed(p99, 1), 10) + Format.padLeft(Format.fixed(max, 1), 10)
             + Format.padLeft(Format.fixed(qps, 0), 10)
     }
 
@@ -430,6 +522,7 @@ struct BenchStats {
         o.add("p99_us", p99, decimals: 2)
         o.add("max_us", max, decimals: 2)
         o.add("qps", qps, decimals: 1)
+        if let wallQPS { o.add("wall_qps", wallQPS, decimals: 1) }
         return o.text
     }
 }
@@ -439,6 +532,8 @@ struct BenchReport {
     var kinds: [(String, BenchStats)]
     var overall: BenchStats
     var samples: [String: [Double]]
+    /// Each query's samples, in the file's order.
+    var perQuery: [[Double]]
 
     var kindsJSON: String {
         var o = JSONObject()

@@ -151,6 +151,38 @@ import Testing
         let bad = CLITests.quarry(["bench", "-i", f.index, "--queries", f.dir.file("missing.jsonl")])
         #expect(bad.status == 2)
     }
+
+    /// `--order repeat` and `--per-query`: one line per query, whose count and top-10 ids are `quarry search`'s;
+    /// the text table has p95 and the slowest queries.
+    @Test func benchPerQueryAgreesWithSearch() throws {
+        let f = try Fixture()
+        let queries = f.dir.file("queries.txt")
+        let texts = ["bank", "\"interest rates\"", "rates OR beavers", "nothingmatches"]
+        writeFile(queries, texts.joined(separator: "\n") + "\n")
+        let perQuery = f.dir.file("per-query.jsonl")
+        let run = CLITests.quarry([
+            "bench", "-i", f.index, "--queries", queries, "--warmup", "0", "--repeat", "3", "--order", "repeat",
+            "--per-query", perQuery,
+        ])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.contains("p95") && run.out.contains("slowest queries") && run.out.contains("per-query medians"))
+        let lines = String(decoding: QuarryTestSupport.readFile(perQuery), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == texts.count)
+        for (line, text) in zip(lines, texts) {
+            let o = try #require(CLITests.jsonObject(String(line)))
+            #expect(o.text("q") == text)
+            #expect(o.text("samples") == "3")
+            let count = CLITests.quarry(["search", "-i", f.index, "--count", text]).out.trimmingTrailingNewline
+            #expect(o.text("count") == count, "\(text)")
+            let ids = CLITests.quarry(["search", "-i", f.index, "--ids", text]).out.split(separator: "\n").map(String.init)
+            let top = jsonArrayElements(Array((o.rawValue("top10") ?? []))).compactMap {
+                CLITests.jsonObject($0)?.text("id")
+            }
+            #expect(top == ids, "\(text)")
+        }
+        let badOrder = CLITests.quarry(["bench", "-i", f.index, "--queries", queries, "--order", "random"])
+        #expect(badOrder.status == 2)
+    }
 }
 
 extension String {

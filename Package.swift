@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "Quarry",
                 "QuarryCLI",
+                "CQuarry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

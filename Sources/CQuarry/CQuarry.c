@@ -145,3 +145,25 @@ uint32_t quarry_crc32c(uint32_t crc, const void *data, size_t length) {
 #endif
     return ~crc32c_software(crc, p, length);
 }
+
+// MARK: The global executor hook (quarry serve)
+
+// The runtime's hook: called with the job and the runtime's own enqueue function, in the Swift calling convention.
+typedef void (*quarry_swift_enqueue_original)(void *job) __attribute__((swiftcall));
+extern void *swift_task_enqueueGlobal_hook;
+
+static quarry_enqueue_job_fn quarry_enqueue_job;
+
+__attribute__((swiftcall)) static void quarry_enqueue_global(void *job, quarry_swift_enqueue_original original) {
+    (void)original;
+    quarry_enqueue_job(job);
+}
+
+int quarry_install_global_executor(quarry_enqueue_job_fn enqueue) {
+    if (enqueue == NULL) return 0;
+    quarry_enqueue_job = enqueue;
+    void *expected = NULL;
+    void *desired = (void *)&quarry_enqueue_global;
+    return __atomic_compare_exchange_n(&swift_task_enqueueGlobal_hook, &expected, desired, 0, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST) ? 1 : 0;
+}

@@ -78,9 +78,7 @@ public struct ServeCommand: ParsableCommand {
         options.port = port
         options.threads = threads ?? System.coreCount
         // NIO's event loops become Swift concurrency's executor: handlers run where the request was read.
-        NIOSingletons.groupLoopCountSuggestion = options.threads
-        options.eventLoopsAsGlobalExecutor =
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        options.eventLoopsAsGlobalExecutor = GlobalExecutor.install(threads: options.threads)
         options.writable = writable
         options.maxBody = parseSize(maxBody) ?? (64 << 20)
         options.timeBudget = timeBudget == 0 ? nil : .milliseconds(timeBudget)
@@ -91,6 +89,7 @@ public struct ServeCommand: ParsableCommand {
         let server = try QuarryServer(directories: try location.resolveAll(), options: options, logger: logger)
         let host = self.host
         let writable = options.writable
+        let onLoops = options.eventLoopsAsGlobalExecutor
         let failure = ResultBox()
         let done = DispatchSemaphore(value: 0)
         Task {
@@ -100,6 +99,8 @@ public struct ServeCommand: ParsableCommand {
                     printError(
                         "quarry: serving \(snapshot.reader.documentCount) documents at http://\(host):\(port)/"
                             + (writable ? " (writable)" : ""))
+                    server.logger.debug(
+                        "handlers run on \(onLoops ? "the event loops (Swift concurrency's global executor)" : "Swift concurrency's thread pool")")
                 }
             } catch {
                 failure.set(error)

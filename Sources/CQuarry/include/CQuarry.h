@@ -37,6 +37,14 @@ int quarry_guard_faulted(int slot);
 /// The number of faults handled in this process so far.
 uint64_t quarry_guard_fault_count(void);
 
+/// `quarry serve` only: makes `enqueue` receive every job the Swift concurrency runtime would put on its global
+/// executor (the runtime's `swift_task_enqueueGlobal_hook`, the hook SwiftNIO's
+/// `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor` sets, which cannot find it with
+/// dlsym when the runtime is linked statically). Call once, before any task runs. Returns 1 if installed, 0 if a
+/// hook was already set.
+typedef void (*quarry_enqueue_job_fn)(void *job);
+int quarry_install_global_executor(quarry_enqueue_job_fn enqueue);
+
 #endif
 
 /// CRC-32C (Castagnoli, as iSCSI, ext4 and RocksDB use) of `length` bytes, continuing from `crc` (0 to start):

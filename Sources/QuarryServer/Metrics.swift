@@ -52,6 +52,18 @@ final class ServerMetrics: Sendable {
         namespace: "quarry", subsystem: "snapshot", metricName: "refreshes", unitName: "total",
         helpText: "New commits picked up since start") }
 
+    /// The methods a known path takes, or nil for an unknown path.
+    static func methods(_ path: String) -> [String]? {
+        switch path {
+        case "/", "/search", "/count", "/stats", "/health", "/metrics": return ["GET"]
+        case "/docs", "/commit": return ["POST"]
+        default:
+            if path.hasPrefix("/docs/") && path.count > 6 { return ["GET", "DELETE"] }
+            if path.hasPrefix("/doc/") && path.count > 5 { return ["GET"] }
+            return nil
+        }
+    }
+
     func record(endpoint: String, status: Int, duration: Duration) {
         registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status))])
             .increment()

@@ -55,7 +55,7 @@ extension QuarryServer {
         // total=false skips the exact count (one more pass over the matches), as Elasticsearch's
         // track_total_hits=false: for clients that only page through the best hits.
         if q["total"] != nil { p.total = try flag(q, "total") }
-        for b in q.all("boost") {
+        for b in q.all("boost") where !b.isEmpty {
             let parts = b.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let v = Float(parts[1]), v.isFinite, v >= 0, v <= 1_000_000 else {
                 throw APIError(.badRequest, "parameter", "boost takes FIELD=NUMBER, e.g. boost=title=2 (got '\(b)')")
@@ -166,6 +166,9 @@ extension QuarryServer {
         let body = request.body
         let buffer = try await body.collect(upTo: options.maxBody)
         let bytes = Array(buffer.readableBytesView)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw APIError(.badRequest, "input", "the body is empty: send documents as JSON Lines, one object a line")
+        }
         let report = try writer.with { w in try w.add(jsonLines: bytes, skipBad: skipBad) }
         var o = JSONObject()
         o.add("added", report.added)

@@ -250,11 +250,20 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
                 response = APIError(error).response
             } catch let error as any HTTPResponseError {
                 let status = error.status
-                let message =
-                    status == .contentTooLarge
-                    ? "the request body is larger than the server accepts (--max-body)"
-                    : status == .notFound ? "no such endpoint: \(request.uri.path) (see docs/API.md)" : "\(error)"
-                response = APIError(status, status == .notFound ? "not_found" : "http", message).response
+                if status == .notFound, let allowed = ServerMetrics.methods(request.uri.path) {
+                    // A known path with another method: 405 and the methods it takes (RFC 9110).
+                    response = APIError(
+                        .methodNotAllowed, "method",
+                        "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", "))"
+                    ).response
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                } else {
+                    let message =
+                        status == .contentTooLarge
+                        ? "the request body is larger than the server accepts (--max-body)"
+                        : status == .notFound ? "no such endpoint: \(request.uri.path) (see docs/API.md)" : "\(error)"
+                    response = APIError(status, status == .notFound ? "not_found" : "http", message).response
+                }
             } catch {
                 logger.error("\(request.method) \(request.uri): \(error)")
                 response = APIError(.internalServerError, "internal", "\(error)").response

@@ -197,9 +197,13 @@ func canonical(_ object: [String: Any]) throws -> String {
             let message = (o["error"] as? [String: Any])?["message"] as? String ?? ""
             #expect(message.contains(word), "\(path): \(o)")
         }
-        // Unknown endpoint.
+        // Unknown endpoint; a known one with another method: 405 and the methods it takes.
         let (s4, _) = try await server.json("/nowhere")
         #expect(s4 == 404)
+        let (s4b, wrongMethod) = try await server.json("/search?q=a", method: "PUT")
+        #expect(s4b == 405 && (wrongMethod["error"] as? [String: Any])?["type"] as? String == "method")
+        let (s4c, _) = try await server.json("/commit", method: "GET")
+        #expect(s4c == 405)
         // Stats, health, metrics.
         let (s5, stats) = try await server.json("/stats")
         #expect(s5 == 200 && stats["documents"] as? Int == 40)
@@ -254,6 +258,9 @@ func canonical(_ object: [String: Any]) throws -> String {
         let (s4, skipped) = try await server.json("/docs?skip_bad=true&commit=true", method: "POST", body: bad)
         #expect(s4 == 200 && skipped["added"] as? Int == 1 && skipped["skipped"] as? Int == 1)
         #expect(try await server.json("/count?q=zebra").1["count"] as? Int == 3)
+        // An empty body: 400.
+        let (s4b, empty) = try await server.json("/docs", method: "POST", body: "\n")
+        #expect(s4b == 400 && (empty["error"] as? [String: Any])?["type"] as? String == "input")
         // Too large a body: 413.
         let (s5, big) = try await server.json(
             "/docs", method: "POST", body: String(repeating: "{\"id\":\"x\",\"body\":\"y\"}\n", count: 400))

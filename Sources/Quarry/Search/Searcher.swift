@@ -79,19 +79,19 @@ public final class Searcher: @unchecked Sendable {
 
         mutating func spend(scoring n: Int, column: Int) throws(QuarryError) {
             scoringTerms += n
-            if scoringTerms > BindBudget.maxScoringTerms {
-                throw QuarryError(
-                    .invalidQuery(column: column),
-                    "the query's fuzzy words and phrase prefixes expand to more than \(BindBudget.maxScoringTerms) terms in all; use fewer of them, or narrow them (a longer prefix, ~1 instead of ~2)")
-            }
+            try check(scoringTerms, BindBudget.maxScoringTerms, "fuzzy words and phrase prefixes expand to", "(a longer prefix, ~1 instead of ~2)", column)
         }
 
         mutating func spend(matching n: Int, column: Int) throws(QuarryError) {
             matchingTerms += n
-            if matchingTerms > BindBudget.maxMatchingTerms {
+            try check(matchingTerms, BindBudget.maxMatchingTerms, "prefixes, wildcards and ranges match", "", column)
+        }
+
+        private func check(_ used: Int, _ limit: Int, _ what: String, _ how: String, _ column: Int) throws(QuarryError) {
+            if used > limit {
                 throw QuarryError(
                     .invalidQuery(column: column),
-                    "the query's prefixes, wildcards and ranges match more than \(BindBudget.maxMatchingTerms) terms in all; use fewer of them, or narrow them")
+                    "the query's \(what) more than \(limit) terms in all; use fewer of them, or narrow them" + (how.isEmpty ? "" : " " + how))
             }
         }
     }

@@ -50,7 +50,8 @@ public struct SearchParameters: Sendable, Equatable {
             guard let ord = schema.textFieldOrd(name), ord == 1 || ord == 2 else {
                 throw QuarryError(
                     .invalidArgument,
-                    "boost \(name)=\(value): '\(name)' is not a default field (\(schema.titleField) or \(schema.bodyField))")
+                    "boost \(name)=\(value): '\(name)' is not a default field (\(schema.titleField) or \(schema.bodyField))"
+                )
             }
             fieldBoosts[ord] = value
         }
@@ -62,13 +63,17 @@ public struct SearchParameters: Sendable, Equatable {
             var upper: Int64?
             if let from {
                 guard let p = DateParser.parsePeriod(from) else {
-                    throw QuarryError(.invalidArgument, "cannot read the from date '\(from)' (dates look like 2024, 2024-03 or 2024-03-15)")
+                    throw QuarryError(
+                        .invalidArgument,
+                        "cannot read the from date '\(from)' (dates look like 2024, 2024-03 or 2024-03-15)")
                 }
                 lower = p.start
             }
             if let to {
                 guard let p = DateParser.parsePeriod(to) else {
-                    throw QuarryError(.invalidArgument, "cannot read the to date '\(to)' (dates look like 2024, 2024-03 or 2024-03-15)")
+                    throw QuarryError(
+                        .invalidArgument,
+                        "cannot read the to date '\(to)' (dates look like 2024, 2024-03 or 2024-03-15)")
                 }
                 upper = p.end
             }
@@ -135,15 +140,18 @@ public struct SearchPage: Sendable {
             maxLength: parameters.snippetLength)
         var titleMarks = SnippetGenerator(
             analyzer: schema.analyzer, terms: highlight.filter { $0.field == 1 }.map { ($0.term, $0.idf) })
-        let needsSnippet = wantSnippets && (parameters.wanted("snippet", schema) || parameters.wanted("highlights", schema))
-        let needsDocument = parameters.fields.map { !$0.isSubset(of: ["rank", "score", "date", "explanation"]) } ?? true
+        let needsSnippet =
+            wantSnippets && (parameters.wanted("snippet", schema) || parameters.wanted("highlights", schema))
+        let needsDocument =
+            parameters.fields.map { !$0.isSubset(of: ["rank", "score", "date", "explanation"]) } ?? true
         let noDocument = StoredDocument(Array("{}".utf8))
         var hits: [PageHit] = []
         hits.reserveCapacity(result.hits.count)
         for (k, hit) in result.hits.enumerated() {
             // The stored document (a store block read and decompressed), unless only rank, score, date or the
             // explanation is asked for.
-            let doc = needsDocument ? StoredDocument(try fetcher.document(segment: hit.segment, doc: hit.doc)) : noDocument
+            let doc =
+                needsDocument ? StoredDocument(try fetcher.document(segment: hit.segment, doc: hit.doc)) : noDocument
             let title = doc.text(schema.titleField) ?? ""
             hits.append(
                 PageHit(
@@ -195,11 +203,26 @@ public struct SearchPage: Sendable {
             if out.utf8.count > start + 1 { out += "," }
             out += name
         }
-        if k.rank { key("\"rank\":"); out += String(hit.rank) }
-        if k.id { key("\"id\":"); out += quote(hit.id) }
-        if k.score, let score = hit.score { key("\"score\":"); out += Format.fixed(Double(score), 6) }
-        if k.date { key("\"date\":"); out += hit.date.map { quote(ISODate.format($0)) } ?? "null" }
-        if k.title { key("\"title\":"); out += quote(hit.title.text) }
+        if k.rank {
+            key("\"rank\":")
+            out += String(hit.rank)
+        }
+        if k.id {
+            key("\"id\":")
+            out += quote(hit.id)
+        }
+        if k.score, let score = hit.score {
+            key("\"score\":")
+            out += Format.fixed(Double(score), 6)
+        }
+        if k.date {
+            key("\"date\":")
+            out += hit.date.map { quote(ISODate.format($0)) } ?? "null"
+        }
+        if k.title {
+            key("\"title\":")
+            out += quote(hit.title.text)
+        }
         let snippet = hit.snippet
         if k.snippet {
             key("\"snippet\":")

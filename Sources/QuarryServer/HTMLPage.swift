@@ -59,7 +59,8 @@ extension QuarryServer {
         if let d = reader.segments[segment].date(doc) {
             html.raw("<dt>date</dt><dd>\(escape(ISODate.format(d)))</dd>")
         }
-        for m in stored.members where m.name != schema.idField && m.name != schema.titleField && m.name != schema.bodyField {
+        for m in stored.members
+        where m.name != schema.idField && m.name != schema.titleField && m.name != schema.bodyField {
             let value = stored.text(m.name) ?? String(decoding: stored.json[m.value], as: UTF8.self)
             html.raw("<dt>\(escape(m.name))</dt><dd>\(escape(value))</dd>")
         }
@@ -116,7 +117,9 @@ struct HTML {
     }
 
     mutating func foot() {
-        raw("<footer>Quarry · <a href=\"/stats\">stats</a> · <a href=\"/health\">health</a> · JSON API: <code>/search?q=…</code></footer></body></html>\n")
+        raw(
+            "<footer>Quarry · <a href=\"/stats\">stats</a> · <a href=\"/health\">health</a> · JSON API: <code>/search?q=…</code></footer></body></html>\n"
+        )
     }
 
     mutating func form(_ q: QueryString, documents: Int) {
@@ -156,7 +159,9 @@ struct HTML {
         if total == 0 {
             raw("<p class=\"summary\">No documents match.</p>")
         } else if page.hits.isEmpty {
-            raw("<p class=\"summary\">No hits on page \(pageNumber): the query has \(Format.grouped(total)) matches.</p>")
+            raw(
+                "<p class=\"summary\">No hits on page \(pageNumber): the query has \(Format.grouped(total)) matches.</p>"
+            )
         } else {
             let first = page.parameters.offset + 1
             let last = page.parameters.offset + page.hits.count
@@ -168,7 +173,9 @@ struct HTML {
         raw("<ol class=\"hits\" start=\"\(page.parameters.offset + 1)\">")
         for hit in page.hits {
             let link = "/doc/" + QueryString.encode(hit.id).replacingPlus()
-            raw("<li class=\"hit\"><h2><a href=\"\(link)\">\(marked(hit.title.text.isEmpty ? Snippet(text: hit.id, highlights: [], truncatedStart: false, truncatedEnd: false) : hit.title))</a></h2>")
+            raw(
+                "<li class=\"hit\"><h2><a href=\"\(link)\">\(marked(hit.title.text.isEmpty ? Snippet(text: hit.id, highlights: [], truncatedStart: false, truncatedEnd: false) : hit.title))</a></h2>"
+            )
             raw("<div class=\"meta\">")
             if let d = hit.date { raw("<time datetime=\"\(ISODate.format(d))\">\(ISODate.formatDay(d))</time> · ") }
             raw("<span class=\"id\">\(escape(hit.id))</span>")

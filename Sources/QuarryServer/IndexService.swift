@@ -38,7 +38,8 @@ public final class IndexService: Sendable {
     let logger: Logger
 
     /// Opens the indexes; with `writable`, also takes the (one) index's write lock.
-    public init(directories: [String], timeBudget: Duration?, writable: Bool, lockHolder: String, logger: Logger) throws {
+    public init(directories: [String], timeBudget: Duration?, writable: Bool, lockHolder: String, logger: Logger) throws
+    {
         // Everything that can fail first, then every stored property at once (Swift 6.3.1's release build crashes
         // on the cleanup of a partly initialized class holding an Atomic).
         var box: WriterBox?
@@ -78,7 +79,8 @@ public final class IndexService: Sendable {
         current.withLock { $0 = next }
         swaps.add(1, ordering: .relaxed)
         logger.info(
-            "new commit: serving generation \(next.generations.map(String.init).joined(separator: ",")), \(reader.documentCount) documents")
+            "new commit: serving generation \(next.generations.map(String.init).joined(separator: ",")), \(reader.documentCount) documents"
+        )
         return true
     }
 

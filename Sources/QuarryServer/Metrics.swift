@@ -30,27 +30,31 @@ final class ServerMetrics: Sendable {
         return endpoints.contains(name) ? name : "other"
     }
 
-    static var requests: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "http", metricName: "requests", unitName: "total",
-        helpText: "HTTP requests answered, by endpoint and status") }
-    static var errors: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "http", metricName: "errors", unitName: "total",
-        helpText: "HTTP requests answered with a 5xx status (timeouts, closing, damaged index)") }
-    static var latency: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "http", metricName: "request_duration", unitName: "seconds",
-        helpText: "Time from the request's head to its response, by endpoint") }
-    static var documents: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "index", metricName: "documents", unitName: "",
-        helpText: "Live documents of each served index") }
-    static var segments: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "index", metricName: "segments", unitName: "",
-        helpText: "Segments of each served index") }
-    static var generation: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "index", metricName: "generation", unitName: "",
-        helpText: "Commit generation served, per index") }
-    static var refreshes: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "quarry", subsystem: "snapshot", metricName: "refreshes", unitName: "total",
-        helpText: "New commits picked up since start") }
+    /// `quarry_SUBSYSTEM_NAME_UNIT` with its help text.
+    static func metric(_ subsystem: String, _ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "quarry", subsystem: subsystem, metricName: name, unitName: unit, helpText: help)
+    }
+
+    static var requests: MetricNameDescriptor {
+        metric("http", "requests", "total", "HTTP requests answered, by endpoint and status")
+    }
+    static var errors: MetricNameDescriptor {
+        metric("http", "errors", "total", "HTTP requests answered with a 5xx status (timeouts, closing, damaged index)")
+    }
+    static var latency: MetricNameDescriptor {
+        metric("http", "request_duration", "seconds", "Time from the request's head to its response, by endpoint")
+    }
+    static var documents: MetricNameDescriptor {
+        metric("index", "documents", "", "Live documents of each served index")
+    }
+    static var segments: MetricNameDescriptor { metric("index", "segments", "", "Segments of each served index") }
+    static var generation: MetricNameDescriptor {
+        metric("index", "generation", "", "Commit generation served, per index")
+    }
+    static var refreshes: MetricNameDescriptor {
+        metric("snapshot", "refreshes", "total", "New commits picked up since start")
+    }
 
     /// The methods a known path takes, or nil for an unknown path.
     static func methods(_ path: String) -> [String]? {
@@ -70,8 +74,10 @@ final class ServerMetrics: Sendable {
         if status >= 500 {
             registry.makeCounter(descriptor: Self.errors, labels: [("endpoint", endpoint)]).increment()
         }
-        registry.makeDurationHistogram(descriptor: Self.latency, labels: [("endpoint", endpoint)], buckets: Self.buckets)
-            .record(duration)
+        registry.makeDurationHistogram(
+            descriptor: Self.latency, labels: [("endpoint", endpoint)], buckets: Self.buckets
+        )
+        .record(duration)
     }
 
     /// The text exposition, with the index gauges set from `snapshot` first.

@@ -69,7 +69,8 @@ extension QuarryServer {
         guard let text = q[name], !text.isEmpty else { return value }
         guard let n = Int(text), range.contains(n) else {
             throw APIError(
-                .badRequest, "parameter", "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (got '\(text)')")
+                .badRequest, "parameter",
+                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (got '\(text)')")
         }
         return n
     }
@@ -152,7 +153,8 @@ extension QuarryServer {
 
     func requireWriter() throws -> WriterBox {
         guard let writer = service.writer else {
-            throw APIError(.forbidden, "read_only", "the server is read-only: start it with --writable to add or delete documents")
+            throw APIError(
+                .forbidden, "read_only", "the server is read-only: start it with --writable to add or delete documents")
         }
         return writer
     }

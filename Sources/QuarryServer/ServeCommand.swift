@@ -41,7 +41,8 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Event loop threads for HTTP (default: the number of cores).")
     var threads: Int?
 
-    @Flag(name: .long, help: "Accept writes (POST /docs, DELETE /docs/{id}, POST /commit); holds the index's write lock.")
+    @Flag(
+        name: .long, help: "Accept writes (POST /docs, DELETE /docs/{id}, POST /commit); holds the index's write lock.")
     var writable = false
 
     @Option(name: .long, help: "The largest request body, e.g. 64M.")
@@ -62,7 +63,9 @@ public struct ServeCommand: ParsableCommand {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be 1 to 256") }
-        guard let size = parseSize(maxBody), size > 0 else { throw ValidationError("--max-body takes a size, e.g. 64M") }
+        guard let size = parseSize(maxBody), size > 0 else {
+            throw ValidationError("--max-body takes a size, e.g. 64M")
+        }
         _ = size
         if timeBudget < 0 { throw ValidationError("--time-budget must be 0 or more") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be 1 or more") }
@@ -100,7 +103,8 @@ public struct ServeCommand: ParsableCommand {
                         "quarry: serving \(snapshot.reader.documentCount) documents at http://\(host):\(port)/"
                             + (writable ? " (writable)" : ""))
                     server.logger.debug(
-                        "handlers run on \(onLoops ? "the event loops (Swift concurrency's global executor)" : "Swift concurrency's thread pool")")
+                        "handlers run on \(onLoops ? "the event loops (Swift concurrency's global executor)" : "Swift concurrency's thread pool")"
+                    )
                 }
             } catch {
                 failure.set(error)

@@ -76,7 +76,8 @@ public struct QuarryServer: Sendable {
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let group: MultiThreadedEventLoopGroup =
             options.eventLoopsAsGlobalExecutor
-            ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
+            ? MultiThreadedEventLoopGroup.singleton
+            : MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
         let ownGroup = !options.eventLoopsAsGlobalExecutor
         let router = Router()
         router.add(middleware: ServerMiddleware(metrics: metrics, closing: closing, logger: logger))
@@ -252,10 +253,11 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
                 let status = error.status
                 if status == .notFound, let allowed = ServerMetrics.methods(request.uri.path) {
                     // A known path with another method: 405 and the methods it takes (RFC 9110).
-                    response = APIError(
-                        .methodNotAllowed, "method",
-                        "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", "))"
-                    ).response
+                    response =
+                        APIError(
+                            .methodNotAllowed, "method",
+                            "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", "))"
+                        ).response
                     response.headers[.allow] = allowed.joined(separator: ", ")
                 } else {
                     let message =

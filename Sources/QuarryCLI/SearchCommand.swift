@@ -327,17 +327,11 @@ struct SearchRequest: Equatable {
 
     /// Parses a query as `quarry search` does, with `--from`/`--to` as a date filter. A syntax error is printed
     /// with a caret under its column (exit 2).
-    static func parseQuery(
-        _ text: String, schema: Schema, any: Bool, from: String?, to: String?, fieldBoosts: [Int: Float] = [:]
-    ) throws -> Query {
+    static func parseQuery(_ text: String, schema: Schema, any: Bool, from: String?, to: String?) throws -> Query {
         var p = SearchParameters(query: text)
         p.any = any
         p.from = from
         p.to = to
-        for (ord, b) in fieldBoosts {
-            if ord == 1 { p.boosts[schema.titleField] = b }
-            if ord == 2 { p.boosts[schema.bodyField] = b }
-        }
         return try reportingColumn(text) { try p.parsed(schema) }
     }
 

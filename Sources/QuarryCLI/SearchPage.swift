@@ -42,6 +42,15 @@ public struct SearchParameters: Sendable, Equatable {
         if query.isEmpty { throw QuarryError(.invalidArgument, "give a query") }
     }
 
+    /// A `from` or `to` date as the period it names.
+    static func period(_ text: String, _ name: String) throws(QuarryError) -> (start: Int64, end: Int64) {
+        guard let p = DateParser.parsePeriod(text) else {
+            throw QuarryError(
+                .invalidArgument, "cannot read the \(name) date '\(text)' (dates look like 2024, 2024-03 or 2024-03-15)")
+        }
+        return (p.start, p.end)
+    }
+
     /// The query parsed for `schema`, with the date range as a filter. A syntax error is
     /// `QuarryError.invalidQuery(column:)`; a bad date or boost is `.invalidArgument`.
     public func parsed(_ schema: Schema) throws(QuarryError) -> Query {
@@ -59,24 +68,8 @@ public struct SearchParameters: Sendable, Equatable {
         parser.fieldBoosts = fieldBoosts
         var parsed = try parser.parse(query)
         if from != nil || to != nil {
-            var lower: Int64?
-            var upper: Int64?
-            if let from {
-                guard let p = DateParser.parsePeriod(from) else {
-                    throw QuarryError(
-                        .invalidArgument,
-                        "cannot read the from date '\(from)' (dates look like 2024, 2024-03 or 2024-03-15)")
-                }
-                lower = p.start
-            }
-            if let to {
-                guard let p = DateParser.parsePeriod(to) else {
-                    throw QuarryError(
-                        .invalidArgument,
-                        "cannot read the to date '\(to)' (dates look like 2024, 2024-03 or 2024-03-15)")
-                }
-                upper = p.end
-            }
+            let lower = try from.map { text throws(QuarryError) in try SearchParameters.period(text, "from").start }
+            let upper = try to.map { text throws(QuarryError) in try SearchParameters.period(text, "to").end }
             parsed = .boolean(must: [parsed], should: [], mustNot: [], filter: [.dateRange(lower: lower, upper: upper)])
         }
         return parsed
@@ -109,6 +102,8 @@ public struct SearchPage: Sendable {
     public var schema: Schema
     /// The query as parsed (with the date range).
     public var query: Query
+    /// Which keys a JSON hit carries (decided once for the page).
+    let keys: JSONKeys
 
     /// Runs `parameters` with `searcher`: parse, search, the total, facets, snippets.
     public init(_ parameters: SearchParameters, searcher: Searcher, wantSnippets: Bool = true) throws(QuarryError) {
@@ -117,6 +112,7 @@ public struct SearchPage: Sendable {
         let reader = searcher.reader
         let schema = reader.schema
         self.schema = schema
+        self.keys = JSONKeys(parameters, schema)
         let parsed = try parameters.parsed(schema)
         self.query = parsed
         let facets = try parameters.facet.map { p throws(QuarryError) in try searcher.dateFacets(parsed, by: p) }
@@ -173,7 +169,7 @@ public struct SearchPage: Sendable {
     /// One hit as a JSON object (the `--json` line): the keys asked for, then the other stored fields.
     public func hitJSON(_ hit: PageHit) -> String {
         var line = ""
-        hitJSON(hit, into: &line, keys: JSONKeys(parameters, schema))
+        hitJSON(hit, into: &line, keys: keys)
         return line
     }
 
@@ -258,7 +254,6 @@ public struct SearchPage: Sendable {
         o.add("limit", parameters.limit)
         if let tookMilliseconds { o.add("took_ms", tookMilliseconds, decimals: 3) }
         if let tookMicroseconds { o.add("took_us", tookMicroseconds) }
-        let keys = JSONKeys(parameters, schema)
         var list = "["
         for (n, hit) in hits.enumerated() {
             if n > 0 { list += "," }

@@ -936,26 +936,9 @@ extension Wikitext {
 // MARK: - Entities and bytes
 
 extension Wikitext {
-    /// HTML entities decoded in wikitext (a small set: the ones articles use), spaces as plain spaces.
-    static let namedEntities: [String: String] = [
-        "nbsp": " ", "ensp": " ", "emsp": " ", "thinsp": " ", "hairsp": " ", "numsp": " ", "ndash": "\u{2013}",
-        "mdash": "\u{2014}", "minus": "\u{2212}", "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'",
-        "hellip": "\u{2026}", "laquo": "\u{AB}", "raquo": "\u{BB}", "lsquo": "\u{2018}", "rsquo": "\u{2019}",
-        "ldquo": "\u{201C}", "rdquo": "\u{201D}", "sbquo": "\u{201A}", "bdquo": "\u{201E}", "times": "\u{D7}",
-        "divide": "\u{F7}", "deg": "\u{B0}", "plusmn": "\u{B1}", "middot": "\u{B7}", "bull": "\u{2022}",
-        "copy": "\u{A9}", "reg": "\u{AE}", "trade": "\u{2122}", "euro": "\u{20AC}", "pound": "\u{A3}",
-        "yen": "\u{A5}", "cent": "\u{A2}", "sect": "\u{A7}", "para": "\u{B6}", "frac12": "\u{BD}",
-        "frac14": "\u{BC}", "frac34": "\u{BE}", "sup1": "\u{B9}", "sup2": "\u{B2}", "sup3": "\u{B3}",
-        "prime": "\u{2032}", "Prime": "\u{2033}", "larr": "\u{2190}", "rarr": "\u{2192}", "harr": "\u{2194}",
-        "uarr": "\u{2191}", "darr": "\u{2193}", "le": "\u{2264}", "ge": "\u{2265}", "ne": "\u{2260}",
-        "asymp": "\u{2248}", "infin": "\u{221E}", "micro": "\u{B5}", "shy": "", "zwj": "\u{200D}",
-        "zwnj": "\u{200C}", "lrm": "\u{200E}", "rlm": "\u{200F}", "eacute": "\u{E9}", "Eacute": "\u{C9}",
-        "egrave": "\u{E8}", "aacute": "\u{E1}", "agrave": "\u{E0}", "iacute": "\u{ED}", "oacute": "\u{F3}",
-        "uacute": "\u{FA}", "ccedil": "\u{E7}", "ntilde": "\u{F1}", "auml": "\u{E4}", "ouml": "\u{F6}",
-        "uuml": "\u{FC}", "Auml": "\u{C4}", "Ouml": "\u{D6}", "Uuml": "\u{DC}", "szlig": "\u{DF}",
-    ]
-
     /// The entity at `i` (on a '&'): its UTF-8 and its length, or nil if it is not one (then '&' is text).
+    /// MediaWiki renders entities as HTML does: the names and numeric references of HTMLText (the whole table of
+    /// the HTML standard), with every kind of space as a plain space and a soft hyphen as nothing.
     static func entity(_ b: [UInt8], at i: Int) -> ([UInt8], Int)? {
         let n = b.count
         var j = i + 1
@@ -970,16 +953,22 @@ extension Wikitext {
                 j += 1
             }
             guard j > digitsStart && j < n && b[j] == UInt8(ascii: ";") else { return nil }
-            var utf8: [UInt8] = []
-            let valid = value > 0 && value <= 0x10FFFF && !(0xD800...0xDFFF).contains(value)
-            appendUTF8(valid ? value : 0xFFFD, to: &utf8)
-            return (utf8, j + 1 - i)
+            return (plainSpaces(HTMLText.numericCharacter(value)), j + 1 - i)
         }
         let nameStart = j
-        while j < n && j - nameStart < 10 && isASCIIAlphanumeric(b[j]) { j += 1 }
-        guard j > nameStart && j < n && b[j] == UInt8(ascii: ";") else { return nil }
-        guard let value = namedEntities[String(decoding: b[nameStart..<j], as: UTF8.self)] else { return nil }
-        return (Array(value.utf8), j + 1 - i)
+        while j < n && j - nameStart < HTMLText.longestEntityName && isASCIIAlphanumeric(b[j]) { j += 1 }
+        guard j > nameStart && j < n && b[j] == UInt8(ascii: ";"),
+            let value = HTMLText.entities[Array(b[nameStart...j])]
+        else { return nil }
+        return (plainSpaces(value), j + 1 - i)
+    }
+
+    /// U+00A0 and U+2000-U+200A as a plain space, U+00AD (soft hyphen) as nothing; anything else as it is.
+    static func plainSpaces(_ utf8: [UInt8]) -> [UInt8] {
+        if utf8 == [0xC2, 0xA0] { return [0x20] }
+        if utf8 == [0xC2, 0xAD] { return [] }
+        if utf8.count == 3 && utf8[0] == 0xE2 && utf8[1] == 0x80 && utf8[2] >= 0x80 && utf8[2] <= 0x8A { return [0x20] }
+        return utf8
     }
 
     /// Appends `bytes` with their entities decoded.

@@ -18,6 +18,8 @@ public final class SegmentReader: @unchecked Sendable {
     let deletes: DeletedDocuments?
     private let files: [MappedFile]
     private let storeFile: MappedFile
+    /// The store's dictionaries, digested once for all the readers made by `makeStoreReader`.
+    private let storeDictionaries = StoreDictionaries()
     let directory: String
 
     /// Documents in the segment, deleted ones included (document numbers are `0..<docCount`).
@@ -60,7 +62,9 @@ public final class SegmentReader: @unchecked Sendable {
     /// A reader of this segment's stored documents (one per thread: it caches a block).
     /// - Parameter verify: check the block index whole first (for `check`).
     func makeStoreReader(verify: Bool = false) throws(QuarryError) -> StoreReader {
-        try StoreReader(file: storeFile, segmentID: info.id, expectedDocs: info.docCount, verify: verify)
+        try StoreReader(
+            file: storeFile, segmentID: info.id, expectedDocs: info.docCount, verify: verify,
+            dictionaries: storeDictionaries)
     }
 
     /// The date column, with its block table checked whole (for `check`).

@@ -2,7 +2,8 @@
 // again (Lucene's `SegmentMerger`, Tantivy's `IndexMerger`).
 //
 //     doc maps: each source's live documents, numbered on from the previous source's (deleted ones dropped)
-//     .store    blocks without deleted documents copied as they are; the live documents of the others recompressed
+//     .store    blocks without deleted documents copied as they are (with their dictionaries); the live documents of
+//               the others recompressed
 //     .norms    each live document's norm bytes, field by field
 //     .dates    each live document's date
 //     .terms    per field, a k-way walk of the sources' dictionaries in term order; for each term, the postings of
@@ -124,12 +125,25 @@ enum SegmentMerger {
             let columns = (0..<fieldCount).map { s.reader.norms.column($0 + 1) }
             // Stored documents: a block with no deleted document is copied as it is (Tantivy's store stacking);
             // the others are decompressed and their live documents added one by one.
+            // The dictionaries of this source's copied blocks, by their number there, once copied.
+            var copiedDictionaries: [Int: Int] = [:]
             for b in 0..<reader.blockCount {
                 let block = try reader.rawBlock(b)
                 let range = block.firstDoc..<(block.firstDoc + block.documents)
                 if range.allSatisfy({ maps[si][$0] >= 0 }) {
+                    var dictionary: Int?
+                    if let d = block.dictionary {
+                        if let copied = copiedDictionaries[d] {
+                            dictionary = copied
+                        } else {
+                            let copied = try store.importDictionary(try reader.dictionary(d))
+                            copiedDictionaries[d] = copied
+                            dictionary = copied
+                        }
+                    }
                     try store.appendCompressedBlock(
-                        block.frame, documents: block.documents, uncompressedSize: block.uncompressedSize)
+                        block.frame, documents: block.documents, uncompressedSize: block.uncompressedSize,
+                        dictionary: dictionary)
                     continue
                 }
                 for d in range where maps[si][d] >= 0 {

@@ -43,18 +43,25 @@ public enum FileKind: String, CaseIterable, Sendable {
     }
 
     /// The format version this build writes. The manifest is at version 2 (segment deletes); version 1
-    /// manifests (no deletes) are still read. Segment files are at version 2 (chunk checksums); version 1 segment
-    /// files are refused (rebuild the index).
+    /// manifests (no deletes) are still read. Segment files are at version 2 (chunk checksums), the store at 3
+    /// (dictionaries; version 2 stores are still read); version 1 segment files are refused (rebuild the index).
     var version: UInt16 {
         switch self {
         case .manifest: 2
         case .deletes: 1
+        case .store: 3
         default: 2
         }
     }
 
     /// The versions this build reads.
-    var readableVersions: ClosedRange<UInt16> { self == .manifest ? 1...2 : version...version }
+    var readableVersions: ClosedRange<UInt16> {
+        switch self {
+        case .manifest: 1...2
+        case .store: 2...3
+        default: version...version
+        }
+    }
 
     /// Files read in place through their map carry a table of chunk checksums (ChunkChecksums.swift); the manifest
     /// and deletes files are read whole and checked whole.
@@ -70,12 +77,12 @@ enum FileFormat {
     static let headerSize = 32
     static let footerSize = 8
 
-    static func header(kind: FileKind, id: [UInt8]) -> [UInt8] {
+    static func header(kind: FileKind, id: [UInt8], version: UInt16? = nil) -> [UInt8] {
         precondition(id.count == 16, "FileFormat.header: ids are 16 bytes")
         var b = ByteBuffer(capacity: headerSize)
         b.append(contentsOf: magic)
         b.append(contentsOf: kind.code)
-        b.u16(kind.version)
+        b.u16(version ?? kind.version)
         b.u16(0)
         b.u32(0)
         b.append(contentsOf: id)

@@ -17,7 +17,10 @@ final class FileWriter {
     private(set) var position: Int = 0
 
     /// Creates (or truncates) `path` and writes the header.
-    init(path: String, kind: FileKind, id: [UInt8], bufferSize: Int = 1 << 20) throws(QuarryError) {
+    /// - Parameter version: the format version in the header (this build's; tests write older ones).
+    init(
+        path: String, kind: FileKind, id: [UInt8], bufferSize: Int = 1 << 20, version: UInt16? = nil
+    ) throws(QuarryError) {
         self.path = path
         self.bufferLimit = bufferSize
         self.chunks = kind.hasChunkTable ? ChunkTableBuilder() : nil
@@ -30,7 +33,7 @@ final class FileWriter {
         } catch {
             throw QuarryError.io(path, "create index file", errnoOf(error))
         }
-        try write(FileFormat.header(kind: kind, id: id))
+        try write(FileFormat.header(kind: kind, id: id, version: version ?? kind.version))
     }
 
     deinit {

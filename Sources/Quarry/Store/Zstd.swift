@@ -1,5 +1,6 @@
 // The only file that talks to libzstd: one-shot block compression for the document store (with zstd's content
-// checksum, so a damaged block is detected when it is read) and streaming decompression for `.zst` input files.
+// checksum, so a damaged block is detected when it is read), dictionaries trained from a segment's first documents,
+// and streaming decompression for `.zst` input files.
 
 import CZstd
 
@@ -18,11 +19,15 @@ final class ZstdCompressor {
 
     deinit { ZSTD_freeCCtx(cctx) }
 
-    /// Compresses `input` and appends the frame to `output`.
-    func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
+    /// Compresses `input` (with `dictionary`, if any) and appends the frame to `output`.
+    func compress(
+        _ input: UnsafeRawBufferPointer, dictionary: ZstdDictionary? = nil, appendingTo output: inout [UInt8]
+    ) {
         let bound = ZSTD_compressBound(input.count)
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: bound))
+        // (Referencing a digested dictionary, or none, is a pointer assignment; it stays until changed.)
+        _ = ZSTD_CCtx_refCDict(cctx, dictionary?.cdict)
         let written = output.withUnsafeMutableBytes { dst in
             ZSTD_compress2(cctx, dst.baseAddress.unsafelyUnwrapped + start, bound, input.baseAddress, input.count)
         }
@@ -32,6 +37,63 @@ final class ZstdCompressor {
         }
         output.removeLast(bound - written)
     }
+}
+
+/// A zstd dictionary for compressing the document store's blocks: trained from sample documents, digested once.
+final class ZstdDictionary {
+    let bytes: [UInt8]
+    fileprivate let cdict: OpaquePointer
+
+    /// Digests `bytes` (a dictionary as `train` makes it) for compression at `level`; nil if zstd refuses it.
+    init?(bytes: [UInt8], level: Int32 = 3) {
+        guard !bytes.isEmpty, let c = bytes.withUnsafeBytes({ ZSTD_createCDict($0.baseAddress, $0.count, level) })
+        else { return nil }
+        self.bytes = bytes
+        cdict = c
+    }
+
+    deinit { ZSTD_freeCDict(cdict) }
+
+    /// Trains a dictionary of at most `capacity` bytes from samples stored back to back in `samples`, of the
+    /// given sizes (zstd's fastCover with fixed parameters: one pass, a few tens of milliseconds for 1 MiB).
+    /// - Returns: nil when zstd cannot make one (too few or too uniform samples).
+    static func train(samples: [UInt8], sizes: [Int], capacity: Int) -> ZstdDictionary? {
+        guard sizes.count >= 8, sizes.reduce(0, +) == samples.count, capacity >= 1024 else { return nil }
+        var params = ZDICT_fastCover_params_t()
+        params.k = 200
+        params.d = 8
+        params.f = 18
+        params.accel = 4
+        params.steps = 0
+        params.nbThreads = 1
+        params.splitPoint = 1.0
+        params.zParams.compressionLevel = 3
+        var dict = [UInt8](repeating: 0, count: capacity)
+        let n = dict.withUnsafeMutableBytes { d in
+            samples.withUnsafeBytes { s in
+                sizes.withUnsafeBufferPointer { z in
+                    ZDICT_trainFromBuffer_fastCover(d.baseAddress, capacity, s.baseAddress, z.baseAddress, UInt32(z.count), params)
+                }
+            }
+        }
+        guard ZDICT_isError(n) == 0, n > 0, n <= capacity else { return nil }
+        dict.removeLast(capacity - n)
+        return ZstdDictionary(bytes: dict)
+    }
+}
+
+/// A dictionary digested for decompression, referring to bytes that the caller keeps alive (a mapped file).
+/// (Sendable: zstd never changes a digested dictionary, and any number of contexts may use one at once.)
+final class ZstdDecompressionDictionary: @unchecked Sendable {
+    fileprivate let ddict: OpaquePointer
+
+    /// nil if zstd refuses the bytes as a dictionary.
+    init?(_ bytes: RawBytes) {
+        guard let d = ZSTD_createDDict_byReference(bytes.base, bytes.count) else { return nil }
+        ddict = d
+    }
+
+    deinit { ZSTD_freeDDict(ddict) }
 }
 
 /// A zstd decompression context (one per reader thread).
@@ -48,9 +110,17 @@ final class ZstdDecompressor {
     deinit { ZSTD_freeDCtx(dctx) }
 
     /// Decompresses one frame of exactly `size` bytes into `output` (which must have room for `size` bytes).
-    /// - Returns: nil with a reason if the frame is damaged or of another size.
-    func decompress(_ input: RawBytes, size: Int, into output: UnsafeMutableRawPointer) -> String? {
-        let r = ZSTD_decompressDCtx(dctx, output, size, input.base, input.count)
+    /// - Returns: nil with a reason if the frame is damaged, of another size, or made with another dictionary.
+    func decompress(
+        _ input: RawBytes, size: Int, into output: UnsafeMutableRawPointer,
+        dictionary: ZstdDecompressionDictionary? = nil
+    ) -> String? {
+        let r =
+            if let dictionary {
+                ZSTD_decompress_usingDDict(dctx, output, size, input.base, input.count, dictionary.ddict)
+            } else {
+                ZSTD_decompressDCtx(dctx, output, size, input.base, input.count)
+            }
         if ZSTD_isError(r) != 0 {
             return String(cString: ZSTD_getErrorName(r))
         }

@@ -226,6 +226,252 @@ import Testing
         }
     }
 
+    // MARK: Dictionaries
+
+    /// JSON objects like a corpus's (words of a small vocabulary, repeated keys), about `bytes` in all.
+    static func corpusDocuments(bytes: Int, _ rng: inout SeededRandom) -> [[UInt8]] {
+        let words = [
+            "cobol", "compiler", "the", "of", "program", "record", "file", "data", "division", "procedure",
+            "mainframe", "wrote", "in", "article", "and", "is", "working-storage", "section", "pic", "x(10)",
+        ]
+        var documents: [[UInt8]] = []
+        var total = 0
+        while total < bytes {
+            let n = documents.count
+            var body = ""
+            for _ in 0..<Int.random(in: 20...400, using: &rng) {
+                body += words[Int.random(in: 0..<words.count, using: &rng)] + (rng.chance(0.1) ? "\\n" : " ")
+            }
+            let json =
+                #"{"id": "<\#(n).\#(rng.next() % 100_000)@news.example.com>", "date": "1995-0\#(n % 9 + 1)-1\#(n % 10)T10:00:00Z", "title": "Re: \#(words[n % words.count])", "body": "\#(body)"}"#
+            documents.append(Array(json.utf8))
+            total += documents[n].count
+        }
+        return documents
+    }
+
+    /// The blocks' frames: (block, frame size).
+    static func frameSizes(_ reader: StoreReader) throws -> [Int] {
+        try (0..<reader.blockCount).map { try reader.rawBlock($0).frame.count }
+    }
+
+    @Test func aStoreOverOneMiBIsCompressedWithADictionaryTrainedOnItsFirstDocuments() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0010)
+        let documents = Self.corpusDocuments(bytes: 3 << 20, &rng)
+        let store = try Store(documents, seed: rng.next())
+        let (reader, file) = try store.reader(expectedDocs: documents.count)
+        defer { withExtendedLifetime(file) {} }
+        do {
+            #expect(reader.dictionaryCount == 1)
+            var withoutDictionary = 0
+            let compressor = ZstdCompressor()
+            for b in 0..<reader.blockCount {
+                let block = try reader.rawBlock(b)
+                #expect(block.dictionary == 0, "block \(b)")
+                // The same block compressed without a dictionary.
+                var raw = ByteBuffer()
+                for d in block.firstDoc..<(block.firstDoc + block.documents) {
+                    raw.vint(documents[d].count)
+                    raw.append(contentsOf: documents[d])
+                }
+                #expect(raw.count == block.uncompressedSize)
+                var frame: [UInt8] = []
+                raw.bytes.withUnsafeBytes { compressor.compress($0, appendingTo: &frame) }
+                withoutDictionary += frame.count
+            }
+            let withDictionary = try Self.frameSizes(reader).reduce(0, +)
+            #expect(
+                withDictionary * 100 < withoutDictionary * 95,
+                "blocks take \(withDictionary) bytes with the dictionary, \(withoutDictionary) without")
+            var order = Array(documents.indices)
+            order.shuffle(using: &rng)
+            for d in order.prefix(400) { #expect(try reader.document(d) == documents[d], "document \(d)") }
+            for d in documents.indices { #expect(try reader.document(d) == documents[d]) }
+            try reader.verifyAllBlocks()
+        }
+        // Under 1 MiB: no dictionary (it would cost more than it saves).
+        let small = Self.corpusDocuments(bytes: 600 << 10, &rng)
+        let smallStore = try Store(small, seed: rng.next())
+        let (smallReader, smallFile) = try smallStore.reader(expectedDocs: small.count)
+        defer { withExtendedLifetime(smallFile) {} }
+        #expect(smallReader.dictionaryCount == 0)
+        for d in small.indices { #expect(try smallReader.document(d) == small[d]) }
+    }
+
+    @Test func blocksCopiedByAMergeKeepTheirDictionaries() throws {
+        // As SegmentMerger does: blocks of two stores copied with their dictionaries, but for one block of the
+        // second whose documents are added one by one (one of them dropped, as a deleted document is).
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0011)
+        let a = Self.corpusDocuments(bytes: 2 << 20, &rng)
+        let b = Self.corpusDocuments(bytes: 3 << 20, &rng)
+        let storeA = try Store(a, seed: rng.next())
+        let storeB = try Store(b, seed: rng.next())
+        let (readerA, fileA) = try storeA.reader(expectedDocs: a.count)
+        let (readerB, fileB) = try storeB.reader(expectedDocs: b.count)
+        defer { withExtendedLifetime((fileA, fileB)) {} }
+        let dir = TemporaryDirectory("merged-store")
+        let id = rng.bytes(16)
+        let path = dir.file("m.store")
+        let writer = try StoreWriter(path: path, segmentID: id, compressor: ZstdCompressor())
+        var expected: [[UInt8]] = []
+        for (reader, documents) in [(readerA, a), (readerB, b)] {
+            var copied: [Int: Int] = [:]
+            for k in 0..<reader.blockCount {
+                let block = try reader.rawBlock(k)
+                if reader === readerB && k == 1 {
+                    for d in block.firstDoc..<(block.firstDoc + block.documents) where d != block.firstDoc + 1 {
+                        try reader.withDocument(d) { raw throws(QuarryError) in try writer.add(raw) }
+                        expected.append(documents[d])
+                    }
+                    continue
+                }
+                let d = try #require(block.dictionary)
+                let number: Int
+                if let known = copied[d] {
+                    number = known
+                } else {
+                    number = try writer.importDictionary(try reader.dictionary(d))
+                    copied[d] = number
+                }
+                try writer.appendCompressedBlock(
+                    block.frame, documents: block.documents, uncompressedSize: block.uncompressedSize, dictionary: number)
+                expected += documents[block.firstDoc..<(block.firstDoc + block.documents)]
+            }
+        }
+        _ = try writer.finish()
+        let file = try MappedFile(path: path)
+        let merged = try StoreReader(file: file, segmentID: id, expectedDocs: expected.count, verify: true)
+        defer { withExtendedLifetime(file) {} }
+        #expect(merged.dictionaryCount == 2)
+        for d in expected.indices { #expect(try merged.document(d) == expected[d], "document \(d)") }
+        try merged.verifyAllBlocks()
+    }
+
+    /// The dictionary table of a store with dictionaries: (its offset, [(offset, length)]).
+    static func dictionaryTable(_ bytes: [UInt8]) -> (tableOffset: Int, entries: [(offset: Int, length: Int)]) {
+        let trailer = coveredLength(bytes) - StoreReader.trailerSize
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        let indexOffset = u32(trailer)
+        let blocks = u32(trailer + 8)
+        let count = u32(trailer + 20)
+        let table = indexOffset + blocks * 16
+        return (table, (0..<count).map { (u32(table + $0 * 16), u32(table + $0 * 16 + 8)) })
+    }
+
+    @Test func aDamagedDictionaryIsReportedNotUsed() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0012)
+        let documents = Self.corpusDocuments(bytes: (3 << 20) / 2, &rng)
+        let store = try Store(documents, seed: rng.next())
+        let pristine = readFile(store.path)
+        let (_, entries) = Self.dictionaryTable(pristine)
+        let dictionary = try #require(entries.first)
+        #expect(entries.count == 1 && dictionary.length > 1000)
+        for offset in [dictionary.offset, dictionary.offset + dictionary.length / 2, dictionary.offset + dictionary.length - 1] {
+            var bytes = pristine
+            bytes[offset] ^= 0x21
+            let path = store.dir.file("damaged.store")
+            writeFile(path, bytes)
+            let file = try MappedFile(path: path)
+            defer { withExtendedLifetime(file) {} }
+            let reader = try StoreReader(file: file, segmentID: store.id, expectedDocs: documents.count)
+            for d in [0, documents.count / 2, documents.count - 1] {
+                let error = thrownQuarryError { try reader.document(d) }
+                #expect(error?.code == .corruptIndex, "byte \(offset), document \(d)")
+            }
+            #expect(thrownQuarryError { try reader.verifyAllBlocks() }?.code == .corruptIndex)
+        }
+    }
+
+    @Test func aDictionaryTableWithItsChecksumRecomputedNeverTraps() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0013)
+        let documents = Self.corpusDocuments(bytes: (5 << 20) / 4, &rng)
+        let store = try Store(documents, seed: rng.next())
+        let pristine = readFile(store.path)
+        let trailer = coveredLength(pristine) - StoreReader.trailerSize
+        let indexOffset = (0..<4).reduce(0) { $0 | Int(pristine[trailer + $1]) << (8 * $1) }
+        let (table, entries) = Self.dictionaryTable(pristine)
+        #expect(entries.count == 1)
+        let path = store.dir.file("crafted.store")
+        // Every byte of the dictionary table and of the last block's index entry (its dictionary number).
+        for offset in Array(table..<(table + 16)) + Array((table - 8)..<table) {
+            for value: UInt8 in [0xFF, 0x80, 0x00, 0x02] {
+                var bytes = pristine
+                bytes[offset] = value
+                let crc = CRC32.of(Array(bytes[indexOffset..<(table + 16)]))
+                for k in 0..<4 { bytes[trailer + 16 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+                writeFile(path, bytes)
+                for verify in [true, false] {
+                    guard let file = try? MappedFile(path: path),
+                        let reader = try? StoreReader(
+                            file: file, segmentID: store.id, expectedDocs: documents.count, verify: verify)
+                    else { continue }
+                    defer { withExtendedLifetime(file) {} }
+                    for d in [0, documents.count - 1] {
+                        switch Result(catching: { try reader.document(d) }) {
+                        case .success(let got): #expect(got == documents[d], "byte \(offset) = \(value)")
+                        case .failure(let error): #expect((error as? QuarryError)?.code == .corruptIndex)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func versionTwoStoresAreStillRead() throws {
+        // A version 2 store, written as version 2 wrote it: no dictionaries, a 24-byte trailer.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x5702_0014)
+        let documents = Self.corpusDocuments(bytes: 1 << 20, &rng) + [[], [0x7B, 0x7D]]
+        let dir = TemporaryDirectory("store-v2")
+        let id = rng.bytes(16)
+        let path = dir.file("v2.store")
+        let file = try FileWriter(path: path, kind: .store, id: id, version: 2)
+        let compressor = ZstdCompressor()
+        var index = ByteBuffer()
+        var block = ByteBuffer()
+        var first = 0
+        var blocks = 0
+        func flush(next: Int) throws {
+            guard block.count > 0 else { return }
+            var frame: [UInt8] = []
+            block.bytes.withUnsafeBytes { compressor.compress($0, appendingTo: &frame) }
+            index.u32(UInt32(first))
+            index.u32(UInt32(block.count))
+            index.u64(UInt64(file.position))
+            try file.write(frame)
+            blocks += 1
+            first = next
+            block.removeAll()
+        }
+        for (d, document) in documents.enumerated() {
+            block.vint(document.count)
+            block.append(contentsOf: document)
+            if block.count >= 16 * 1024 { try flush(next: d + 1) }
+        }
+        try flush(next: documents.count)
+        let indexOffset = file.position
+        try file.write(index)
+        var trailer = ByteBuffer()
+        trailer.u64(UInt64(indexOffset))
+        trailer.u32(UInt32(blocks))
+        trailer.u32(UInt32(documents.count))
+        trailer.u32(CRC32.of(index.bytes))
+        trailer.u32(0)
+        try file.write(trailer)
+        _ = try file.finish()
+        let mapped = try MappedFile(path: path)
+        defer { withExtendedLifetime(mapped) {} }
+        let reader = try StoreReader(file: mapped, segmentID: id, expectedDocs: documents.count, verify: true)
+        #expect(reader.dictionaryCount == 0 && reader.blockCount == blocks)
+        for d in documents.indices { #expect(try reader.document(d) == documents[d], "document \(d)") }
+        try reader.verifyAllBlocks()
+        // A version this build does not know is refused, with the advice to rebuild.
+        var bytes = readFile(path)
+        bytes[8] = 9
+        writeFile(dir.file("v9.store"), bytes)
+        let error = thrownQuarryError { try StoreReader(file: try MappedFile(path: dir.file("v9.store")), segmentID: id, expectedDocs: documents.count) }
+        #expect(error?.code == .incompatibleFormat)
+    }
+
     // MARK: StoredDocument
 
     @Test func storedDocumentMembers() {

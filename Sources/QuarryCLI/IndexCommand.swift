@@ -39,7 +39,7 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .long, help: "With --format text: leave out files and folders matching this glob (repeatable).")
     var exclude: [String] = []
 
-    @Option(name: .long, help: "Memory for in-memory segments, e.g. 256M or 1G.")
+    @Option(name: .long, help: "The process's memory while indexing (in-memory segments, merges, the program), e.g. 256M or 1G.")
     var memory: String = "256M"
 
     @Flag(name: .long, help: "Skip bad documents (count them and report the first few) instead of stopping.")

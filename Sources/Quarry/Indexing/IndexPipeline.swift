@@ -253,19 +253,29 @@ final class IndexRun: @unchecked Sendable {
 
     // MARK: Run
 
+    /// Memory the budget keeps for the process itself (program, runtime, input buffers).
+    static let processReserve = 24 << 20
+    /// Memory the budget keeps for a merge running while the workers index.
+    static let mergeReserve = 24 << 20
+
     func execute() throws(QuarryError) -> IndexReport {
         var workers: [Thread] = []
-        // Each worker's share of the budget, less room for what a flush allocates. The first segments are cut at
-        // staggered sizes, so that workers do not all flush (and hold flush buffers) at the same time.
-        let share = max(options.memoryBudget / workerCount * 7 / 8, 4 << 20)
+        // The budget is the whole process's: the program, its runtime and the reader's buffers take about 24 MB,
+        // a merge running beside the workers about as much again (its buffers, maps and the pages it reads); the
+        // rest is for the workers' in-memory segments (never less than half the budget). Each worker's share of
+        // that leaves room for what a flush allocates. The first segments are cut at staggered sizes, so that
+        // workers do not all flush (and hold flush buffers) at the same time.
+        let mergesWhileIndexing = options.mergePolicy.isEnabled && options.commitEvery == nil
+        let reserve = IndexRun.processReserve + (mergesWhileIndexing ? IndexRun.mergeReserve : 0)
+        let forSegments = max(options.memoryBudget - reserve, options.memoryBudget / 2)
+        let share = max(forSegments / workerCount * 7 / 8, 4 << 20)
         for k in 0..<workerCount {
             let first = max(share * (k + 1) / workerCount, 2 << 20)
             workers.append(Thread { [self] in self.work(budget: share, firstBudget: first) })
         }
         // Segments flushed in this run are merged on a thread of their own while the workers go on (not with
         // --commit-every, whose commits would race with it: then merging waits for the end of the run).
-        let merger = options.mergePolicy.isEnabled && options.commitEvery == nil
-            ? Thread { [self] in self.mergeWhileIndexing() } : nil
+        let merger = mergesWhileIndexing ? Thread { [self] in self.mergeWhileIndexing() } : nil
         var bytesRead = 0
         var readError: QuarryError?
         do {

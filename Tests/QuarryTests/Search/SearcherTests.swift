@@ -243,3 +243,62 @@ struct SearcherTests {
         #expect(abs(Double(hits[0].score) - expected) < 1e-5, "score \(hits[0].score), by hand \(expected)")
     }
 }
+
+@Suite("Phrases in long documents")
+struct LongDocumentPhraseTests {
+    /// Counting stops at a phrase's first occurrence; scoring counts them all. In long documents of a five-word
+    /// vocabulary each term's positions span hundreds of 128-value groups, read in place, unpacked, and from the
+    /// stream's vint tail: both must find exactly the documents that a scan of the words finds.
+    @Test(arguments: [UInt64(21), 22])
+    func countsAndFrequenciesEqualAScan(seed: UInt64) throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: seed)
+        let words = ["a", "b", "c", "d", "e"]
+        var bodies: [[String]] = []
+        var lines: [String] = []
+        for n in 0..<240 {
+            // Mostly long documents (up to 3,000 words), some short; skewed so that "a" is frequent, "e" rare.
+            let length = rng.chance(0.2) ? Int.random(in: 1...12, using: &rng) : Int.random(in: 100...3000, using: &rng)
+            let body = (0..<length).map { _ in words[Int(rng.skewed(below: 5))] }
+            bodies.append(body)
+            lines.append(#"{"id":"d\#(n)","body":"\#(body.joined(separator: " "))"}"#)
+        }
+        let dir = TemporaryDirectory("long-phrases")
+        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
+        var options = IndexOptions()
+        options.threads = 1
+        options.mergePolicy = .none
+        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
+        _ = try writer.index([dir.file("c.jsonl")])
+        writer.close()
+        let reader = try IndexReader(directory: dir.file("idx"))
+        let searcher = Searcher(reader: reader)
+        /// Occurrences of `phrase` in `body`, overlaps included.
+        func occurrences(_ phrase: [String], _ body: [String]) -> Int {
+            guard body.count >= phrase.count else { return 0 }
+            return (0...(body.count - phrase.count)).filter { i in
+                phrase.indices.allSatisfy { body[i + $0] == phrase[$0] }
+            }.count
+        }
+        var phrases: [[String]] = [["e", "e"], ["a", "a"], ["d", "e", "d"], ["e", "d", "c", "b"], ["b", "a"]]
+        for _ in 0..<20 {
+            phrases.append((0..<Int.random(in: 2...5, using: &rng)).map { _ in words[Int(rng.skewed(below: 5))] })
+        }
+        for phrase in phrases {
+            let text = "\"" + phrase.joined(separator: " ") + "\""
+            var parser = QueryParser(schema: reader.schema, defaultOr: false)
+            let query = try parser.parse(text)
+            let expected = bodies.map { occurrences(phrase, $0) }
+            let matching = expected.filter { $0 > 0 }.count
+            #expect(try searcher.count(query) == matching, "\(text), seed \(seed)")
+            // Scoring decodes every position: the hits are the matching documents, and the best-scored one among
+            // the shortest has the most occurrences (its frequency is the scan's).
+            let hits = try searcher.search(query, limit: 1000).hits
+            #expect(hits.count == matching, "\(text): \(hits.count) hits, scan \(matching)")
+            for hit in hits.prefix(20) {
+                let id = StoredDocument(try reader.storedDocument(segment: hit.segment, doc: hit.doc)).text("id") ?? ""
+                let n = Int(id.dropFirst()) ?? -1
+                #expect(n >= 0 && expected[n] > 0, "\(text): \(id) does not hold the phrase")
+            }
+        }
+    }
+}

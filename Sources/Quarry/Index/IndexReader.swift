@@ -3,6 +3,8 @@
 // paged in by the kernel only when a query touches them. Readers never lock: a commit replaces the manifest
 // atomically and never changes a segment file, so a reader keeps seeing the commit it opened.
 
+import Synchronization
+
 /// One open segment.
 public final class SegmentReader: @unchecked Sendable {
     public let info: SegmentInfo
@@ -207,6 +209,21 @@ public final class IndexReader: @unchecked Sendable {
     }
 
     public var schema: Schema { manifest.schema }
+
+    /// Per field ord (index ord - 1): its BM25 length factors, computed on first use (a search touches one or two
+    /// fields; computing them costs ~5,000 instructions, as much as a small query's own work).
+    private let lengthFactorCache = Mutex<[Int: LengthFactors]>([:])
+
+    /// The BM25 length factors of a text field over the whole index.
+    func lengthFactors(_ ord: Int) -> LengthFactors {
+        if let known = lengthFactorCache.withLock({ $0[ord] }) { return known }
+        let made = LengthFactors(avgLength: averageLength(ord))
+        return lengthFactorCache.withLock { all in
+            if let known = all[ord] { return known }
+            all[ord] = made
+            return made
+        }
+    }
 
     /// The average length of a text field over the whole index (total terms / documents).
     func averageLength(_ ord: Int) -> Float {

@@ -64,6 +64,9 @@ public indirect enum Query: Sendable, Equatable, CustomStringConvertible {
     /// same order.
     public func normalized() -> Query {
         switch self {
+        case .boolean(let must, let should, let mustNot, let filter) where Query.isFlat(must, should, mustNot, filter):
+            // Already in normal form (the common case: the parser's output, searched again): no copies.
+            return self
         case .boolean(let must, let should, let mustNot, let filter):
             var m: [Query] = []
             var s: [Query] = []
@@ -112,6 +115,23 @@ public indirect enum Query: Sendable, Equatable, CustomStringConvertible {
         default:
             return self
         }
+    }
+
+    /// Whether a boolean with these clauses is its own normal form: every clause a leaf (no boolean or boost to
+    /// flatten or fold, no `.none`), no clause twice in a list, and not a single clause to unwrap.
+    private static func isFlat(_ must: [Query], _ should: [Query], _ mustNot: [Query], _ filter: [Query]) -> Bool {
+        if must.isEmpty && filter.isEmpty && should.isEmpty { return false }
+        if mustNot.isEmpty && filter.isEmpty && must.count + should.count == 1 { return false }
+        for list in [must, should, mustNot, filter] {
+            for (i, q) in list.enumerated() {
+                switch q {
+                case .boolean, .boost, .none: return false
+                default: break
+                }
+                for j in 0..<i where list[j] == q { return false }
+            }
+        }
+        return true
     }
 
     private static func unique(_ qs: [Query]) -> [Query] {

@@ -368,7 +368,7 @@ public struct QueryParser {
     private mutating func wildcardLeaf(_ t: Token) throws(QuarryError) -> (Int) -> Query {
         let scalars = Array(t.text.unicodeScalars)
         if scalars.last == "*", !scalars.dropLast().contains("*"), !scalars.contains("?"),
-            analyzer.normalizedTerms(String(String.UnicodeScalarView(scalars.dropLast()))).count > 1
+            analyzer.normalizedTerms(scalarString(scalars.dropLast())).count > 1
         {
             return try phrasePrefixLeaf(t, slop: 0)
         }
@@ -450,7 +450,7 @@ public struct QueryParser {
         if slop > 0 {
             throw QuarryError(.invalidQuery(column: t.column), "a phrase ending with a prefix cannot have a slop")
         }
-        let text = String(String.UnicodeScalarView(scalars[0..<(end - 1)]))
+        let text = scalarString(scalars[0..<(end - 1)])
         let words = analyzer.normalizedTerms(text)
         guard let prefix = words.last else {
             throw QuarryError(.invalidQuery(column: t.column), "the phrase has no letters or digits before its '*'")
@@ -508,7 +508,7 @@ public struct QueryParser {
         guard let open = scalars.first, let close = scalars.last, scalars.count >= 2 else {
             throw QuarryError(.invalidQuery(column: t.column), "the range is not closed with ']' or '}'")
         }
-        let inner = String(String.UnicodeScalarView(scalars[1..<(scalars.count - 1)]))
+        let inner = scalarString(scalars[1..<(scalars.count - 1)])
         let parts = inner.split(separator: " TO ", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             throw QuarryError(.invalidQuery(column: t.column), "a range is written [FROM TO UNTIL], with TO in capitals")
@@ -561,7 +561,7 @@ public struct QueryParser {
             guard let last = scalars.last, last == "]" || last == "}", scalars.count >= 2 else {
                 throw QuarryError(.invalidQuery(column: column), "the date range is not closed with ']' or '}'")
             }
-            let inner = String(String.UnicodeScalarView(scalars[1..<(scalars.count - 1)]))
+            let inner = scalarString(scalars[1..<(scalars.count - 1)])
             let parts = inner.split(separator: " TO ", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else {
                 throw QuarryError(.invalidQuery(column: column), "a date range is written [FROM TO UNTIL], with TO in capitals")
@@ -788,7 +788,7 @@ private struct Lexer {
                 guard j < chars.count else {
                     throw QuarryError(.invalidQuery(column: column), "the range is not closed with ']' or '}'")
                 }
-                let text = String(String.UnicodeScalarView(chars[i...j]))
+                let text = scalarString(chars[i...j])
                 i = j + 1
                 out.append(Token(kind: .range, text: text, column: column, boost: try boostSuffix()))
             case "+" where startOfTerm && (i + 1 == chars.count || !Lexer.isSpace(chars[i + 1])):
@@ -808,7 +808,7 @@ private struct Lexer {
                 {
                     j += 1
                 }
-                let word = String(String.UnicodeScalarView(chars[i..<j]))
+                let word = scalarString(chars[i..<j])
                 if j < chars.count && chars[j] == ":" && j > i && Lexer.isFieldName(chars[i..<j]) {
                     out.append(Token(kind: .field, text: word, column: column))
                     i = j + 1
@@ -828,7 +828,7 @@ private struct Lexer {
                         j += 1
                     }
                 }
-                let text = String(String.UnicodeScalarView(chars[i..<j]))
+                let text = scalarString(chars[i..<j])
                 switch text {
                 case "AND", "&&": out.append(Token(kind: .and, text: text, column: column))
                 case "OR", "||": out.append(Token(kind: .or, text: text, column: column))
@@ -895,13 +895,13 @@ private struct Lexer {
             }
         }
         return Token(
-            kind: .word, text: String(String.UnicodeScalarView(body)), column: column, boost: boost, fuzzy: fuzzy)
+            kind: .word, text: scalarString(body), column: column, boost: boost, fuzzy: fuzzy)
     }
 
     /// A boost's number: digits with at most one point, from 0 to 1,000,000.
     static func boostValue(_ s: ArraySlice<Unicode.Scalar>) -> Float? {
         guard !s.isEmpty, s.count <= 16, s.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }),
-            s.filter({ $0 == "." }).count <= 1, let v = Float(String(String.UnicodeScalarView(s))), v.isFinite,
+            s.filter({ $0 == "." }).count <= 1, let v = Float(scalarString(s)), v.isFinite,
             v >= 0, v <= 1_000_000
         else { return nil }
         return v
@@ -935,7 +935,7 @@ private struct Lexer {
         guard j < chars.count else {
             throw QuarryError(.invalidQuery(column: column), "the phrase is not closed (missing '\"')")
         }
-        let text = String(String.UnicodeScalarView(chars[i..<j]))
+        let text = scalarString(chars[i..<j])
         i = j + 1
         var slop = 0
         if i < chars.count && chars[i] == "~" {
@@ -967,7 +967,7 @@ private struct Lexer {
                 throw QuarryError(.invalidQuery(column: start + 1), "the date range is not closed with ']' or '}'")
             }
             i = j + 1
-            return String(String.UnicodeScalarView(chars[start..<i]))
+            return scalarString(chars[start..<i])
         }
         var j = i
         while j < chars.count && (chars[j] == ">" || chars[j] == "<" || chars[j] == "=") { j += 1 }
@@ -978,10 +978,25 @@ private struct Lexer {
                 throw QuarryError(.invalidQuery(column: j + 1), "the quoted date is not closed (missing '\"')")
             }
             i = k + 1
-            return String(String.UnicodeScalarView(chars[start..<i]))
+            return scalarString(chars[start..<i])
         }
         while j < chars.count && !Lexer.isSpace(chars[j]) && chars[j] != ")" { j += 1 }
         i = j
-        return String(String.UnicodeScalarView(chars[start..<i]))
+        return scalarString(chars[start..<i])
     }
+}
+
+/// The text of `scalars` (the query parser works on scalars, for columns; building a String scalar by scalar through
+/// `String.UnicodeScalarView` costs thousands of instructions a word, UTF-8 bytes a few per character).
+private func scalarString<S: Sequence<Unicode.Scalar>>(_ scalars: S) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(scalars.underestimatedCount * 2)
+    for c in scalars {
+        if c.value < 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: c.value))
+        } else if let encoded = UTF8.encode(c) {
+            bytes.append(contentsOf: encoded)
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

@@ -42,6 +42,23 @@ enum BM25 {
     }
 }
 
+/// The 256 length factors of one field (`k1 * (1 - b + b * dl / avgdl)` for each norm byte): the same for every
+/// term of the field, so an index reader computes them once per field rather than every query per term.
+final class LengthFactors: @unchecked Sendable {
+    let avgLength: Float
+    /// 256 values, written once in `init` and only read after (hence Sendable).
+    let values: UnsafeMutablePointer<Float>
+
+    init(avgLength: Float) {
+        self.avgLength = avgLength
+        values = .allocate(capacity: 256)
+        let computed = BM25.lengthCache(avgLength: avgLength)
+        for i in 0..<256 { values[i] = computed[i] }
+    }
+
+    deinit { values.deallocate() }
+}
+
 /// Everything needed to score one field for one term (or phrase), bound to an index's statistics.
 final class FieldWeight: @unchecked Sendable {
     let weight: Float
@@ -49,20 +66,23 @@ final class FieldWeight: @unchecked Sendable {
     let avgLength: Float
     /// The query's boost of this leaf (1 unless `^` or a field boost says otherwise).
     let boost: Float
+    /// Keeps `cache` alive.
+    private let factors: LengthFactors
     let cache: UnsafeMutablePointer<Float>
 
     /// - Parameter boost: multiplies every score, as Tantivy's `Bm25Weight::boost_by` (idf * (1 + k1) * boost).
-    init(idf: Float, avgLength: Float, boost: Float = 1) {
+    init(idf: Float, lengthFactors: LengthFactors, boost: Float = 1) {
         self.idf = idf
         self.boost = boost
         self.weight = idf * (1 + BM25.k1) * boost
-        self.avgLength = avgLength
-        cache = .allocate(capacity: 256)
-        let values = BM25.lengthCache(avgLength: avgLength)
-        for i in 0..<256 { cache[i] = values[i] }
+        self.avgLength = lengthFactors.avgLength
+        factors = lengthFactors
+        cache = lengthFactors.values
     }
 
-    deinit { cache.deallocate() }
+    convenience init(idf: Float, avgLength: Float, boost: Float = 1) {
+        self.init(idf: idf, lengthFactors: LengthFactors(avgLength: avgLength), boost: boost)
+    }
 
     @inline(__always)
     func score(tf: UInt32, norm: UInt8) -> Float {

@@ -625,6 +625,27 @@ final class ConjunctionScorer: Scorer {
     func setMinCompetitiveScore(_ threshold: Float) { core.setThreshold(threshold) }
 }
 
+/// An intersection of terms (plain words in an index of one text field; see `IntersectionCore`): direct calls
+/// into the term scorers, where `IntersectionScorer` goes through existentials (and retains each child per call).
+final class TermConjunctionScorer: Scorer {
+    private var core: IntersectionCore<TermScorer>
+
+    init(_ children: [TermScorer]) {
+        core = IntersectionCore(children, scoring: Array(repeating: true, count: children.count))
+    }
+
+    var doc: UInt32 { core.doc }
+    var maxScore: Float { core.maxScore }
+    var cost: Int { core.cost }
+    var corrupted: Bool { core.corrupted }
+    func next() -> UInt32 { core.next() }
+    func seek(_ target: UInt32) -> UInt32 { core.seek(target) }
+    func score() -> Float { core.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
+    func blockMaxScore() -> Float { core.blockMaxScore() }
+    func setMinCompetitiveScore(_ threshold: Float) { core.setThreshold(threshold) }
+}
+
 /// An intersection of scorers of any kinds (see `IntersectionCore`).
 final class IntersectionScorer: Scorer {
     private var core: IntersectionCore<ScorerBox>
@@ -656,8 +677,12 @@ final class IntersectionScorer: Scorer {
 /// An intersection of `children` (`scoring` says which add to the score): of unions of terms when they all are.
 func makeIntersection(_ children: [any Scorer], scoring: [Bool]) -> any Scorer {
     if children.count == 1 && scoring[0] { return children[0] }
-    let unions = children.compactMap { $0 as? TermUnionScorer }
-    if unions.count == children.count && !scoring.contains(false) { return ConjunctionScorer(unions) }
+    if !scoring.contains(false) {
+        let unions = children.compactMap { $0 as? TermUnionScorer }
+        if unions.count == children.count { return ConjunctionScorer(unions) }
+        let terms = children.compactMap { $0 as? TermScorer }
+        if terms.count == children.count { return TermConjunctionScorer(terms) }
+    }
     return IntersectionScorer(children, scoring: scoring)
 }
 

@@ -110,7 +110,7 @@ public final class Searcher: @unchecked Sendable {
             let (infos, df) = try lookup(field, term)
             let w = FieldWeight(
                 idf: BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount),
-                avgLength: reader.averageLength(field), boost: boost)
+                lengthFactors: reader.lengthFactors(field), boost: boost)
             return TermWeight(field: field, term: term, weight: w, infos: infos, docFreq: df)
         case .phrase(let field, let terms, let offsets, let slop):
             var all: [[TermInfo?]] = []
@@ -120,7 +120,7 @@ public final class Searcher: @unchecked Sendable {
                 all.append(infos)
                 idf += BM25.idf(docFreq: df, docCount: reader.statisticsDocumentCount)
             }
-            let w = FieldWeight(idf: idf, avgLength: reader.averageLength(field), boost: boost)
+            let w = FieldWeight(idf: idf, lengthFactors: reader.lengthFactors(field), boost: boost)
             return PhraseWeight(field: field, terms: terms, offsets: offsets, slop: slop, weight: w, infos: all)
         case .multiTerm(let field, let pattern, let column):
             try checkDeadline(budget.deadline)
@@ -167,11 +167,11 @@ public final class Searcher: @unchecked Sendable {
         let wordLength = Float(String(decoding: word, as: UTF8.self).unicodeScalars.count)
         let maxDF = expansion.terms.map(\.docFreq).max() ?? 0
         let idf = BM25.idf(docFreq: maxDF, docCount: reader.statisticsDocumentCount)
-        let avg = reader.averageLength(field)
+        let factors = reader.lengthFactors(field)
         var clauses: [any Weight] = []
         for t in expansion.terms {
             let closeness = 1 - Float(t.distance) / (wordLength + 1)
-            let w = FieldWeight(idf: idf, avgLength: avg, boost: boost * closeness)
+            let w = FieldWeight(idf: idf, lengthFactors: factors, boost: boost * closeness)
             clauses.append(TermWeight(field: field, term: t.bytes, weight: w, infos: t.infos, docFreq: t.docFreq))
         }
         return BooleanWeight(must: [], should: clauses, mustNot: [], filter: [])

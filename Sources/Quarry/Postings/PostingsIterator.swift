@@ -154,6 +154,14 @@ final class PostingsIterator {
             doc = terminated
             return
         }
+        // A long list (over 64 KiB: about 30,000 documents) is read ahead as one request; the maps are
+        // `MADV_RANDOM`, so a cold decode would otherwise wait for each page in turn.
+        if let skip {
+            let end = dataStart + Int(skip.loadU32((numBlocks - 1) * PostingsIterator.skipEntrySize + 4))
+            if end - termStart > PostingsIterator.readAheadThreshold && end <= postings.count {
+                MappedFile.adviseWillNeed(postings.base + termStart, end - termStart)
+            }
+        }
         if !decodeBlock(0) {
             doc = terminated
             return
@@ -386,6 +394,9 @@ final class PostingsIterator {
     /// The largest encoding of a block: 128 documents bit-packed at 32 bits each for both documents and
     /// frequencies, or 127 documents as vints of at most 5 bytes for the code and 5 for the frequency.
     static let maxBlockBytes = 127 * 10
+
+    /// Postings longer than this are read ahead when an iterator starts on them.
+    static let readAheadThreshold = 64 << 10
 
     /// Marks the postings damaged (a caller found them inconsistent with the segment).
     func markCorrupted() { corrupted = true }

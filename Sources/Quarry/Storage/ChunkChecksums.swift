@@ -53,6 +53,8 @@ final class ChunkVerifier: @unchecked Sendable {
             throw QuarryError.corrupt(
                 path, "the chunk checksum table does not match the file's size", offset: footerAt)
         }
+        // (Read whole, so asked for whole: the maps are MADV_RANDOM, and a cold read would fault page by page.)
+        MappedFile.adviseWillNeed(table.base, table.count)
         guard CRC32C.of(table) == tableCRC else {
             throw QuarryError.corrupt(
                 path, "the chunk checksum table fails its checksum", offset: tableStart)
@@ -109,6 +111,13 @@ final class ChunkVerifier: @unchecked Sendable {
 
     @inline(never)
     private func verify(_ first: Int, _ last: Int) -> Bool {
+        if last - first >= 8 {
+            // A long window (a norms column, a block index, a long list's skip table) is read whole: asked for
+            // whole, as the maps are MADV_RANDOM and a cold read would otherwise fault a page at a time. (Chunks
+            // already verified are in memory: the request is then a no-op.)
+            let start = first << ChunkVerifier.chunkShift
+            MappedFile.adviseWillNeed(base + start, min((last + 1) << ChunkVerifier.chunkShift, covered) - start)
+        }
         for chunk in first...last {
             let word = bits + (chunk >> 6)
             let bit: UInt64 = 1 << UInt64(chunk & 63)

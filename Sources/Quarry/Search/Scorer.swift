@@ -237,6 +237,11 @@ struct UnionCore<C: Scorer> {
     var threshold: Float = -.infinity
     private var order: [Int]
     private let childMax: [Float]
+    /// The last block-max check that passed: its children (bit i: child i), the smallest end of their blocks, and
+    /// the threshold it was made against (0 mask: none).
+    private var passedMask: UInt64 = 0
+    private var passedUpTo: UInt32 = 0
+    private var passedThreshold: Float = .nan
 
     init(_ children: [C]) {
         self.children = children
@@ -351,7 +356,25 @@ struct UnionCore<C: Scorer> {
                 var last = pivot
                 while last + 1 < n && refs[order[last + 1]].with({ $0.doc }) == pivotDoc { last += 1 }
                 let nextDoc = last + 1 < n ? refs[order[last + 1]].with { $0.doc } : terminated
-                // Block-max check over the pivot set.
+                // Block-max check over the pivot set. When it passed for the same children and the same threshold
+                // at an earlier pivot whose blocks still hold this one (frequent words, where WAND skips little),
+                // it passes again: the sum is of the same blocks' bounds.
+                var mask: UInt64 = 0
+                if n <= 64 {
+                    for i in 0...last { mask |= 1 << UInt64(order[i]) }
+                    if mask == passedMask && pivotDoc <= passedUpTo && threshold == passedThreshold {
+                        if refs[order[0]].with({ $0.doc }) == pivotDoc {
+                            doc = pivotDoc
+                            return doc
+                        }
+                        for i in 0..<pivot {
+                            refs[order[i]].with { c in
+                                if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+                            }
+                        }
+                        continue
+                    }
+                }
                 var upTo = terminated
                 var blockSum: Float = 0
                 for i in 0...last {
@@ -360,6 +383,11 @@ struct UnionCore<C: Scorer> {
                         if u < upTo { upTo = u }
                         blockSum += c.blockMaxScore()
                     }
+                }
+                if canBeat(blockSum, threshold) && n <= 64 {
+                    passedMask = mask
+                    passedUpTo = upTo
+                    passedThreshold = threshold
                 }
                 if !canBeat(blockSum, threshold) {
                     // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.

@@ -433,6 +433,136 @@ final class TermUnionScorer: Scorer {
     func blockMaxScore() -> Float { core.blockMaxScore() }
     func setMinCompetitiveScore(_ threshold: Float) { core.threshold = threshold }
 
+    /// The window of `collectDense`, in documents.
+    static let window = 4096
+
+    /// Whether the union is dense: two of its children each hold a quarter of the segment's documents or more
+    /// (two frequent words), where block-max WAND skips little and pays its bookkeeping on nearly every document.
+    /// (One frequent word over title and body stays with WAND, which skips its blocks at a finer grain.)
+    func isDense(maxDoc: Int) -> Bool {
+        guard core.children.count >= 2 && core.children.count <= 64 else { return false }
+        return core.children.filter { $0.cost >= maxDoc / 4 }.count >= 2
+    }
+
+    /// Top-k collection of a dense union, a window of 4,096 documents at a time (block-max MaxScore, as Lucene's
+    /// `MaxScoreBulkScorer`): per window, each child's bound is the largest bound of its blocks there; the children
+    /// whose bounds add up to less than the threshold are non-essential: they cannot make a document competitive
+    /// alone, so only the other children's documents are candidates, scored into an array; a candidate whose
+    /// partial score plus the non-essential bounds cannot beat the threshold is dropped, and for the others the
+    /// non-essential children are sought. A window whose children are all non-essential is skipped whole. Each
+    /// document's score is the sum of its children's scores in child order (as `score()` adds them: the same to
+    /// the bit), offered in document order.
+    /// - Parameter check: called once per window (the time budget).
+    func collectDense(
+        segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
+        check: () throws(QuarryError) -> Void
+    ) throws(QuarryError) {
+        let children = core.children
+        let n = children.count
+        let w = TermUnionScorer.window
+        let words = w / 64
+        var scores = [Float](repeating: 0, count: n * w)
+        var present = [UInt64](repeating: 0, count: n * words)
+        var any = [UInt64](repeating: 0, count: words)
+        var bounds = [Float](repeating: 0, count: n)
+        var order = Array(0..<n)
+        var threshold = collector.threshold
+        while true {
+            var base = terminated
+            for c in children where c.doc < base { base = c.doc }
+            if base == terminated { break }
+            try check()
+            let end = UInt32(min(UInt64(base) + UInt64(w), UInt64(terminated)))
+            // Children order[0..<nonEssential] are non-essential in this window; their bounds add up to `rest`.
+            var nonEssential = 0
+            var rest: Float = 0
+            if collector.isFull {
+                for k in 0..<n {
+                    let c = children[k]
+                    guard c.doc < end else {
+                        bounds[k] = 0
+                        continue
+                    }
+                    var upTo = c.advanceShallow(c.doc)
+                    var best = c.blockMaxScore()
+                    while upTo != terminated && upTo < end - 1 {
+                        upTo = c.advanceShallow(upTo + 1)
+                        best = max(best, c.blockMaxScore())
+                    }
+                    bounds[k] = best
+                }
+                order.sort { bounds[$0] < bounds[$1] }
+                while nonEssential < n && !canBeat(rest + bounds[order[nonEssential]], threshold) {
+                    rest += bounds[order[nonEssential]]
+                    nonEssential += 1
+                }
+                if nonEssential == n {
+                    for c in children where c.doc < end { _ = c.seek(end) }
+                    continue
+                }
+            }
+            scores.withUnsafeMutableBufferPointer { scores in
+                present.withUnsafeMutableBufferPointer { present in
+                    any.withUnsafeMutableBufferPointer { any in
+                        for j in nonEssential..<n {
+                            let k = order[j]
+                            let c = children[k]
+                            var d = c.doc
+                            while d < end {
+                                let i = Int(d &- base)
+                                scores[k &* w &+ i] = c.score()
+                                present[k &* words &+ (i >> 6)] |= 1 << UInt64(i & 63)
+                                any[i >> 6] |= 1 << UInt64(i & 63)
+                                d = c.next()
+                            }
+                        }
+                        for word in 0..<words where any[word] != 0 {
+                            var bits = any[word]
+                            any[word] = 0
+                            while bits != 0 {
+                                let b = bits.trailingZeroBitCount
+                                bits &= bits &- 1
+                                let i = word &* 64 &+ b
+                                let bit: UInt64 = 1 << UInt64(b)
+                                let doc = base &+ UInt32(i)
+                                if let deletes, deletes.contains(Int(doc)) { continue }
+                                if nonEssential > 0 {
+                                    // The essential part (in any order: only compared with a bound).
+                                    var partial: Float = 0
+                                    for j in nonEssential..<n where present[order[j] &* words &+ word] & bit != 0 {
+                                        partial += scores[order[j] &* w &+ i]
+                                    }
+                                    if !canBeat(partial + rest, threshold) { continue }
+                                    for j in 0..<nonEssential {
+                                        let k = order[j]
+                                        let c = children[k]
+                                        if c.doc < doc { _ = c.seek(doc) }
+                                        if c.doc == doc {
+                                            scores[k &* w &+ i] = c.score()
+                                            present[k &* words &+ word] |= bit
+                                        }
+                                    }
+                                }
+                                var total: Float = 0
+                                for k in 0..<n where present[k &* words &+ word] & bit != 0 {
+                                    total += scores[k &* w &+ i]
+                                }
+                                if total > threshold || !collector.isFull {
+                                    if collector.offer(Hit(segment: s, doc: Int(doc), score: total)) {
+                                        threshold = collector.threshold
+                                    }
+                                }
+                            }
+                            for k in 0..<n { present[k &* words &+ word] = 0 }
+                        }
+                    }
+                }
+            }
+            // Non-essential children were only sought to candidates: move them past the window.
+            for c in children where c.doc < end { _ = c.seek(end) }
+        }
+    }
+
     /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
     func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
         var bits = [UInt64](repeating: 0, count: (maxDoc + 63) / 64)

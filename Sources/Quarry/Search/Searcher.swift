@@ -286,6 +286,12 @@ public final class Searcher: @unchecked Sendable {
         _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
         exhaustive: Bool, deadline: ContinuousClock.Instant?
     ) throws(QuarryError) {
+        if !exhaustive, let union = scorer as? TermUnionScorer, union.isDense(maxDoc: reader.segments[s].docCount) {
+            try union.collectDense(segment: s, deletes: deletes, into: &collector) { () throws(QuarryError) in
+                try checkDeadline(deadline)
+            }
+            return
+        }
         var threshold = collector.threshold
         if !exhaustive && threshold > -.infinity { scorer.setMinCompetitiveScore(threshold) }
         var d = scorer.doc

@@ -633,8 +633,11 @@ func makeUnion(_ children: [any Scorer]) -> any Scorer {
 /// whose summed block bounds cannot beat the threshold (Lucene's block-max conjunction); the bound of a window is
 /// computed once per window, not per candidate.
 ///
-/// Generic over the children's type, for two concrete classes: `ConjunctionScorer` over unions of terms (plain
-/// words over title and body: the common AND query) and `IntersectionScorer` for any mix (phrases, date filters).
+/// Generic over the children's type, for three concrete classes: `ConjunctionScorer` over unions of terms (plain
+/// words over title and body: the common AND query), `TermConjunctionScorer` over terms (plain words in an index of
+/// one text field) and `IntersectionScorer` for any mix (phrases, date filters). The three forward the same ten
+/// lines to their core: each is a concrete class so that the core is specialized for its children (a generic class
+/// would be called through its unspecialized methods from `any Scorer`).
 struct IntersectionCore<C: Scorer> {
     let children: [C]
     private let byCost: [Ref<C>]

@@ -10,6 +10,12 @@ import ArgumentParser
 import Quarry
 import SystemPackage
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 struct BenchQuery {
     var text: String
     var kind: String
@@ -31,6 +37,7 @@ struct BenchCommand: ParsableCommand {
               quarry bench -i news --queries Benchmarks/queries/usenet.jsonl
               quarry bench -i news --queries q.jsonl --order repeat --repeat 5 --per-query runs/a.jsonl
               quarry bench -i news --queries queries.txt --any --mode count --json
+              quarry bench -i news --queries q.jsonl --histogram now.svg --compare before.json
               quarry bench -i news --protocol sbg     (search-benchmark-game engine on stdin/stdout)
             """)
 
@@ -54,8 +61,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
-    @Option(name: .long, help: "Write an SVG latency histogram per kind to this file.")
+    @Option(name: .long, help: "Write an SVG latency histogram per kind to this file (log scale; p50/p95/p99 marked).")
     var histogram: String?
+
+    @Option(name: .long, help: "With --histogram: draw the p50/p95/p99 of another run over it (a `quarry bench --json` file, or a peer's result with the same `kinds`).")
+    var compare: String?
 
     @Flag(name: .long, help: "OR between words instead of AND (the search-benchmark-game's default operator).")
     var any = false
@@ -150,7 +160,13 @@ struct BenchCommand: ParsableCommand {
         }
         out.flush()
         if let histogram {
-            try writeHistogram(reports, to: histogram)
+            var other: BenchHistogram.Other?
+            if let compare { other = try BenchHistogram.Other.read(compare) }
+            let caption =
+                "quarry bench: \(reader.directory), \(Format.grouped(reader.documentCount)) documents in \(reader.segments.count) segment\(reader.segments.count == 1 ? "" : "s"); \(loaded.count) queries x \(repeat_), \(threads) thread\(threads == 1 ? "" : "s"), order \(order); \(ISODate.format(Int64(time(nil))))"
+            try writeFile(histogram, Array(BenchHistogram.svg(reports, caption: caption, other: other).utf8))
+        } else if compare != nil {
+            throw ValidationError("--compare draws over the histogram: give --histogram FILE too")
         }
         if let perQuery, let first = reports.first {
             try writePerQuery(searcher, loaded, first, to: perQuery)
@@ -389,44 +405,6 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    // MARK: Histogram
-
-    func writeHistogram(_ reports: [BenchReport], to path: String) throws {
-        var svg = ""
-        let width = 640
-        let rowHeight = 160
-        var rows: [(String, [Double])] = []
-        for r in reports {
-            for (kind, _) in r.kinds { rows.append(("\(r.mode) \(kind)", r.samples[kind] ?? [])) }
-        }
-        let height = rows.count * rowHeight + 20
-        svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
-        // Log-scale bins from 1 us to 1 s.
-        let bins = 60
-        func bin(_ us: Double) -> Int {
-            let x = (log10Approx(max(us, 1)) / 6.0) * Double(bins)
-            return min(bins - 1, max(0, Int(x)))
-        }
-        for (r, (label, samples)) in rows.enumerated() {
-            var counts = [Int](repeating: 0, count: bins)
-            for s in samples { counts[bin(s)] += 1 }
-            let top = max(counts.max() ?? 1, 1)
-            let y0 = r * rowHeight + 20
-            svg += "<text x=\"4\" y=\"\(y0 - 4)\">\(label) (n=\(samples.count))</text>\n"
-            let barWidth = Double(width - 40) / Double(bins)
-            for (i, c) in counts.enumerated() where c > 0 {
-                let h = Double(rowHeight - 40) * Double(c) / Double(top)
-                let x = 20 + Double(i) * barWidth
-                svg += "<rect x=\"\(Format.fixed(x, 1))\" y=\"\(Format.fixed(Double(y0) + Double(rowHeight - 40) - h, 1))\" width=\"\(Format.fixed(barWidth - 1, 1))\" height=\"\(Format.fixed(h, 1))\" fill=\"#4a7ab0\"/>\n"
-            }
-            for (decade, name) in ["1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s"].enumerated() {
-                let x = 20 + Double(decade * bins / 6) * barWidth
-                svg += "<text x=\"\(Format.fixed(x, 1))\" y=\"\(y0 + rowHeight - 26)\">\(name)</text>\n"
-            }
-        }
-        svg += "</svg>\n"
-        try writeFile(path, Array(svg.utf8))
-    }
 }
 
 /// log10 without Foundation.

@@ -185,6 +185,60 @@ import Testing
     }
 }
 
+extension SearchCommandTests {
+    /// The SVG of `bench --histogram`: a white background, a caption naming the index, a row per kind with its
+    /// percentiles marked, and `--compare`'s run drawn dashed at the right places on the log scale (between the
+    /// decade ticks that bracket it, as far along as the log of its value says).
+    @Test func benchHistogramMarksPercentilesAndAnotherRun() throws {
+        let f = try Fixture()
+        let queries = f.dir.file("queries.jsonl")
+        writeFile(queries, ["bank", "rates", "interest"].map { #"{"q": "\#($0)", "kind": "term"}"# }.joined(separator: "\n") + "\n")
+        let peer = f.dir.file("peer.json")
+        writeFile(peer, #"{"engine": "peer", "mode": "top10", "kinds": {"term": {"p50_us": 1234.5, "p95_us": 2345.6, "p99_us": 3456.7}}}"#)
+        let svgPath = f.dir.file("h.svg")
+        let run = CLITests.quarry([
+            "bench", "-i", f.index, "--queries", queries, "--warmup", "0", "--repeat", "5", "--histogram", svgPath,
+            "--compare", peer,
+        ])
+        #expect(run.status == 0, "\(run.err)")
+        let svg = String(decoding: QuarryTestSupport.readFile(svgPath), as: UTF8.self)
+        #expect(svg.hasPrefix("<svg ") && svg.hasSuffix("</svg>\n"))
+        #expect(svg.contains("fill=\"white\""))
+        #expect(svg.contains("quarry bench: \(f.index)"))
+        #expect(svg.contains("top10 term: 15 samples, p50 "))
+        #expect(svg.contains("peer.json (peer): its p50, p95, p99"))
+        // The legend's dash and the peer's three marks.
+        let elements = svg.split(separator: "\n")
+        #expect(elements.filter { $0.contains("stroke-dasharray") }.count == 4)
+        func attribute(_ element: Substring, _ name: String) -> Double? {
+            let prefix = name + "=\""
+            guard let piece = element.split(separator: " ").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+            return Double(piece.dropFirst(prefix.count).prefix { $0 != "\"" })
+        }
+        func tick(_ label: String) -> Double? {
+            elements.first { $0.hasPrefix("<text") && $0.hasSuffix(">\(label)</text>") }.flatMap { attribute($0, "x") }
+        }
+        let dashed = elements.filter { $0.hasPrefix("<line") && $0.contains("stroke-dasharray") }.compactMap {
+            attribute($0, "x1")
+        }
+        let oneMs = try #require(tick("1 ms"))
+        let tenMs = try #require(tick("10 ms"))
+        #expect(dashed.count == 4)
+        // p50 1.2345 ms: log10(1.2345) = 0.0915 of the decade; p95 2.3456 ms: 0.3702; p99 3.4567 ms: 0.5387.
+        for (x, fraction) in zip(dashed.dropFirst(), [0.0915, 0.3702, 0.5387]) {
+            #expect(abs((x - oneMs) / (tenMs - oneMs) - fraction) < 0.01, "\(x) between \(oneMs) and \(tenMs)")
+        }
+        // --compare needs --histogram; a missing file is named.
+        let alone = CLITests.quarry(["bench", "-i", f.index, "--queries", queries, "--compare", peer])
+        #expect(alone.status == 2)
+        let missing = CLITests.quarry([
+            "bench", "-i", f.index, "--queries", queries, "--warmup", "0", "--histogram", svgPath, "--compare",
+            f.dir.file("nope.json"),
+        ])
+        #expect(missing.status == 2 && missing.err.contains("nope.json"), "\(missing.err)")
+    }
+}
+
 extension String {
     fileprivate var trimmingTrailingNewline: String {
         var s = self

@@ -22,44 +22,37 @@ enum BenchHistogram {
         /// object with `kinds.<kind>.p50_us/p95_us/p99_us` (a peer's result in the same shape). The label is the
         /// file's `label`, `engine` or `index` member, else its name.
         static func read(_ path: String) throws -> Other {
-            let bytes = try readAll(path)
-            var parser = MiniJSON(bytes)
-            guard let value = parser.parse(), case .object(let top) = value else {
-                throw QuarryError(.invalidArgument, "--compare: not a JSON object (a `quarry bench --json` file)", path: path)
-            }
-            func kinds(_ v: MiniJSON.Value?) -> [String: (Double, Double, Double)] {
-                guard case .object(let ks)? = v else { return [:] }
+            let top = StoredDocument(try readWholeFile(path))
+            func kinds(_ raw: [UInt8]?) -> [String: (Double, Double, Double)] {
+                guard let raw else { return [:] }
+                let ks = StoredDocument(raw)
                 var out: [String: (Double, Double, Double)] = [:]
-                for (k, s) in ks {
-                    guard case .object(let stats) = s, case .number(let p50)? = stats["p50_us"] else { continue }
-                    func number(_ key: String) -> Double {
-                        if case .number(let x)? = stats[key] { return x }
-                        return p50
-                    }
-                    out[k] = (p50, number("p95_us"), number("p99_us"))
+                for m in ks.members {
+                    let stats = StoredDocument(Array(ks.json[m.value]))
+                    guard let p50 = stats.text("p50_us").flatMap({ Double($0) }) else { continue }
+                    out[m.name] = (
+                        p50, stats.text("p95_us").flatMap { Double($0) } ?? p50,
+                        stats.text("p99_us").flatMap { Double($0) } ?? p50
+                    )
                 }
                 return out
             }
             var percentiles: [String: [String: (Double, Double, Double)]] = [:]
-            if case .object(let modes)? = top["modes"] {
-                for (mode, m) in modes {
-                    if case .object(let mo) = m { percentiles[mode] = kinds(mo["kinds"]) }
+            if let raw = top.rawValue("modes") {
+                let modes = StoredDocument(raw)
+                for m in modes.members {
+                    percentiles[m.name] = kinds(StoredDocument(Array(modes.json[m.value])).rawValue("kinds"))
                 }
             } else {
-                var mode = ""
-                if case .string(let m)? = top["mode"] { mode = m }
-                percentiles[mode] = kinds(top["kinds"])
+                percentiles[top.text("mode") ?? ""] = kinds(top.rawValue("kinds"))
             }
             guard percentiles.values.contains(where: { !$0.isEmpty }) else {
-                throw QuarryError(.invalidArgument, "--compare: no `kinds` with p50_us in it", path: path)
+                throw QuarryError(
+                    .invalidArgument, "--compare: no `kinds` with p50_us in it (a `quarry bench --json` file)",
+                    path: path)
             }
             var label = String(path.split(separator: "/").last ?? Substring(path))
-            for key in ["label", "engine", "index"] {
-                if case .string(let l)? = top[key] {
-                    label += " (\(l))"
-                    break
-                }
-            }
+            if let named = top.text("label") ?? top.text("engine") ?? top.text("index") { label += " (\(named))" }
             return Other(label: label, percentiles: percentiles)
         }
 
@@ -191,177 +184,5 @@ enum BenchHistogram {
         color: String = "#111"
     ) -> String {
         "<text x=\"\(f(x))\" y=\"\(f(y))\" font-size=\"\(size)\" font-weight=\"\(weight)\" text-anchor=\"\(anchor)\" fill=\"\(color)\">\(escape(s))</text>\n"
-    }
-
-    private static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
-
-    private static func readAll(_ path: String) throws -> [UInt8] {
-        guard let f = fopen(path, "rb") else {
-            throw QuarryError(.invalidArgument, "--compare: cannot open it (\(String(cString: strerror(errno))))", path: path)
-        }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n <= 0 { break }
-            out += buffer[0..<n]
-            if out.count > 64 << 20 { throw QuarryError(.invalidArgument, "--compare: over 64 MB, not a bench result", path: path) }
-        }
-        return out
-    }
-}
-
-/// A small JSON reader for `--compare` (objects, arrays, strings, numbers, true, false, null).
-struct MiniJSON {
-    indirect enum Value {
-        case object([String: Value])
-        case array([Value])
-        case string(String)
-        case number(Double)
-        case bool(Bool)
-        case null
-    }
-
-    private let bytes: [UInt8]
-    private var i = 0
-    private var depth = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    /// The value, or nil if the text is not JSON (or nests deeper than 64).
-    mutating func parse() -> Value? {
-        let v = value()
-        skipSpace()
-        return i == bytes.count ? v : nil
-    }
-
-    private mutating func skipSpace() {
-        while i < bytes.count && (bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09) { i += 1 }
-    }
-
-    private mutating func value() -> Value? {
-        skipSpace()
-        guard i < bytes.count, depth < 64 else { return nil }
-        switch bytes[i] {
-        case UInt8(ascii: "{"):
-            depth += 1
-            defer { depth -= 1 }
-            i += 1
-            var members: [String: Value] = [:]
-            skipSpace()
-            if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
-                i += 1
-                return .object(members)
-            }
-            while true {
-                skipSpace()
-                guard let key = string() else { return nil }
-                skipSpace()
-                guard i < bytes.count && bytes[i] == UInt8(ascii: ":") else { return nil }
-                i += 1
-                guard let v = value() else { return nil }
-                members[key] = v
-                skipSpace()
-                guard i < bytes.count else { return nil }
-                if bytes[i] == UInt8(ascii: ",") {
-                    i += 1
-                    continue
-                }
-                guard bytes[i] == UInt8(ascii: "}") else { return nil }
-                i += 1
-                return .object(members)
-            }
-        case UInt8(ascii: "["):
-            depth += 1
-            defer { depth -= 1 }
-            i += 1
-            var items: [Value] = []
-            skipSpace()
-            if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
-                i += 1
-                return .array(items)
-            }
-            while true {
-                guard let v = value() else { return nil }
-                items.append(v)
-                skipSpace()
-                guard i < bytes.count else { return nil }
-                if bytes[i] == UInt8(ascii: ",") {
-                    i += 1
-                    continue
-                }
-                guard bytes[i] == UInt8(ascii: "]") else { return nil }
-                i += 1
-                return .array(items)
-            }
-        case UInt8(ascii: "\""):
-            return string().map { .string($0) }
-        case UInt8(ascii: "t"): return literal("true", .bool(true))
-        case UInt8(ascii: "f"): return literal("false", .bool(false))
-        case UInt8(ascii: "n"): return literal("null", .null)
-        default:
-            let start = i
-            while i < bytes.count, let c = Optional(bytes[i]),
-                (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".")
-                    || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-            {
-                i += 1
-            }
-            guard i > start, let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else { return nil }
-            return .number(d)
-        }
-    }
-
-    private mutating func literal(_ word: String, _ v: Value) -> Value? {
-        let w = Array(word.utf8)
-        guard i + w.count <= bytes.count, Array(bytes[i..<(i + w.count)]) == w else { return nil }
-        i += w.count
-        return v
-    }
-
-    /// A string (escapes decoded; \u escapes outside ASCII become U+FFFD, enough for labels).
-    private mutating func string() -> String? {
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
-        i += 1
-        var out: [UInt8] = []
-        while i < bytes.count {
-            let c = bytes[i]
-            i += 1
-            if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-            if c == UInt8(ascii: "\\") {
-                guard i < bytes.count else { return nil }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
-                    else { return nil }
-                    i += 4
-                    if code < 0x80 { out.append(UInt8(code)) } else { out += Array("\u{FFFD}".utf8) }
-                default: out.append(e)
-                }
-            } else {
-                out.append(c)
-            }
-        }
-        return nil
     }
 }

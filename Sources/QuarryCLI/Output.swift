@@ -128,3 +128,20 @@ public struct JSONObject {
 
 /// A JSON string literal (the engine's, so that the CLI and stored documents escape alike).
 public func quote(_ s: String) -> String { jsonQuote(s) }
+
+/// HTML and XML text escaping (&, <, >, ", '): the search page and `bench --histogram`'s SVG.
+public func escape(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for c in s.unicodeScalars {
+        switch c {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out
+}

@@ -80,23 +80,6 @@ extension String {
     }
 }
 
-/// HTML text escaping (&, <, >, ").
-func escape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for c in s.unicodeScalars {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out
-}
-
 /// A page being written.
 struct HTML {
     private(set) var text = ""

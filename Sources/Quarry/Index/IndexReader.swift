@@ -3,8 +3,6 @@
 // paged in by the kernel only when a query touches them. Readers never lock: a commit replaces the manifest
 // atomically and never changes a segment file, so a reader keeps seeing the commit it opened.
 
-import Synchronization
-
 /// One open segment.
 public final class SegmentReader: @unchecked Sendable {
     public let info: SegmentInfo
@@ -152,6 +150,8 @@ public final class IndexReader: @unchecked Sendable {
     public let statisticsDocumentCount: Int
     /// Per field ord: total terms over all segments.
     let fieldLengths: [UInt64]
+    /// Per field ord (index ord - 1): its length factors (`lengthFactors`).
+    private let lengthFactorTable: [LengthFactors]
     /// The indexes combined into this one (`init(combining:)`); empty for one index.
     private var combined: [IndexReader] = []
     /// The indexes searched as this one: those combined, or just this one.
@@ -170,6 +170,7 @@ public final class IndexReader: @unchecked Sendable {
         self.documentCount = manifest.liveDocumentCount
         self.statisticsDocumentCount = manifest.documentCount
         self.fieldLengths = manifest.fieldLengths
+        self.lengthFactorTable = IndexReader.lengthFactors(manifest)
     }
 
     /// Several indexes searched as one (`quarry search -i a -i b`): their segments side by side, so that BM25's
@@ -206,29 +207,32 @@ public final class IndexReader: @unchecked Sendable {
         self.documentCount = manifest.liveDocumentCount
         self.statisticsDocumentCount = manifest.documentCount
         self.fieldLengths = manifest.fieldLengths
+        self.lengthFactorTable = IndexReader.lengthFactors(manifest)
+    }
+
+    /// Each text field's length factors, from the manifest's statistics.
+    private static func lengthFactors(_ manifest: Manifest) -> [LengthFactors] {
+        manifest.fieldLengths.map { LengthFactors(avgLength: average($0, manifest.documentCount)) }
     }
 
     public var schema: Schema { manifest.schema }
 
-    /// Per field ord (index ord - 1): its BM25 length factors, computed on first use (a search touches one or two
-    /// fields; computing them costs ~5,000 instructions, as much as a small query's own work).
-    private let lengthFactorCache = Mutex<[Int: LengthFactors]>([:])
-
-    /// The BM25 length factors of a text field over the whole index.
+    /// The BM25 length factors of a text field over the whole index (made once per field when the reader opens:
+    /// ~5,000 instructions each, as much as a small query's own work when every term made them).
     func lengthFactors(_ ord: Int) -> LengthFactors {
-        if let known = lengthFactorCache.withLock({ $0[ord] }) { return known }
-        let made = LengthFactors(avgLength: averageLength(ord))
-        return lengthFactorCache.withLock { all in
-            if let known = all[ord] { return known }
-            all[ord] = made
-            return made
-        }
+        ord >= 1 && ord <= lengthFactorTable.count ? lengthFactorTable[ord - 1] : LengthFactors(avgLength: 1)
     }
 
     /// The average length of a text field over the whole index (total terms / documents).
     func averageLength(_ ord: Int) -> Float {
-        guard ord >= 1, ord <= fieldLengths.count, statisticsDocumentCount > 0 else { return 1 }
-        let avg = Float(fieldLengths[ord - 1]) / Float(statisticsDocumentCount)
+        guard ord >= 1, ord <= fieldLengths.count else { return 1 }
+        return IndexReader.average(fieldLengths[ord - 1], statisticsDocumentCount)
+    }
+
+    /// `total` terms over `documents` (1 when either is 0).
+    private static func average(_ total: UInt64, _ documents: Int) -> Float {
+        guard documents > 0 else { return 1 }
+        let avg = Float(total) / Float(documents)
         return avg > 0 ? avg : 1
     }
 

@@ -360,46 +360,32 @@ struct UnionCore<C: Scorer> {
                 // at an earlier pivot whose blocks still hold this one (frequent words, where WAND skips little),
                 // it passes again: the sum is of the same blocks' bounds.
                 var mask: UInt64 = 0
-                if n <= 64 {
-                    for i in 0...last { mask |= 1 << UInt64(order[i]) }
-                    if mask == passedMask && pivotDoc <= passedUpTo && threshold == passedThreshold {
-                        if refs[order[0]].with({ $0.doc }) == pivotDoc {
-                            doc = pivotDoc
-                            return doc
+                if n <= 64 { for i in 0...last { mask |= 1 << UInt64(order[i]) } }
+                if n > 64 || mask != passedMask || pivotDoc > passedUpTo || threshold != passedThreshold {
+                    var upTo = terminated
+                    var blockSum: Float = 0
+                    for i in 0...last {
+                        refs[order[i]].with { c in
+                            let u = c.advanceShallow(pivotDoc)
+                            if u < upTo { upTo = u }
+                            blockSum += c.blockMaxScore()
                         }
-                        for i in 0..<pivot {
+                    }
+                    if !canBeat(blockSum, threshold) {
+                        // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.
+                        var target = upTo == terminated ? terminated : upTo + 1
+                        if nextDoc < target { target = nextDoc }
+                        if target <= pivotDoc { target = pivotDoc + 1 }
+                        for i in 0...last {
                             refs[order[i]].with { c in
-                                if c.doc < pivotDoc { _ = c.seek(pivotDoc) }
+                                if c.doc < target { _ = c.seek(target) }
                             }
                         }
                         continue
                     }
-                }
-                var upTo = terminated
-                var blockSum: Float = 0
-                for i in 0...last {
-                    refs[order[i]].with { c in
-                        let u = c.advanceShallow(pivotDoc)
-                        if u < upTo { upTo = u }
-                        blockSum += c.blockMaxScore()
-                    }
-                }
-                if canBeat(blockSum, threshold) && n <= 64 {
                     passedMask = mask
                     passedUpTo = upTo
                     passedThreshold = threshold
-                }
-                if !canBeat(blockSum, threshold) {
-                    // Nothing in [pivotDoc, min(upTo + 1, nextDoc)) can beat the threshold.
-                    var target = upTo == terminated ? terminated : upTo + 1
-                    if nextDoc < target { target = nextDoc }
-                    if target <= pivotDoc { target = pivotDoc + 1 }
-                    for i in 0...last {
-                        refs[order[i]].with { c in
-                            if c.doc < target { _ = c.seek(target) }
-                        }
-                    }
-                    continue
                 }
                 if refs[order[0]].with({ $0.doc }) == pivotDoc {
                     doc = pivotDoc

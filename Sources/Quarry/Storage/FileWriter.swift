@@ -33,7 +33,7 @@ final class FileWriter {
         } catch {
             throw QuarryError.io(path, "create index file", errnoOf(error))
         }
-        try write(FileFormat.header(kind: kind, id: id, version: version ?? kind.version))
+        try write(FileFormat.header(kind: kind, id: id, version: version))
     }
 
     deinit {

@@ -223,7 +223,8 @@ final class StoreReader {
     private let path: String
     private let file: MappedFile
     private let chunks: ChunkVerifier
-    /// Version 2 files have no dictionaries (and 0 in an entry's top bits).
+    /// Version 3 entries carry a dictionary number in their top 16 bits; version 2 ones have the offset alone.
+    private let tagged: Bool
     private let offsetMask: UInt64
     /// Made on the first read: a count or ids-only search never decompresses, and a context costs ~100 kB of
     /// fresh pages per segment.
@@ -290,6 +291,7 @@ final class StoreReader {
         self.dictionaryTable = dictionaryTable
         self.indexOffset = indexOffset
         self.indexCRC = crc
+        self.tagged = version >= 3
         self.offsetMask = version >= 3 ? (1 << StoreWriter.offsetBits) - 1 : 0x7FFF_FFFF_FFFF_FFFF
         self.dictionaries = dictionaries
         if verify { try verifyIndex() }
@@ -374,10 +376,29 @@ final class StoreReader {
         return end
     }
 
-    /// The dictionary block `b` was compressed with (nil: none; version 2 files have none).
+    /// The dictionary block `b` was compressed with (nil: none; version 2 files have none), unchecked.
     private func blockDictionary(_ b: Int) -> Int? {
-        let tag = offsetMask == 0x7FFF_FFFF_FFFF_FFFF ? 0 : Int(index.loadU64(b * 16 + 8) >> StoreWriter.offsetBits)
+        let tag = tagged ? Int(index.loadU64(b * 16 + 8) >> StoreWriter.offsetBits) : 0
         return tag == 0 ? nil : tag - 1
+    }
+
+    /// Block `b`'s frame and uncompressed size, and its dictionary's number, each checked against the file: the
+    /// frame inside the blocks' area and passing its chunk checksums, the dictionary one the table has.
+    private func frame(_ b: Int) throws(QuarryError) -> (start: Int, size: Int, frame: RawBytes, dictionary: Int?) {
+        let start = blockOffset(b)
+        let end = blockEnd(b, start)
+        let size = Int(index.loadU32(b * 16 + 4))
+        guard size <= StoreWriter.maxBlockBytes, start >= FileFormat.headerSize, end <= indexOffset, start < end,
+            let frame = body.slice(start, end - start)
+        else {
+            throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
+        }
+        guard chunks.check(frame) else { throw chunks.damaged("store block \(b)", at: frame) }
+        let dictionary = blockDictionary(b)
+        if let dictionary, dictionary >= dictionaryCount {
+            throw QuarryError.corrupt(path, "store block \(b) names a dictionary the store does not have", offset: start)
+        }
+        return (start, size, frame, dictionary)
     }
 
     /// Block `b` as stored: its first document, document count, uncompressed size and zstd frame (for merges, which
@@ -389,44 +410,20 @@ final class StoreReader {
         guard b >= 0 && b < blockCount else {
             throw QuarryError(.invalidArgument, "store block \(b) is not in this segment", path: path)
         }
-        let start = blockOffset(b)
-        let end = blockEnd(b, start)
-        let size = Int(index.loadU32(b * 16 + 4))
         let first = blockFirstDoc(b)
         let next = b + 1 < blockCount ? blockFirstDoc(b + 1) : docCount
-        guard size <= StoreWriter.maxBlockBytes, start >= FileFormat.headerSize, end <= indexOffset, start < end,
-            first < next,
-            next <= docCount, let frame = body.slice(start, end - start)
-        else {
-            throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
+        guard first < next, next <= docCount else {
+            throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: blockOffset(b))
         }
-        guard chunks.check(frame) else { throw chunks.damaged("store block \(b)", at: frame) }
-        let dictionary = blockDictionary(b)
-        if let dictionary, dictionary >= dictionaryCount {
-            throw QuarryError.corrupt(path, "store block \(b) names a dictionary the store does not have", offset: start)
-        }
+        let (_, size, frame, dictionary) = try frame(b)
         return (first, next - first, size, frame, dictionary)
     }
 
     /// Loads block `b` into the cache.
     private func load(_ b: Int) throws(QuarryError) {
         if b == cachedBlock { return }
-        let start = blockOffset(b)
-        let end = blockEnd(b, start)
-        let size = Int(index.loadU32(b * 16 + 4))
-        guard size <= StoreWriter.maxBlockBytes, start >= FileFormat.headerSize, end <= indexOffset, start < end,
-            let frame = body.slice(start, end - start)
-        else {
-            throw QuarryError.corrupt(path, "store block \(b) has an impossible size", offset: start)
-        }
-        guard chunks.check(frame) else { throw chunks.damaged("store block \(b)", at: frame) }
-        var dictionary: ZstdDecompressionDictionary?
-        if let d = blockDictionary(b) {
-            guard d < dictionaryCount else {
-                throw QuarryError.corrupt(path, "store block \(b) names a dictionary the store does not have", offset: start)
-            }
-            dictionary = try decompressionDictionary(d)
-        }
+        let (start, size, frame, d) = try frame(b)
+        let dictionary = try d.map { (d: Int) throws(QuarryError) in try decompressionDictionary(d) }
         cachedBlock = -1
         if block.count < size || block.baseAddress == nil {
             if block.baseAddress != nil { block.deallocate() }

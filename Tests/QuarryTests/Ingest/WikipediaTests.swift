@@ -588,7 +588,6 @@ import Testing
             var output = ""
             let time = clock.measure { output = Wikitext.plainText(input) }
             if let expected { #expect(output == expected, "case \(k)") }
-            print("wikitext case \(k): \(time)")
             #expect(time < .seconds(20), "case \(k): \(time)")
         }
     }

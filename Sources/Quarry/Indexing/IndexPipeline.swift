@@ -453,7 +453,7 @@ final class IndexRun: @unchecked Sendable {
             let ordinal = registerSource(entry.path, lines: false)
             let bytes: [UInt8]
             do {
-                bytes = try readDecompressed(entry.path, limit: options.maxRecordBytes)
+                bytes = try readDecompressed(entry.path, limit: options.maxRecordBytes, sizeHint: entry.size)
             } catch {
                 consumed += entry.size
                 if options.skipBad {
@@ -1063,10 +1063,11 @@ func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
 }
 
 /// A whole file, decompressed as its first bytes say; past `limit` bytes, an error.
-func readDecompressed(_ path: String, limit: Int) throws(QuarryError) -> [UInt8] {
+func readDecompressed(_ path: String, limit: Int, sizeHint: Int = 1 << 16) throws(QuarryError) -> [UInt8] {
     let source = try openInput(path).source
     var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    // A small file's read buffer is its size (and a byte to see the end), not 64 KiB cleared for each file.
+    var buffer = [UInt8](repeating: 0, count: min(max(sizeHint + 1, 4096), 1 << 16))
     while true {
         let n = try buffer.withMutableBytes { raw throws(QuarryError) in try source.read(into: raw) }
         if n == 0 { return out }

@@ -79,7 +79,7 @@ enum HTMLText {
         let n = min(b.count, 1024)
         var i = 0
         while i < n {
-            guard let lt = b[i..<n].firstIndex(of: UInt8(ascii: "<")) else { return nil }
+            guard let lt = ByteScan.first(b, byte: UInt8(ascii: "<"), from: i, to: n) else { return nil }
             if hasPrefix(b, at: lt, "<!--") {
                 i = find(b, "-->", from: lt + 2, end: n).map { $0 + 3 } ?? n
             } else if hasPrefix(b, at: lt, "<meta", caseInsensitive: true), lt + 5 < n,
@@ -479,16 +479,19 @@ extension HTMLText {
                 i += 2
                 continue
             }
-            var j = i + 1
-            while j < end {
-                let d = b[j]
-                if d <= 0x20 || d == 0x7F || d == 0xC2 || d == UInt8(ascii: "&") { break }
-                j += 1
+            // A word, and outside preformatted text the words after it that one plain space separates (which
+            // collapsing would keep as they are), copied whole.
+            var j = ByteScan.first(b, of: textStop, from: i + 1, to: end)
+            while !pre && j + 1 < end && b[j] == 0x20 && !textStop.contains(b[j + 1]) {
+                j = ByteScan.first(b, of: textStop, from: j + 2, to: end)
             }
             w.append(b[i..<j])
             i = j
         }
     }
+
+    /// The bytes that end a run of text in `emit`: whitespace and controls, `&`, and the lead byte of U+00A0.
+    static let textStop = ByteSet(where: { $0 <= 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == UInt8(ascii: "&") })
 
     /// Decodes the character reference at `i` (a `&`) into `w`; returns the index after it. A `&` that starts no
     /// reference is text.
@@ -599,7 +602,7 @@ private struct Extractor {
         let n = b.count
         var i = 0
         while i < n {
-            guard let lt = b[i..<n].firstIndex(of: UInt8(ascii: "<")) else {
+            guard let lt = ByteScan.first(b, byte: UInt8(ascii: "<"), from: i, to: n) else {
                 text(i..<n)
                 break
             }

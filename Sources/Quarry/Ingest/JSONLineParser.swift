@@ -519,30 +519,36 @@ func appendJSONString<C: Collection>(_ bytes: C, to out: inout [UInt8]) where C.
     appendJSONString(Array(bytes), to: &out)
 }
 
+/// The bytes a JSON string literal escapes (Quarry also escapes DEL).
+let jsonEscaped = ByteSet(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F })
+
 /// A JSON string literal of `bytes`: runs that need no escape are copied whole (the common case: most text has
 /// a quote or a line break every few dozen bytes at most).
 func appendJSONString(_ bytes: [UInt8], to out: inout [UInt8]) {
-    let hex: [UInt8] = Array("0123456789abcdef".utf8)
     out.reserveCapacity(out.count + bytes.count + 2)
     out.append(UInt8(ascii: "\""))
     var runStart = 0
     var i = 0
     let n = bytes.count
     while i < n {
+        i = ByteScan.first(bytes, of: jsonEscaped, from: i, to: n)
+        guard i < n else { break }
         let c = bytes[i]
-        if c >= 0x20 && c != 0x22 && c != 0x5C && c != 0x7F {
-            i += 1
-            continue
-        }
         if runStart < i { out.append(contentsOf: bytes[runStart..<i]) }
+        out.append(0x5C)
         switch c {
-        case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case UInt8(ascii: "\""): out.append(0x22)
+        case UInt8(ascii: "\\"): out.append(0x5C)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
         default:
-            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            let hex = { (d: UInt8) -> UInt8 in d < 10 ? 0x30 + d : UInt8(ascii: "a") + d - 10 }
+            out.append(UInt8(ascii: "u"))
+            out.append(0x30)
+            out.append(0x30)
+            out.append(hex(c >> 4))
+            out.append(hex(c & 15))
         }
         i += 1
         runStart = i

@@ -316,7 +316,15 @@ func firstInvalidUTF8(_ buf: UnsafeBufferPointer<UInt8>) -> Int {
     do {
         let p = Parser(line: buf, lossy: false)
         var i = 0
+        let raw = UnsafeRawBufferPointer(buf)
         while i < buf.count {
+            // ASCII eight bytes at a time.
+            if i + 8 <= raw.count,
+                raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+            {
+                i += 8
+                continue
+            }
             if buf[i] < 0x80 {
                 i += 1
                 continue

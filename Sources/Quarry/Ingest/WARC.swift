@@ -342,16 +342,27 @@ struct WARCParser: RecordParser {
             if line.isEmpty { return Headers(firstLine: firstLine ?? "", fields: fields, end: i) }
             if line.first == 0x20 || line.first == 0x09 {
                 if !fields.isEmpty {
-                    let more = String(decoding: line, as: UTF8.self).trimmingSpaces
+                    let more = String(decoding: b[spacesTrimmed(b, line.startIndex..<line.endIndex)], as: UTF8.self)
                     fields[fields.count - 1].value += fields[fields.count - 1].value.isEmpty ? more : " " + more
                 }
                 continue
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let name = HTMLText.lowercased(ArraySlice(line[line.startIndex..<colon])).trimmingSpaces
-            fields.append((name: name, value: String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces))
+            let name = HTMLText.lowercased(ArraySlice(b[spacesTrimmed(b, line.startIndex..<colon)]))
+            let value = String(decoding: b[spacesTrimmed(b, (colon + 1)..<line.endIndex)], as: UTF8.self)
+            fields.append((name: name, value: value))
         }
         return nil
+    }
+
+    /// `r` without the spaces and tabs at either end.
+    static func spacesTrimmed<C: RandomAccessCollection<UInt8>>(_ b: C, _ r: Range<Int>) -> Range<Int>
+    where C.Index == Int {
+        var lo = r.lowerBound
+        var hi = r.upperBound
+        while lo < hi && (b[lo] == 0x20 || b[lo] == 0x09) { lo += 1 }
+        while hi > lo && (b[hi - 1] == 0x20 || b[hi - 1] == 0x09) { hi -= 1 }
+        return lo..<hi
     }
 
     /// The status code of an HTTP status line (`HTTP/1.1 200 OK` -> 200).
@@ -364,7 +375,9 @@ struct WARCParser: RecordParser {
 
     /// The media type of a Content-Type value, lowercased (`Text/HTML; charset=utf-8` -> `text/html`).
     static func mediaType(_ value: String) -> String {
-        String(value.prefix { $0 != ";" }).trimmingSpaces.lowercased()
+        let u = Array(value.utf8)
+        let semicolon = u.firstIndex(of: UInt8(ascii: ";")) ?? u.count
+        return HTMLText.lowercased(u[spacesTrimmed(u, 0..<semicolon)])
     }
 
     /// A URI without the angle brackets some writers put around it (as WARC/1.0's grammar showed them).

@@ -66,7 +66,14 @@ struct WikipediaSplitter: RecordSplitter {
             // Between pages: the header, <siteinfo>, whitespace, the closing </mediawiki>.
             var p = i
             var start = -1
+            let raw = UnsafeRawBufferPointer(data)
             while p + Self.pageOpen.count < n {
+                // The next '<' (the lines before it counted).
+                let stop = n - Self.pageOpen.count
+                let lt = ByteScan.first(raw, byte: UInt8(ascii: "<"), from: p, to: stop) ?? stop
+                line += ByteScan.count(raw, of: 0x0A, from: p, to: lt)
+                p = lt
+                if p == stop { break }
                 let c = data[p]
                 if c == UInt8(ascii: "<") && Self.matches(data, at: p, Self.pageOpen) {
                     let next = data[p + Self.pageOpen.count]
@@ -104,14 +111,14 @@ struct WikipediaSplitter: RecordSplitter {
             }
             pending = nil
             var end = -1
-            while q + Self.pageClose.count <= n {
-                let c = data[q]
-                if c == UInt8(ascii: "<") && Self.matches(data, at: q, Self.pageClose) {
-                    end = q + Self.pageClose.count
-                    break
-                }
-                if c == 0x0A { newlines += 1 }
-                q += 1
+            let searchEnd = max(q, n - Self.pageClose.count + 1)
+            if let close = ByteScan.first(raw, Self.pageClose, from: q, to: n) {
+                newlines += ByteScan.count(raw, of: 0x0A, from: q, to: close)
+                q = close
+                end = close + Self.pageClose.count
+            } else {
+                newlines += ByteScan.count(raw, of: 0x0A, from: q, to: searchEnd)
+                q = searchEnd
             }
             let length = (end >= 0 ? end : n) - start
             if length > maxPageBytes {
@@ -160,13 +167,13 @@ struct WikipediaSplitter: RecordSplitter {
 
     /// After the first `</page>` at or after `from`, counting newlines.
     static func findClose(_ data: UnsafeBufferPointer<UInt8>, from: Int, newlines: inout Int) -> Int? {
-        var q = from
-        while q + pageClose.count <= data.count {
-            if data[q] == UInt8(ascii: "<") && matches(data, at: q, pageClose) { return q + pageClose.count }
-            if data[q] == 0x0A { newlines += 1 }
-            q += 1
+        let raw = UnsafeRawBufferPointer(data)
+        guard let close = ByteScan.first(raw, pageClose, from: from, to: data.count) else {
+            newlines += ByteScan.count(raw, of: 0x0A, from: from, to: max(from, data.count - pageClose.count + 1))
+            return nil
         }
-        return nil
+        newlines += ByteScan.count(raw, of: 0x0A, from: from, to: close)
+        return close + pageClose.count
     }
 
     static func describe(_ bytes: Int) -> String {
@@ -283,11 +290,14 @@ struct WikipediaParser: RecordParser {
                     continue
                 }
             }
-            out.append(c)
-            i += 1
+            let e = ByteScan.first(b, of: xmlSpecial, from: i + 1, to: end)
+            out.append(contentsOf: b[i..<e])
+            i = e
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    static let xmlSpecial = ByteSet([UInt8(ascii: "&"), UInt8(ascii: "<")])
 
     /// The XML entity at `i`: `&lt;` `&gt;` `&amp;` `&quot;` `&apos;` `&#N;` `&#xH;`, as a scalar and a length.
     static func xmlEntity(_ b: [UInt8], at i: Int, end: Int) -> (UInt32, Int)? {
@@ -306,10 +316,11 @@ struct WikipediaParser: RecordParser {
             let valid = value > 0 && value <= 0x10FFFF && !(0xD800...0xDFFF).contains(value)
             return (valid ? value : 0xFFFD, j + 1 - i)
         }
-        for (name, scalar) in [("lt;", 0x3C), ("gt;", 0x3E), ("amp;", 0x26), ("quot;", 0x22), ("apos;", 0x27)]
-        where WikipediaPage.hasPrefix(b, at: j, end: end, name) {
-            return (UInt32(scalar), 1 + name.utf8.count)
-        }
+        if WikipediaPage.hasPrefix(b, at: j, end: end, "lt;") { return (0x3C, 4) }
+        if WikipediaPage.hasPrefix(b, at: j, end: end, "gt;") { return (0x3E, 4) }
+        if WikipediaPage.hasPrefix(b, at: j, end: end, "amp;") { return (0x26, 5) }
+        if WikipediaPage.hasPrefix(b, at: j, end: end, "quot;") { return (0x22, 6) }
+        if WikipediaPage.hasPrefix(b, at: j, end: end, "apos;") { return (0x27, 6) }
         return nil
     }
 }
@@ -481,24 +492,19 @@ struct WikipediaPage {
             || c == UInt8(ascii: "<")
     }
 
-    static func hasPrefix(_ b: [UInt8], at i: Int, end: Int, _ prefix: String) -> Bool {
-        let p = prefix.utf8
-        guard i >= 0 && i + p.count <= end else { return false }
-        var k = i
-        for c in p {
-            if b[k] != c { return false }
-            k += 1
+    static func hasPrefix(_ b: [UInt8], at i: Int, end: Int, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard i >= 0 && i + count <= min(end, b.count) else { return false }
+        return prefix.withUTF8Buffer { p in
+            for k in 0..<count where b[i + k] != p[k] { return false }
+            return true
         }
-        return true
     }
 
-    static func find(_ b: [UInt8], _ needle: String, from: Int, end: Int) -> Int? {
-        let p = Array(needle.utf8)
-        var k = from
-        while k + p.count <= end {
-            if b[k] == p[0] && hasPrefix(b, at: k, end: end, needle) { return k }
-            k += 1
+    static func find(_ b: [UInt8], _ needle: StaticString, from: Int, end: Int) -> Int? {
+        if needle.utf8CodeUnitCount == 1 {
+            return ByteScan.first(b, byte: needle.withUTF8Buffer { $0[0] }, from: from, to: end)
         }
-        return nil
+        return ByteScan.first(b, needle.withUTF8Buffer { Array($0) }, from: from, to: end)
     }
 }

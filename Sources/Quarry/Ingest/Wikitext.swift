@@ -109,6 +109,9 @@ extension Wikitext {
     /// A tag's longest span from '<' to '>' (attributes included); a '<' with no '>' that near is text.
     static let maxTagLength = 2048
 
+    /// The bytes the tag pass stops at.
+    static let prepareSpecial = ByteSet([0x01, 0x02, UInt8(ascii: "<")])
+
     static func prepare(_ s: [UInt8]) -> Prepared {
         let n = s.count
         var out: [UInt8] = []
@@ -126,8 +129,10 @@ extension Wikitext {
                 continue
             }
             guard c == UInt8(ascii: "<") else {
-                out.append(c)
-                i += 1
+                // Text up to the next byte that matters, copied whole.
+                let e = ByteScan.first(s, of: prepareSpecial, from: i + 1, to: n)
+                out.append(contentsOf: s[i..<e])
+                i = e
                 continue
             }
             if hasPrefix(s, at: i, commentOpen) {
@@ -276,6 +281,9 @@ extension Wikitext {
         "git://", "svn://", "telnet://", "nntp://", "//",
     ].map { Array($0.utf8) }
 
+    /// The bytes the markup pass stops at (its `switch`'s cases).
+    static let markupSpecial = ByteSet("\n{}[]|'_:".utf8)
+
     struct Markup {
         let s: [UInt8]
         var out: [UInt8] = []
@@ -353,8 +361,10 @@ extension Wikitext {
                     }
                     i += 1
                 default:
-                    out.append(c)
-                    i += 1
+                    // Text up to the next byte of markup (or the current heading's closing `=`), copied whole.
+                    let e = ByteScan.first(s, of: Wikitext.markupSpecial, from: i + 1, to: heading?.close ?? n)
+                    out.append(contentsOf: s[i..<e])
+                    i = e
                 }
             }
         }
@@ -837,6 +847,11 @@ extension Wikitext {
 extension Wikitext {
     /// The output of the markup pass as text: placeholders replaced, entities decoded, spaces and blank lines
     /// collapsed, spaces left by removed markup before punctuation and inside parentheses tidied.
+    /// The bytes the first loop of `render` stops at.
+    static let renderSpecial = ByteSet([0x01, 0x02, UInt8(ascii: "&")])
+    /// The bytes `tidyLine` looks at; any other is copied as it is, in runs.
+    static let tidySpecial = ByteSet([0x20, 0x09, 0x0D, 0x0B, 0x0C] + Array(",.;()".utf8))
+
     static func render(_ b: [UInt8], literals: [[UInt8]]) -> String {
         var text: [UInt8] = []
         text.reserveCapacity(b.count)
@@ -863,8 +878,9 @@ extension Wikitext {
                 text.append(contentsOf: decoded)
                 i += length
             } else {
-                text.append(c)
-                i += 1
+                let e = ByteScan.first(b, of: renderSpecial, from: i + 1, to: n)
+                text.append(contentsOf: b[i..<e])
+                i = e
             }
         }
         // Lines: spaces collapsed and tidied, blank lines collapsed to one, none at the start or the end.
@@ -874,8 +890,7 @@ extension Wikitext {
         var blank = false
         var start = 0
         while start <= text.count {
-            var end = start
-            while end < text.count && text[end] != 0x0A { end += 1 }
+            let end = ByteScan.first(text, byte: 0x0A, from: start, to: text.count) ?? text.count
             tidyLine(text[start..<end], into: &line)
             if line.isEmpty {
                 blank = !out.isEmpty
@@ -928,7 +943,17 @@ extension Wikitext {
                 }
                 if c == UInt8(ascii: ";") || c == UInt8(ascii: ",") { continue }
             }
-            out.append(c)
+            // The byte and the plain bytes after it (none of which the rules above look at) go out whole.
+            // So do the words after them that one plain space separates: the rules keep such a space as it is.
+            var e = k
+            if !tidySpecial.contains(c) {
+                e = ByteScan.first(line, of: tidySpecial, from: k, to: line.endIndex)
+                while e + 1 < line.endIndex && line[e] == 0x20 && !tidySpecial.contains(line[e + 1]) {
+                    e = ByteScan.first(line, of: tidySpecial, from: e + 2, to: line.endIndex)
+                }
+            }
+            out.append(contentsOf: line[(k - 1)..<e])
+            k = e
         }
     }
 }

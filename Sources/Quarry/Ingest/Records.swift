@@ -74,12 +74,12 @@ struct SourceDocument: Sendable, Equatable {
             doc.stored.append(UInt8(ascii: ":"))
             appendJSONString(doc.text[k], to: &doc.stored)
         }
-        // Extra fields, a name given several times as an array; names of the roles above are not repeated.
-        let reserved: Set<String> = [schema.idField, schema.dateField, schema.titleField, schema.bodyField]
-        var done = Set<String>()
-        for f in fields where !reserved.contains(f.name) && !done.contains(f.name) {
-            done.insert(f.name)
-            let values = fields.filter { $0.name == f.name }.map(\.value)
+        // Extra fields, a name given several times as an array; names of the roles above are not repeated. (A
+        // document has a few: plain scans, no sets made per document.)
+        let reserved = [schema.idField, schema.dateField, schema.titleField, schema.bodyField]
+        for (k, f) in fields.enumerated()
+        where !reserved.contains(f.name) && !fields[..<k].contains(where: { $0.name == f.name }) {
+            let values = fields[k...].filter { $0.name == f.name }.map(\.value)
             doc.stored.append(UInt8(ascii: ","))
             appendJSONString(f.name.utf8, to: &doc.stored)
             doc.stored.append(UInt8(ascii: ":"))

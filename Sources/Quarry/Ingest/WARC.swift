@@ -120,7 +120,8 @@ struct WARCSplitter: RecordSplitter {
             }
             return final ? .damaged("the WARC record is cut short (the input ends inside its header)") : .incomplete
         }
-        let name = recordName(d, start, headerEnd)
+        // The record's name, for messages only (made when one is).
+        var name: String { recordName(d, start, headerEnd) }
         if let badLength {
             return .damaged("the WARC record\(name) has a bad Content-Length '\(badLength)' (not a number of bytes)")
         }
@@ -310,14 +311,18 @@ struct WARCParser: RecordParser {
     struct Headers {
         /// The first line (`WARC/1.1`, `HTTP/1.1 200 OK`).
         var firstLine: String
-        /// Names lowercased, values trimmed, folded lines joined.
+        /// Names as written, values trimmed, folded lines joined.
         var fields: [(name: String, value: String)]
         /// The index after the empty line that ends the block.
         var end: Int
 
-        /// The first value of a header (a lowercase name).
+        /// The first value of a header (a lowercase name; the names are compared ignoring ASCII case).
         func value(_ name: String) -> String? {
-            fields.first { $0.name == name }?.value
+            fields.first { Headers.sameName($0.name, name) }?.value
+        }
+
+        static func sameName(_ a: String, _ lowercase: String) -> Bool {
+            a.utf8.count == lowercase.utf8.count && a.utf8.elementsEqual(lowercase.utf8) { HTMLText.lower($0) == $1 }
         }
     }
 
@@ -348,7 +353,7 @@ struct WARCParser: RecordParser {
                 continue
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let name = HTMLText.lowercased(ArraySlice(b[spacesTrimmed(b, line.startIndex..<colon)]))
+            let name = String(decoding: b[spacesTrimmed(b, line.startIndex..<colon)], as: UTF8.self)
             let value = String(decoding: b[spacesTrimmed(b, (colon + 1)..<line.endIndex)], as: UTF8.self)
             fields.append((name: name, value: value))
         }
@@ -367,10 +372,21 @@ struct WARCParser: RecordParser {
 
     /// The status code of an HTTP status line (`HTTP/1.1 200 OK` -> 200).
     static func status(_ line: String) -> Int? {
-        guard line.hasPrefix("HTTP/") else { return nil }
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count >= 2, parts[1].count == 3 else { return nil }
-        return Int(parts[1])
+        let u = Array(line.utf8)
+        guard u.starts(with: "HTTP/".utf8) else { return nil }
+        // The second word, of three digits.
+        var i = 5
+        while i < u.count && u[i] != 0x20 { i += 1 }
+        while i < u.count && u[i] == 0x20 { i += 1 }
+        var code = 0
+        var digits = 0
+        while i < u.count && u[i] != 0x20 {
+            guard u[i] >= 0x30 && u[i] <= 0x39, digits < 3 else { return nil }
+            code = code * 10 + Int(u[i] - 0x30)
+            digits += 1
+            i += 1
+        }
+        return digits == 3 ? code : nil
     }
 
     /// The media type of a Content-Type value, lowercased (`Text/HTML; charset=utf-8` -> `text/html`).

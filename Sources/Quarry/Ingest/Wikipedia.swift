@@ -244,18 +244,26 @@ struct WikipediaParser: RecordParser {
 
     /// `base` + the title with spaces as underscores (and `%`, `?` and `"` escaped, so the title stays the path).
     static func url(_ base: String, _ title: String) -> String {
+        let t = Array(title.utf8)
         var out = Array(base.utf8)
-        for c in title.utf8 {
-            switch c {
+        out.reserveCapacity(out.count + t.count + 8)
+        var i = 0
+        while i < t.count {
+            let e = ByteScan.first(t, of: urlEscaped, from: i, to: t.count)
+            out.append(contentsOf: t[i..<e])
+            guard e < t.count else { break }
+            switch t[e] {
             case 0x20: out.append(UInt8(ascii: "_"))
             case UInt8(ascii: "%"): out.append(contentsOf: "%25".utf8)
             case UInt8(ascii: "?"): out.append(contentsOf: "%3F".utf8)
-            case UInt8(ascii: "\""): out.append(contentsOf: "%22".utf8)
-            default: out.append(c)
+            default: out.append(contentsOf: "%22".utf8)
             }
+            i = e + 1
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    static let urlEscaped = ByteSet(" %?\"".utf8)
 
     /// A redirect written in the text only (old exports have no <redirect> element): `#REDIRECT [[...]]`.
     static func isRedirect(_ wikitext: String) -> Bool {

@@ -69,15 +69,15 @@ enum DumpFormat {
         if trimmed.first == UInt8(ascii: "{") { return .jsonl }
         if looksLikeMboxStart(Array(bytes.prefix(4096))) { return .mbox }
         if bytes.starts(with: Array("WARC/1.".utf8)) { return .warc }
-        // The markup names looked for are ASCII: the first 512 bytes lowercased as ASCII.
-        let prefix = trimmed.prefix(512).map(HTMLText.lower)
+        // The markup names looked for are ASCII, after a '<': the first 512 bytes lowercased as ASCII.
+        let prefix = trimmed.first == UInt8(ascii: "<") ? trimmed.prefix(512).map(HTMLText.lower) : []
         let mediawiki = Array("<mediawiki".utf8)
         if prefix.starts(with: mediawiki)
             || (prefix.starts(with: "<?xml".utf8) && ByteScan.first(prefix, mediawiki, from: 0, to: prefix.count) != nil)
         {
             return .wikipedia
         }
-        if looksLikeMailHead(Array(bytes)) { return .mail }
+        if looksLikeMailHead(bytes.startIndex == 0 ? head : Array(bytes)) { return .mail }
         if prefix.starts(with: "<!doctype html".utf8) || prefix.starts(with: "<html".utf8) || lower.hasSuffix(".html")
             || lower.hasSuffix(".htm")
         {

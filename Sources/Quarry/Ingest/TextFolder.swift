@@ -127,7 +127,7 @@ enum TextFolder {
     /// A binary file, as git and grep decide: a NUL byte, or more than 1% of invalid UTF-8, in the first 8 KiB.
     static func looksBinary(_ bytes: [UInt8]) -> Bool {
         let head = Array(bytes.prefix(8192))
-        if head.contains(0) { return true }
+        if ByteScan.first(head, byte: 0, from: 0, to: head.count) != nil { return true }
         var invalid = 0
         var i = 0
         while i < head.count {

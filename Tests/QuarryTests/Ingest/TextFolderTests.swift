@@ -55,6 +55,32 @@ import Testing
         }
     }
 
+    /// A folder's file is read in one call of its listed size: one that grew or shrank since it was listed, one
+    /// that is compressed, and one past the limit are still read whole (or refused), never cut.
+    @Test func folderFilesAreReadWholeWhateverTheListedSize() throws {
+        let dir = TemporaryDirectory("folder-read")
+        let text = (0..<5_000).map { "line \($0)\n" }.joined()
+        let path = dir.file("a.txt")
+        writeFile(path, text)
+        let size = text.utf8.count
+        for listed in [size, 0, 1, size - 1, size + 1, size * 3] {
+            #expect(try readFolderFile(path, listedSize: listed, limit: 1 << 20) == Array(text.utf8), "listed \(listed)")
+        }
+        writeFile(dir.file("empty.txt"), "")
+        #expect(try readFolderFile(dir.file("empty.txt"), listedSize: 0, limit: 10) == [])
+        // Compressed: read again through the decompressing source.
+        let zst = dir.file("c.txt.zst")
+        writeFile(zst, ByteSourceTests.zstdFrame(Array(text.utf8)))
+        #expect(try readFolderFile(zst, listedSize: 100, limit: 1 << 20) == Array(text.utf8))
+        // Over the limit: an error naming the file.
+        do {
+            _ = try readFolderFile(path, listedSize: size, limit: 1_000)
+            Issue.record("a file over the limit must be refused")
+        } catch {
+            #expect(error.path == path && error.message.contains("larger than"))
+        }
+    }
+
     @Test func titleIsTheFirstNonEmptyLineAndTheRestIsTheBody() {
         let r = Self.parse("\n  \nThe Title\r\nline one\r\n\nline two\n")
         #expect(r.error == nil)

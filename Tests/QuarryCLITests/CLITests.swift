@@ -261,6 +261,11 @@ import Testing
         let noInput = Self.quarry(["index", "-i", dir.file("index"), dir.file("absent.jsonl")])
         #expect(noInput.status == 2)
         #expect(noInput.err.hasPrefix("quarry: \(dir.file("absent.jsonl")): cannot open input file"), "\(noInput.err)")
+        // The system's reason is said once (it was repeated: "(No such file or directory) (No such file ...)").
+        #expect(noInput.err.components(separatedBy: "No such file or directory").count == 2, "\(noInput.err)")
+        let noFolder = Self.quarry(["index", "-i", dir.file("index"), "--format", "text", dir.file("absent")])
+        #expect(noFolder.status == 2)
+        #expect(noFolder.err.components(separatedBy: "No such file or directory").count == 2, "\(noFolder.err)")
     }
 
     @Test func aMistypedCommandIsNamedWithASuggestion() {

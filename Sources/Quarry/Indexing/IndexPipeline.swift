@@ -362,7 +362,23 @@ final class IndexRun: @unchecked Sendable {
         // The first report goes out at once, then one every 200 ms.
         var lastProgress: UInt64 = 0
         var knownTotal: Int? = 0
+        /// Folders still being listed: their bytes join `knownTotal` when their listings end.
+        var listings: [FolderLister] = []
         var sinceBarrier = 0
+
+        /// The total bytes of the inputs, once every folder is listed.
+        mutating func bytesTotal() -> Int? {
+            if !listings.isEmpty {
+                var sum = 0
+                for lister in listings {
+                    guard let bytes = lister.totalBytes else { return nil }
+                    sum += bytes
+                }
+                knownTotal = knownTotal.map { $0 + sum }
+                listings = []
+            }
+            return knownTotal
+        }
     }
 
     private func readInputs() throws(QuarryError) -> Int {
@@ -371,10 +387,13 @@ final class IndexRun: @unchecked Sendable {
         // (which would replace them), whatever was deleted or merged away.
         st.record = writer.manifest.documentCount
         if options.autoID { st.record = max(st.record, try writer.largestNumericID().map { Int(clamping: $0) } ?? 0) }
-        // Folders are listed first, so that the progress knows the total (compressed bytes for compressed files).
+        // Folders are listed on threads of their own while files are read (the listing's stat per file was a
+        // phase the workers waited through); the progress knows the total when they end (compressed bytes for
+        // compressed files).
         let include = options.include.map(PathGlob.init)
         let exclude = options.exclude.map(PathGlob.init)
-        var plan: [(path: String, format: InputFormat, entries: [FolderEntry])] = []
+        var plan: [(path: String, format: InputFormat, lister: FolderLister?)] = []
+        defer { for item in plan { item.lister?.join() } }
         for path in inputs {
             var format = options.format
             var isFolder = false
@@ -384,23 +403,23 @@ final class IndexRun: @unchecked Sendable {
             if isFolder { format = .text }
             if format == .auto { format = try DumpFormat.detect(path) }
             if format == .text {
-                let entries = try TextFolder.list(path, include: include, exclude: exclude)
-                st.knownTotal = st.knownTotal.map { $0 + entries.reduce(0) { $0 + $1.size } }
-                plan.append((path, .text, entries))
+                let lister = FolderLister(path, include: include, exclude: exclude)
+                st.listings.append(lister)
+                plan.append((path, .text, lister))
             } else {
                 if path != "-", case .success(let status) = Syscalls.status(path), status.isRegular {
                     st.knownTotal = st.knownTotal.map { $0 + Int(status.size) }
                 } else {
                     st.knownTotal = nil
                 }
-                plan.append((path, format, []))
+                plan.append((path, format, nil))
             }
         }
         for item in plan {
             if options.isInterrupted() || isStopped { return st.total }
             switch item.format {
             case .text:
-                try readFolderFiles(item.entries, &st)
+                if let lister = item.lister { try readFolderFiles(lister, &st) }
             case .jsonl, .tsv:
                 let ordinal = registerSource(item.path == "-" ? "<stdin>" : item.path, lines: true)
                 try readLines(item.path, format: item.format, ordinal: ordinal, &st)
@@ -420,7 +439,7 @@ final class IndexRun: @unchecked Sendable {
         if now - st.lastProgress < 200_000_000 { return }
         st.lastProgress = now
         let docs = monitor.withLock { documents }
-        progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: st.knownTotal, seconds: elapsed()))
+        progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: st.bytesTotal(), seconds: elapsed()))
     }
 
     private func maybeBarrier(_ records: Int, _ st: inout ReadState) {
@@ -434,7 +453,7 @@ final class IndexRun: @unchecked Sendable {
 
     /// The files of a folder: each read whole (decompressed), binary ones left out, then by its content: one
     /// document (text, a mail, an HTML page) or many (an mbox, a WARC file, JSON Lines, a MediaWiki export).
-    private func readFolderFiles(_ entries: [FolderEntry], _ st: inout ReadState) throws(QuarryError) {
+    private func readFolderFiles(_ lister: FolderLister, _ st: inout ReadState) throws(QuarryError) {
         var batch: [TextFileRecord] = []
         var batchBytes = 0
         var binary = 0
@@ -448,7 +467,7 @@ final class IndexRun: @unchecked Sendable {
             batchBytes = 0
         }
         var consumed = st.consumedBefore
-        for entry in entries {
+        while let entry = try lister.next() {
             if options.isInterrupted() || isStopped { return }
             let ordinal = registerSource(entry.path, lines: false)
             let bytes: [UInt8]
@@ -1060,6 +1079,78 @@ func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
 func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
     for b in line where b != 0x20 && b != 0x09 && b != 0x0D { return false }
     return true
+}
+
+/// Lists a folder (`TextFolder.list`) on a thread of its own, handing its files out in order as they are found:
+/// the reading thread starts on the first files while the rest are listed, instead of waiting for a stat of
+/// every file first (80 ms for 20,000 files here, while the workers had nothing to do).
+final class FolderLister: @unchecked Sendable {
+    private let monitor = Monitor()
+    /// Found so far (guarded by the monitor); `taken` of them handed out.
+    private var entries: [FolderEntry] = []
+    private var taken = 0
+    private var finished = false
+    private var failure: QuarryError?
+    private var bytes = 0
+    private var takerWaits = false
+    private var thread: Thread?
+
+    init(_ root: String, include: [PathGlob], exclude: [PathGlob]) {
+        thread = Thread { [self] in
+            var batch: [FolderEntry] = []
+            var total = 0
+            func hand(_ batch: inout [FolderEntry]) {
+                monitor.withLock {
+                    entries.append(contentsOf: batch)
+                    if takerWaits { monitor.broadcast() }
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
+            var listingError: QuarryError?
+            do throws(QuarryError) {
+                try TextFolder.list(root, include: include, exclude: exclude) { entry in
+                    batch.append(entry)
+                    total += entry.size
+                    if batch.count >= 256 { hand(&batch) }
+                }
+            } catch {
+                listingError = error
+            }
+            hand(&batch)
+            monitor.withLock {
+                failure = listingError
+                bytes = total
+                finished = true
+                monitor.broadcast()
+            }
+        }
+    }
+
+    /// The next file, waiting for the listing to find it; nil after the last. The listing's error, if any, comes
+    /// after the files found before it.
+    func next() throws(QuarryError) -> FolderEntry? {
+        let result: Result<FolderEntry?, QuarryError> = monitor.withLock {
+            while taken == entries.count && !finished {
+                takerWaits = true
+                monitor.wait()
+                takerWaits = false
+            }
+            if taken < entries.count {
+                taken += 1
+                return .success(entries[taken - 1])
+            }
+            return failure.map { .failure($0) } ?? .success(nil)
+        }
+        return try result.get()
+    }
+
+    /// The bytes of every file listed, once the listing has ended without an error.
+    var totalBytes: Int? {
+        monitor.withLock { finished && failure == nil ? bytes : nil }
+    }
+
+    /// Waits for the listing to end.
+    func join() { thread?.join() }
 }
 
 /// A folder's file, whole, in as few system calls as it takes: one read of its listed size and a byte more (a

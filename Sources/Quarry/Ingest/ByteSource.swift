@@ -56,7 +56,7 @@ final class FileSource: ByteSource {
             fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
         } catch {
             let e = errnoOf(error)
-            throw QuarryError(.invalidInput, "cannot open input file (\(e.description))", path: path, errno: e)
+            throw QuarryError(.invalidInput, "cannot open input file", path: path, errno: e)
         }
         ownsDescriptor = true
     }
@@ -407,7 +407,7 @@ func openInput(_ path: String) throws(QuarryError) -> (source: ByteSource, compr
     } else {
         switch Syscalls.status(path) {
         case .failure(let e):
-            throw QuarryError(.invalidInput, "cannot open input file (\(e.description))", path: path, errno: e)
+            throw QuarryError(.invalidInput, "cannot open input file", path: path, errno: e)
         case .success(let st):
             if st.isDirectory {
                 throw QuarryError(.invalidInput, "is a directory; use --format text to index a folder of text files", path: path)

@@ -76,30 +76,37 @@ enum TextFolder {
     static func list(_ root: String, include: [PathGlob] = [], exclude: [PathGlob] = []) throws(QuarryError)
         -> [FolderEntry]
     {
+        var out: [FolderEntry] = []
+        try list(root, include: include, exclude: exclude) { out.append($0) }
+        return out
+    }
+
+    /// The same files, each handed to `found` as the walk comes to it (in the same order).
+    static func list(
+        _ root: String, include: [PathGlob] = [], exclude: [PathGlob] = [], found: (FolderEntry) -> Void
+    ) throws(QuarryError) {
         switch Syscalls.status(root) {
         case .failure(let e):
-            throw QuarryError(.invalidInput, "cannot read (\(e.description))", path: root, errno: e)
+            throw QuarryError(.invalidInput, "cannot read", path: root, errno: e)
         case .success(let st) where st.isRegular:
-            return [FolderEntry(path: root, id: root, size: Int(st.size), modificationTime: st.modificationTime)]
+            found(FolderEntry(path: root, id: root, size: Int(st.size), modificationTime: st.modificationTime))
         case .success(let st) where !st.isDirectory:
             throw QuarryError(.invalidInput, "is neither a folder nor a regular file", path: root)
         case .success(let st):
-            var out: [FolderEntry] = []
             var entered: Set<[UInt64]> = [st.identity]
-            try walk(root, "", include, exclude, &entered, into: &out)
-            return out
+            try walk(root, "", include, exclude, &entered, found)
         }
     }
 
     private static func walk(
         _ root: String, _ prefix: String, _ include: [PathGlob], _ exclude: [PathGlob], _ entered: inout Set<[UInt64]>,
-        into out: inout [FolderEntry]
+        _ found: (FolderEntry) -> Void
     ) throws(QuarryError) {
         let dir = prefix.isEmpty ? root : root + "/" + prefix
         let names: [String]
         switch Syscalls.listDirectory(dir) {
         case .success(let n): names = n
-        case .failure(let e): throw QuarryError(.invalidInput, "cannot list the folder (\(e.description))", path: dir, errno: e)
+        case .failure(let e): throw QuarryError(.invalidInput, "cannot list the folder", path: dir, errno: e)
         }
         for name in names where !name.hasPrefix(".") {
             let rel = prefix.isEmpty ? name : prefix + "/" + name
@@ -109,17 +116,17 @@ enum TextFolder {
                 if st.isDirectory {
                     // A link back to a folder already entered (a loop, or the same folder twice) is not walked.
                     if entered.insert(st.identity).inserted {
-                        try walk(root, rel, include, exclude, &entered, into: &out)
+                        try walk(root, rel, include, exclude, &entered, found)
                     }
                 } else if st.isRegular {
                     if !include.isEmpty && !include.contains(where: { $0.matches(rel) }) { continue }
-                    out.append(
+                    found(
                         FolderEntry(
                             path: root + "/" + rel, id: rel, size: Int(st.size), modificationTime: st.modificationTime))
                 }
             case .failure(let e):
                 if e == .noSuchFileOrDirectory { continue }  // a dangling link
-                throw QuarryError(.invalidInput, "cannot read (\(e.description))", path: root + "/" + rel, errno: e)
+                throw QuarryError(.invalidInput, "cannot read", path: root + "/" + rel, errno: e)
             }
         }
     }

@@ -219,6 +219,35 @@ import Testing
         #expect(one.first?.size == 1)
     }
 
+    /// The listing on its own thread hands out what `TextFolder.list` finds, in the same order (over more files
+    /// than one hand-over holds), its total bytes once it has ended, and a missing folder's error.
+    @Test func listerHandsOutTheListingInOrder() throws {
+        let dir = TemporaryDirectory("lister")
+        for i in 0..<700 {
+            let path = dir.file("d\(i % 3)/f\(i).txt")
+            makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
+            let text = String(repeating: "x", count: i % 17)
+            writeFile(path, text)
+        }
+        let lister = FolderLister(dir.path, include: [], exclude: [PathGlob("d2")])
+        var got: [FolderEntry] = []
+        while let entry = try lister.next() { got.append(entry) }
+        lister.join()
+        let expected = try TextFolder.list(dir.path, exclude: [PathGlob("d2")])
+        #expect(got.map(\.id) == expected.map(\.id) && got.count == 467)
+        #expect(lister.totalBytes == expected.reduce(0) { $0 + $1.size })
+        #expect(try lister.next() == nil)
+        let missing = FolderLister(dir.file("missing"), include: [], exclude: [])
+        do {
+            _ = try missing.next()
+            Issue.record("a missing folder must be an error")
+        } catch {
+            #expect(error.path == dir.file("missing"))
+        }
+        missing.join()
+        #expect(missing.totalBytes == nil)
+    }
+
     @Test func binaryFiles() {
         #expect(TextFolder.looksBinary([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00]))
         #expect(!TextFolder.looksBinary(Array("plain text, café".utf8)))

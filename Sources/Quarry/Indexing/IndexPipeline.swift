@@ -439,7 +439,8 @@ final class IndexRun: @unchecked Sendable {
         if now - st.lastProgress < 200_000_000 { return }
         st.lastProgress = now
         let docs = monitor.withLock { documents }
-        progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: st.bytesTotal(), seconds: elapsed()))
+        let total = st.bytesTotal()
+        progress(IndexProgress(documents: docs, bytesConsumed: consumed, bytesTotal: total, seconds: elapsed()))
     }
 
     private func maybeBarrier(_ records: Int, _ st: inout ReadState) {

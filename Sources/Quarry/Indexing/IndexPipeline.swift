@@ -1040,9 +1040,7 @@ private func < (a: (Int, Int), b: (Int, Int)) -> Bool {
 /// The offset of the first newline in `bytes[from..<to]`, or `to`.
 @inline(__always)
 func nextNewline(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int {
-    guard from < to, let base = bytes.baseAddress else { return to }
-    guard let hit = memchr(base + from, 0x0A, to - from) else { return to }
-    return UnsafeRawPointer(hit) - base
+    ByteScan.first(bytes, byte: 0x0A, from: from, to: to) ?? to
 }
 
 /// The offset of the last newline in `bytes[from..<to]`, or nil.

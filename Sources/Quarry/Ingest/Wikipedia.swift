@@ -85,7 +85,7 @@ struct WikipediaSplitter: RecordSplitter {
                 }
                 if c == UInt8(ascii: "<") && !siteBaseDone && Self.matches(data, at: p, Self.baseOpen) {
                     let from = p + Self.baseOpen.count
-                    if let close = Self.find(Self.baseClose, in: data, from: from, before: from + Self.maxBaseBytes) {
+                    if let close = ByteScan.first(raw, Self.baseClose, from: from, to: from + Self.maxBaseBytes) {
                         siteBaseDone = true
                         let base = WikipediaParser.xmlText(Array(data[from..<close]), 0..<(close - from))
                         if let slash = base.lastIndex(of: "/") { siteURLBase = String(base[...slash]) }
@@ -153,16 +153,6 @@ struct WikipediaSplitter: RecordSplitter {
         guard p + pattern.count <= data.count else { return false }
         for k in 0..<pattern.count where data[p + k] != pattern[k] { return false }
         return true
-    }
-
-    /// The first `pattern` at or after `from` that ends before `before` (and the data's end).
-    static func find(_ pattern: [UInt8], in data: UnsafeBufferPointer<UInt8>, from: Int, before: Int) -> Int? {
-        var q = from
-        while q + pattern.count <= min(before, data.count) {
-            if matches(data, at: q, pattern) { return q }
-            q += 1
-        }
-        return nil
     }
 
     /// After the first `</page>` at or after `from`, counting newlines.

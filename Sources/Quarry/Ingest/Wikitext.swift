@@ -137,7 +137,7 @@ extension Wikitext {
             }
             if hasPrefix(s, at: i, commentOpen) {
                 // An unclosed comment runs to the end, as in MediaWiki.
-                guard let end = comments.find(from: i + 4, { find(s, commentClose, from: $0) }) else { break }
+                guard let end = comments.find(from: i + 4, { ByteScan.first(s, commentClose, from: $0, to: s.count) }) else { break }
                 var next = end + 3
                 // A comment alone on its line takes the line with it.
                 if (i == 0 || s[i - 1] == 0x0A) && next < n && s[next] == 0x0A { next += 1 }
@@ -213,7 +213,7 @@ extension Wikitext {
         }
         let name = String(decoding: s[nameStart..<j].map(lowerASCII), as: UTF8.self)
         guard let role = tagRoles[name] else { return nil }
-        guard let gt = ends.find(from: j, { find(s, tagClose, from: $0) }), gt - i <= maxTagLength else { return nil }
+        guard let gt = ends.find(from: j, { ByteScan.first(s, byte: UInt8(ascii: ">"), from: $0, to: s.count) }), gt - i <= maxTagLength else { return nil }
         let selfClosing = gt > j && s[gt - 1] == UInt8(ascii: "/")
         return Tag(name: name, role: role, closing: closing, selfClosing: selfClosing, end: gt + 1)
     }
@@ -1022,23 +1022,11 @@ extension Wikitext {
 
     static let commentOpen: [UInt8] = Array("<!--".utf8)
     static let commentClose: [UInt8] = Array("-->".utf8)
-    static let tagClose: [UInt8] = [UInt8(ascii: ">")]
 
     static func hasPrefix(_ s: [UInt8], at i: Int, _ prefix: [UInt8]) -> Bool {
         guard i + prefix.count <= s.count else { return false }
         for k in 0..<prefix.count where s[i + k] != prefix[k] { return false }
         return true
-    }
-
-    /// The first occurrence of `needle` (not empty) at or after `from`.
-    static func find(_ s: [UInt8], _ needle: [UInt8], from: Int) -> Int? {
-        let first = needle[0]
-        var k = from
-        while k + needle.count <= s.count {
-            if s[k] == first && hasPrefix(s, at: k, needle) { return k }
-            k += 1
-        }
-        return nil
     }
 
     @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }

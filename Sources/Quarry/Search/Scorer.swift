@@ -319,6 +319,26 @@ struct UnionCore<C: Scorer> {
         return s
     }
 
+    /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
+    func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
+        var bits = [UInt64](repeating: 0, count: (maxDoc + 63) / 64)
+        bits.withUnsafeMutableBufferPointer { bits in
+            for c in children {
+                var d = c.doc
+                while d != terminated && Int(d) < maxDoc {
+                    bits[Int(d >> 6)] |= 1 << UInt64(d & 63)
+                    d = c.next()
+                }
+            }
+        }
+        guard let deletes else { return bits.reduce(0) { $0 + $1.nonzeroBitCount } }
+        return deletes.words.withUnsafeBufferPointer { dead in
+            var n = 0
+            for i in 0..<min(bits.count, dead.count) { n += (bits[i] & ~dead[i]).nonzeroBitCount }
+            return n
+        }
+    }
+
     /// Block-max WAND: moves to the first document, at or after the children's current positions, that may beat
     /// the threshold.
     mutating func wand() -> UInt32 {
@@ -549,24 +569,9 @@ final class TermUnionScorer: Scorer {
         }
     }
 
-    /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
+    /// The number of documents matching any child (see `UnionCore.countMatches`).
     func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
-        var bits = [UInt64](repeating: 0, count: (maxDoc + 63) / 64)
-        bits.withUnsafeMutableBufferPointer { bits in
-            for c in core.children {
-                var d = c.doc
-                while d != terminated && Int(d) < maxDoc {
-                    bits[Int(d >> 6)] |= 1 << UInt64(d & 63)
-                    d = c.next()
-                }
-            }
-        }
-        guard let deletes else { return bits.reduce(0) { $0 + $1.nonzeroBitCount } }
-        return deletes.words.withUnsafeBufferPointer { dead in
-            var n = 0
-            for i in 0..<min(bits.count, dead.count) { n += (bits[i] & ~dead[i]).nonzeroBitCount }
-            return n
-        }
+        core.countMatches(maxDoc: maxDoc, deletes: deletes)
     }
 }
 
@@ -599,19 +604,53 @@ final class UnionScorer: Scorer {
 }
 
 /// Gives each child of a sum the threshold it must beat on its own (see `UnionScorer.setMinCompetitiveScore`).
-func propagateThreshold(_ threshold: Float, to children: [ScorerBox], total: Float) {
+func propagateThreshold<C: Scorer>(_ threshold: Float, to children: [C], total: Float) {
     for c in children {
         let own = threshold - (total - c.maxScore)
         if own > 0 { c.setMinCompetitiveScore(own) }
     }
 }
 
-/// A union of `children`: of terms when they all are.
+/// A union of phrase scorers (a phrase over title and body), compiled with direct calls (see `UnionCore`).
+final class PhraseUnionScorer: Scorer {
+    private var core: UnionCore<PhraseScorer>
+
+    init(_ children: [PhraseScorer]) { core = UnionCore(children) }
+
+    var doc: UInt32 { core.doc }
+    var maxScore: Float { core.maxScore }
+    var cost: Int { core.cost }
+    var corrupted: Bool { core.corrupted }
+    func next() -> UInt32 { core.next() }
+    func seek(_ target: UInt32) -> UInt32 { core.seek(target) }
+    func score() -> Float { core.score() }
+    func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
+    func blockMaxScore() -> Float { core.blockMaxScore() }
+
+    /// The number of documents matching any child (see `UnionCore.countMatches`).
+    func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
+        core.countMatches(maxDoc: maxDoc, deletes: deletes)
+    }
+
+    /// As `UnionScorer`'s: each phrase may skip blocks on its own share of the threshold.
+    func setMinCompetitiveScore(_ threshold: Float) {
+        core.threshold = threshold
+        propagateThreshold(threshold, to: core.children, total: core.maxScore)
+    }
+}
+
+/// A union of `children`: of terms when they all are, of phrases when they all are. A child that matched nothing
+/// from the start (a phrase whose words are in the field but never side by side) is left out, unless it met damaged
+/// data (which the search must still report); the union of one child is that child.
 func makeUnion(_ children: [any Scorer]) -> any Scorer {
-    if children.count == 1 { return children[0] }
-    let terms = children.compactMap { $0 as? TermScorer }
-    if terms.count == children.count { return TermUnionScorer(terms) }
-    return UnionScorer(children)
+    let live = children.filter { $0.doc != terminated || $0.corrupted }
+    if live.isEmpty { return EmptyScorer() }
+    if live.count == 1 { return live[0] }
+    let terms = live.compactMap { $0 as? TermScorer }
+    if terms.count == live.count { return TermUnionScorer(terms) }
+    let phrases = live.compactMap { $0 as? PhraseScorer }
+    if phrases.count == live.count { return PhraseUnionScorer(phrases) }
+    return UnionScorer(live)
 }
 
 /// Documents matching every child; the score is the sum of the scoring children's scores (in query order).

@@ -346,3 +346,78 @@ struct DenseUnionTests {
         }
     }
 }
+
+@Suite("Phrase unions")
+struct PhraseUnionTests {
+    /// A phrase over title and body: where the title never holds it (though it holds both words), the title's
+    /// phrase is left out of the union and the body's phrase is the root; where both can match, the union is the
+    /// direct-call `PhraseUnionScorer`. Either way, counts equal a scan of the documents' words, and the pruned top k
+    /// equals the exhaustive one, hit for hit, with deleted documents.
+    @Test(arguments: [false, true])
+    func phraseOverTitleAndBody(titlesHoldThePhrase: Bool) throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xF0_0001)
+        let dir = TemporaryDirectory("phrase-union")
+        var lines: [String] = []
+        var fields: [[[String]]] = []
+        for n in 0..<6_000 {
+            var body: [String] = []
+            for _ in 0..<Int.random(in: 1...30, using: &rng) {
+                let r = rng.next() % 100
+                body.append(r < 30 ? "a" : r < 60 ? "b" : r < 90 ? "c\(rng.next() % 20)" : "rare\(rng.next() % 300)")
+            }
+            let title: [String]
+            switch rng.next() % 4 {
+            case 0: title = ["b", "x", "a"]
+            case 1: title = titlesHoldThePhrase && rng.chance(0.2) ? ["a", "b"] : ["b", "a"]
+            default: title = ["t\(rng.next() % 10)"]
+            }
+            fields.append([title, body])
+            lines.append(
+                #"{"id":"d\#(n)","title":"\#(title.joined(separator: " "))","body":"\#(body.joined(separator: " "))"}"#)
+        }
+        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
+        var options = IndexOptions()
+        options.threads = 1
+        options.mergePolicy = .none
+        options.commitEvery = 4_000
+        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
+        _ = try writer.index([dir.file("c.jsonl")])
+        var deleted = Set<Int>()
+        for n in stride(from: 5, to: 6_000, by: 11) {
+            _ = try writer.delete(id: "d\(n)")
+            deleted.insert(n)
+        }
+        try writer.commit()
+        writer.close()
+        let reader = try IndexReader(directory: dir.file("idx"))
+        #expect(reader.segments.count == 2)
+        let searcher = Searcher(reader: reader)
+
+        func holds(_ words: [String], _ phrase: [String]) -> Bool {
+            guard words.count >= phrase.count else { return false }
+            return (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
+        }
+        for (text, phrase) in [("\"a b\"", ["a", "b"]), ("\"b a\"", ["b", "a"]), ("\"a b a\"", ["a", "b", "a"])] {
+            var parser = QueryParser(schema: reader.schema, defaultOr: false)
+            let query = try parser.parse(text)
+            let expected = fields.indices.filter { !deleted.contains($0) && fields[$0].contains { holds($0, phrase) } }
+            #expect(try searcher.count(query) == expected.count, "\(text)")
+            let all = try searcher.search(query, limit: 10_000).hits.map { try SearcherTests.id(reader, $0) }
+            #expect(Set(all) == Set(expected.map { "d\($0)" }), "\(text)")
+            for k in [1, 10, 100] {
+                let pruned = try searcher.search(query, limit: k).hits
+                let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
+                #expect(pruned == exhaustive, "'\(text)' k=\(k)")
+            }
+        }
+        // The shape of the scorer of `"a b"` in the first segment.
+        var parser = QueryParser(schema: reader.schema, defaultOr: false)
+        let weight = try searcher.bind(try parser.parse("\"a b\""))
+        let scorer = weight.scorer(searcher, segment: 0, scoring: true)
+        if titlesHoldThePhrase {
+            #expect(scorer is PhraseUnionScorer)
+        } else {
+            #expect(scorer is PhraseScorer)
+        }
+    }
+}

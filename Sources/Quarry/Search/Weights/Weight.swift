@@ -24,13 +24,15 @@ protocol Weight: AnyObject {
 }
 
 extension Weight {
-    /// Counts by iterating the scorer (a union of terms marks a bitset instead), skipping deleted documents.
+    /// Counts by iterating the scorer (a union of terms or of phrases marks a bitset instead), skipping deleted documents.
     func count(_ searcher: Searcher, segment s: Int) throws(QuarryError) -> Int {
         guard let scorer = scorer(searcher, segment: s, scoring: false) else { return 0 }
         let segment = searcher.reader.segments[s]
         let deletes = segment.deletes
         var total = 0
         if let union = scorer as? TermUnionScorer {
+            total = union.countMatches(maxDoc: segment.docCount, deletes: deletes)
+        } else if let union = scorer as? PhraseUnionScorer {
             total = union.countMatches(maxDoc: segment.docCount, deletes: deletes)
         } else if let deletes {
             var d = scorer.doc

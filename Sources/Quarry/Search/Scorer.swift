@@ -319,6 +319,30 @@ struct UnionCore<C: Scorer> {
         return s
     }
 
+    /// The child to seed a top-k threshold from (see `SeedableUnion`): the one with the highest bound, if it holds
+    /// at most a quarter of the union's candidates and its bound is at least half the union's.
+    func seedChild() -> Int? {
+        guard children.count >= 2, let best = childMax.indices.max(by: { childMax[$0] < childMax[$1] }) else {
+            return nil
+        }
+        let c = children[best]
+        guard c.doc != terminated, c.cost <= cost / 4, childMax[best] >= maxScore / 2 else { return nil }
+        return best
+    }
+
+    /// Up to `limit` documents of child `i`, from its position on, in order. The child is moved past them, so the
+    /// union must not be iterated afterwards.
+    func documents(ofChild i: Int, limit: Int) -> [UInt32] {
+        var docs: [UInt32] = []
+        let c = children[i]
+        var d = c.doc
+        while d != terminated && docs.count < limit {
+            docs.append(d)
+            d = c.next()
+        }
+        return docs
+    }
+
     /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
     func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
         var bits = [UInt64](repeating: 0, count: (maxDoc + 63) / 64)
@@ -576,8 +600,11 @@ final class TermUnionScorer: Scorer {
 }
 
 /// A union of scorers of any kinds (see `UnionCore`).
-final class UnionScorer: Scorer {
+final class UnionScorer: SeedableUnion {
     private var core: UnionCore<ScorerBox>
+
+    func seedChild() -> Int? { core.seedChild() }
+    func documents(ofChild i: Int, limit: Int) -> [UInt32] { core.documents(ofChild: i, limit: limit) }
 
     init(_ children: [any Scorer]) {
         core = UnionCore(children.map { ScorerBox($0) })
@@ -611,11 +638,26 @@ func propagateThreshold<C: Scorer>(_ threshold: Float, to children: [C], total: 
     }
 }
 
+/// A union whose children's bounds are loose (phrases), which can raise the top-k threshold before its main pass:
+/// the first documents of its cheapest high-bound child (a phrase in the short title field, beside the same phrase
+/// in the body) are scored in full first, so the main pass starts with the threshold they set instead of filling
+/// the top k with whatever comes first in document order (see `Searcher.seedThreshold`). Unions of terms do not
+/// need it: their block bounds are tight.
+protocol SeedableUnion: Scorer {
+    /// The child to take the first documents from, or nil when seeding would not pay.
+    func seedChild() -> Int?
+    /// Up to `limit` documents of child `i`, in order; the union must not be iterated afterwards.
+    func documents(ofChild i: Int, limit: Int) -> [UInt32]
+}
+
 /// A union of phrase scorers (a phrase over title and body), compiled with direct calls (see `UnionCore`).
-final class PhraseUnionScorer: Scorer {
+final class PhraseUnionScorer: SeedableUnion {
     private var core: UnionCore<PhraseScorer>
 
     init(_ children: [PhraseScorer]) { core = UnionCore(children) }
+
+    func seedChild() -> Int? { core.seedChild() }
+    func documents(ofChild i: Int, limit: Int) -> [UInt32] { core.documents(ofChild: i, limit: limit) }
 
     var doc: UInt32 { core.doc }
     var maxScore: Float { core.maxScore }

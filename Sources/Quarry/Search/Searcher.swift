@@ -225,8 +225,12 @@ public final class Searcher: @unchecked Sendable {
             guard let scorer = weight.scorer(self, segment: s, scoring: true) else { continue }
             let deletes = reader.segments[s].deletes
             if sort == .score {
+                let seeded =
+                    exhaustive || k == 0
+                    ? [] : try seedThreshold(weight, scorer, segment: s, deletes: deletes, into: &collector)
                 try collectByScore(
-                    scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive, deadline: deadline)
+                    scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive, deadline: deadline,
+                    skipping: seeded)
             } else {
                 let dates = reader.segments[s].dates
                 var d = scorer.doc
@@ -280,11 +284,36 @@ public final class Searcher: @unchecked Sendable {
         return SearchResult(hits: hits)
     }
 
+    /// The most documents `seedThreshold` scores before the main pass.
+    static let seedLimit = 4096
+
+    /// Raises the threshold before the main pass over a union whose bounds are loose (see `SeedableUnion`): the
+    /// first documents of its cheapest high-bound child (a phrase in the title) are scored in full, by a second
+    /// scorer of the same weight, and offered. Returns them, in order, for the main pass to skip. Pruning stays
+    /// exact: the threshold comes from real scores of live documents, and ties are settled by the collector's
+    /// order (score, then segment and document), not by which pass found a document.
+    private func seedThreshold(
+        _ weight: any Weight, _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?,
+        into collector: inout TopKCollector
+    ) throws(QuarryError) -> [UInt32] {
+        guard let union = scorer as? any SeedableUnion, let child = union.seedChild(),
+            let probe = weight.scorer(self, segment: s, scoring: true) as? any SeedableUnion,
+            let scoring = weight.scorer(self, segment: s, scoring: true)
+        else { return [] }
+        let docs = probe.documents(ofChild: child, limit: min(max(64, 4 * collector.k), Searcher.seedLimit))
+        for d in docs where scoring.seek(d) == d && !(deletes?.contains(Int(d)) ?? false) {
+            _ = collector.offer(Hit(segment: s, doc: Int(d), score: scoring.score()))
+        }
+        if probe.corrupted || scoring.corrupted { throw damaged(segment: s) }
+        return docs
+    }
+
     /// Deleted documents are dropped here, as they come (Lucene's live docs in the collector loop): the scorers'
     /// bounds stay upper bounds, and the threshold only ever comes from live documents, so pruning stays exact.
+    /// - Parameter skipping: documents already offered (by `seedThreshold`), in order.
     private func collectByScore(
         _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
-        exhaustive: Bool, deadline: ContinuousClock.Instant?
+        exhaustive: Bool, deadline: ContinuousClock.Instant?, skipping seeded: [UInt32] = []
     ) throws(QuarryError) {
         if !exhaustive, let union = scorer as? TermUnionScorer, union.isDense(maxDoc: reader.segments[s].docCount) {
             try union.collectDense(segment: s, deletes: deletes, into: &collector) { () throws(QuarryError) in
@@ -295,6 +324,7 @@ public final class Searcher: @unchecked Sendable {
         var threshold = collector.threshold
         if !exhaustive && threshold > -.infinity { scorer.setMinCompetitiveScore(threshold) }
         var d = scorer.doc
+        var next = 0
         // Without a deadline the countdown never reaches 0.
         var countdown = deadline == nil ? Int.max : 4096
         while d != terminated {
@@ -307,8 +337,17 @@ public final class Searcher: @unchecked Sendable {
                 d = scorer.next()
                 continue
             }
+            if next < seeded.count {
+                while next < seeded.count && seeded[next] < d { next += 1 }
+                if next < seeded.count && seeded[next] == d {
+                    d = scorer.next()
+                    continue
+                }
+            }
             let score = scorer.score()
-            if score > threshold || !collector.isFull {
+            // A tie with the threshold may still enter: it wins if it comes earlier than the document to beat
+            // (which, after seeding, can come later in the segment).
+            if score >= threshold || !collector.isFull {
                 if collector.offer(Hit(segment: s, doc: Int(d), score: score)) {
                     let t = collector.threshold
                     if t != threshold {

@@ -33,7 +33,7 @@ final class PhraseScorer: Scorer {
     private var capacityCostB = 64
     /// Terms in the order of their frequency in the current document.
     private let order: UnsafeMutablePointer<Int>
-    let maxScore: Float
+    private(set) var maxScore: Float = 0
     let cost: Int
     private(set) var positionsCorrupted = false
     private var shallowBound: Float = 0
@@ -44,6 +44,17 @@ final class PhraseScorer: Scorer {
     private var windowStart: UInt32 = 1
     private var windowEnd: UInt32 = 0
     private var windowBound: Float = 0
+    /// Per term, its block's impact pairs (at most four: see `advanceShallow`).
+    private let pairFreqs: UnsafeMutablePointer<UInt32>
+    private let pairNorms: UnsafeMutablePointer<UInt8>
+    private let pairCounts: UnsafeMutablePointer<Int>
+    /// Per term, its block in the window of the last `advanceShallow`: impacts, maximum frequency, minimum norm.
+    private let blockImpacts: UnsafeMutablePointer<UInt64>
+    private let blockMaxFreqs: UnsafeMutablePointer<UInt32>
+    private let blockMinNorms: UnsafeMutablePointer<UInt8>
+    /// Whether `tightBound` is computed for the window of the last `advanceShallow`.
+    private var tightKnown = true
+    private var tightBound: Float = 0
 
     /// - Parameter needsFrequency: false when only whether the phrase occurs matters (counting): the check then
     ///   stops at the first occurrence.
@@ -59,19 +70,38 @@ final class PhraseScorer: Scorer {
         self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
         let byCost = terms.indices.sorted { terms[$0].docFreq < terms[$1].docFreq }
         self.refs = terms.map { Ref($0) }
+        self.pairFreqs = .allocate(capacity: 4 * max(terms.count, 1))
+        self.pairFreqs.initialize(repeating: 0, count: 4 * max(terms.count, 1))
+        self.pairNorms = .allocate(capacity: 4 * max(terms.count, 1))
+        self.pairNorms.initialize(repeating: 0, count: 4 * max(terms.count, 1))
+        self.pairCounts = .allocate(capacity: max(terms.count, 1))
+        self.pairCounts.initialize(repeating: 0, count: max(terms.count, 1))
+        self.blockImpacts = .allocate(capacity: max(terms.count, 1))
+        self.blockImpacts.initialize(repeating: 0, count: max(terms.count, 1))
+        self.blockMaxFreqs = .allocate(capacity: max(terms.count, 1))
+        self.blockMaxFreqs.initialize(repeating: 0, count: max(terms.count, 1))
+        self.blockMinNorms = .allocate(capacity: max(terms.count, 1))
+        self.blockMinNorms.initialize(repeating: 0, count: max(terms.count, 1))
         self.order = .allocate(capacity: max(terms.count, 1))
         self.order.initialize(repeating: 0, count: max(terms.count, 1))
         self.lead = Ref(terms[byCost[0]])
         self.others = byCost.dropFirst().map { Ref(terms[$0]) }
-        // The phrase occurs at most as often as the least frequent of its terms (its last term, with slop) and in
-        // documents no shorter than any term's shortest.
-        let maxFreq = slop == 0 ? terms.map(\.termMaxFreq).min() ?? 0 : terms.last?.termMaxFreq ?? 0
-        self.maxScore = weight.bound(maxTf: maxFreq, minNorm: terms.map(\.termMinNorm).max() ?? 0)
         self.cost = terms.map(\.docFreq).min() ?? 0
+        // Over the whole segment, the same bound from the terms' impacts over all their documents.
+        for (i, t) in terms.enumerated() {
+            setPairs(i, t.termImpacts, maxFreq: t.termMaxFreq, minNorm: t.termMinNorm)
+        }
+        maxScore = impactBound()
         doc = advanceToMatch(terms[byCost[0]].doc)
     }
 
     deinit {
+        blockImpacts.deallocate()
+        blockMaxFreqs.deallocate()
+        blockMinNorms.deallocate()
+        pairFreqs.deallocate()
+        pairNorms.deallocate()
+        pairCounts.deallocate()
         order.deallocate()
         alignedA.deallocate()
         alignedB.deallocate()
@@ -93,6 +123,8 @@ final class PhraseScorer: Scorer {
                     windowStart = d
                     windowEnd = advanceShallow(d)
                     windowBound = shallowBound
+                    // The plain bound did not skip the window: try the tight one.
+                    if canBeat(windowBound, threshold) { windowBound = windowTightBound() }
                 }
                 if !canBeat(windowBound, threshold) {
                     if windowEnd == terminated { return terminated }
@@ -310,11 +342,21 @@ final class PhraseScorer: Scorer {
         return weight.score(tf: frequency, norm: n)
     }
 
-    /// Block bounds: a phrase occurs at most as often as its rarest-in-the-document term (as often as its last
-    /// term, with slop), and the document's norm is at least every term's block minimum.
+    /// Block bounds. The plain bound: the phrase occurs at most as often as its least frequent term in the block
+    /// (its last term, with slop), in documents no shorter than every term's shortest. The tight bound, from the
+    /// terms' impacts (Lucene's merged impacts for phrases): each term's block has up to four (frequency, norm)
+    /// pairs, norms and frequencies increasing, such that every document of the block is dominated by one (a
+    /// frequency at most the pair's, a norm at least the pair's). A document of norm n therefore holds term t at
+    /// most G_t(n) times, the largest frequency of t's pairs with a norm <= n; the phrase occurs there at most
+    /// min_t G_t(n) times (G of its last term, with slop); and n is at least every term's smallest norm. As BM25
+    /// falls with the norm, the tight bound is the best such score over the pairs' norms, bounded interval by
+    /// interval (`impactBound`). It is computed only when asked
+    /// (`blockMaxScore`, or a window the plain bound cannot skip).
     func advanceShallow(_ target: UInt32) -> UInt32 {
         if doc == terminated || target == terminated {
             shallowBound = 0
+            tightKnown = true
+            tightBound = 0
             return terminated
         }
         // The window computed last still covers the target: its bound holds (block bounds only shrink inside it).
@@ -322,27 +364,97 @@ final class PhraseScorer: Scorer {
         var upTo = terminated
         var freq = UInt32.max
         var norm: UInt8 = 0
-        for (i, t) in refs.enumerated() {
-            let (last, f, n) = t.with { t -> (UInt32, UInt32, UInt8) in
+        let n = refs.count
+        for i in 0..<n {
+            let (last, f, nm, impacts) = refs[i].with { t -> (UInt32, UInt32, UInt8, UInt64) in
                 let b = t.findBlock(target, from: t.currentBlock)
-                if b >= t.numBlocks { return (terminated, 0, 0) }
-                return (t.blockLastDoc(b), t.blockMaxFreq(b), t.blockMinNorm(b))
+                if b >= t.numBlocks { return (terminated, 0, 0, 0) }
+                return (t.blockLastDoc(b), t.blockMaxFreq(b), t.blockMinNorm(b), t.blockImpacts(b))
             }
             if last == terminated {
                 shallowBound = 0
+                tightKnown = true
+                tightBound = 0
                 return terminated
             }
             if last < upTo { upTo = last }
-            if slop == 0 || i == refs.count - 1 { freq = min(freq, f) }
-            norm = max(norm, n)
+            if slop == 0 || i == n - 1 { freq = min(freq, f) }
+            norm = max(norm, nm)
+            blockImpacts[i] = impacts
+            blockMaxFreqs[i] = f
+            blockMinNorms[i] = nm
         }
         shallowBound = weight.bound(maxTf: freq, minNorm: norm)
+        tightKnown = false
         shallowStart = target
         shallowEnd = upTo
         return upTo
     }
 
-    func blockMaxScore() -> Float { shallowBound }
+    /// The tight bound of the window of the last `advanceShallow` (see there).
+    private func windowTightBound() -> Float {
+        if tightKnown { return tightBound }
+        tightKnown = true
+        for i in 0..<refs.count {
+            setPairs(i, blockImpacts[i], maxFreq: blockMaxFreqs[i], minNorm: blockMinNorms[i])
+        }
+        tightBound = min(impactBound(), shallowBound)
+        return tightBound
+    }
+
+    /// Unpacks term `i`'s impacts (without them, the pair of its maximum frequency and minimum norm).
+    private func setPairs(_ i: Int, _ impacts: UInt64, maxFreq: UInt32, minNorm: UInt8) {
+        var count = 0
+        if impacts == 0 {
+            pairFreqs[4 * i] = maxFreq
+            pairNorms[4 * i] = minNorm
+            count = 1
+        } else {
+            var v = impacts
+            for _ in 0..<4 {
+                let f = UInt32(v & 0xFF)
+                let norm = UInt8(truncatingIfNeeded: v >> 8)
+                v >>= 16
+                if f == 0 { continue }
+                pairFreqs[4 * i + count] = f == 255 ? maxFreq : f
+                pairNorms[4 * i + count] = norm
+                count += 1
+            }
+        }
+        pairCounts[i] = count
+    }
+
+    /// The bound of the pairs gathered by `setPairs` (see `advanceShallow`), walking the pairs of one term L, the
+    /// one with the fewest occurrences at most (the last term, with slop): between two of its pairs' norms, L occurs
+    /// at most the first pair's frequency times, any other term t at most G_t of the interval's longest norm, and a
+    /// document scores at most what it would at the interval's shortest norm.
+    private func impactBound() -> Float {
+        let n = refs.count
+        var shortest: UInt8 = 0
+        for i in 0..<n {
+            if pairCounts[i] == 0 { return 0 }
+            shortest = max(shortest, pairNorms[4 * i])
+        }
+        let first = slop == 0 ? 0 : n - 1
+        var l = n - 1
+        for t in first..<n where pairFreqs[4 * t + pairCounts[t] - 1] < pairFreqs[4 * l + pairCounts[l] - 1] { l = t }
+        var best: Float = 0
+        let count = pairCounts[l]
+        for j in 0..<count {
+            let longest = j + 1 < count ? Int(pairNorms[4 * l + j + 1]) - 1 : 255
+            if longest < Int(shortest) { continue }
+            var f = pairFreqs[4 * l + j]
+            for t in first..<n where t != l {
+                var g: UInt32 = 0
+                for p in 0..<pairCounts[t] where Int(pairNorms[4 * t + p]) <= longest { g = pairFreqs[4 * t + p] }
+                f = min(f, g)
+            }
+            best = max(best, weight.score(tf: f, norm: max(pairNorms[4 * l + j], shortest)))
+        }
+        return best
+    }
+
+    func blockMaxScore() -> Float { windowTightBound() }
 
     func setMinCompetitiveScore(_ threshold: Float) {
         self.threshold = threshold

@@ -421,3 +421,59 @@ struct PhraseUnionTests {
         }
     }
 }
+
+@Suite("Phrase block bounds")
+struct PhraseBoundTests {
+    /// A phrase's block bounds (from its terms' impacts: every document of a block dominated by one of four
+    /// (frequency, length) pairs) and its segment bound are upper bounds of the score of every document it
+    /// matches, exact and sloppy, in documents of lengths from 1 to 400 where frequencies range widely (and in
+    /// some, a phrase occurs as often as its words).
+    @Test(arguments: [UInt64(31), 32])
+    func boundsHoldEveryScore(seed: UInt64) throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: seed)
+        let words = ["a", "b", "c", "d", "e", "f"]
+        var lines: [String] = []
+        for n in 0..<3_000 {
+            let length = rng.chance(0.3) ? Int.random(in: 1...10, using: &rng) : Int.random(in: 10...400, using: &rng)
+            // Per document its own skew, so that frequencies and lengths vary independently across blocks; some
+            // documents repeat a short pattern, where a phrase occurs as often as its words (bounds are reached).
+            let skew = rng.next() % 4
+            let pattern = (0..<Int.random(in: 2...3, using: &rng)).map { _ in words[Int(rng.next() % 6)] }
+            let body = (0..<length).map { i in
+                skew == 3 ? pattern[i % pattern.count] : words[Int(skew == 0 ? rng.skewed(below: 6) : rng.next() % 6)]
+            }
+            lines.append(#"{"id":"d\#(n)","body":"\#(body.joined(separator: " "))"}"#)
+        }
+        let dir = TemporaryDirectory("phrase-bounds")
+        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
+        var options = IndexOptions()
+        options.threads = 1
+        options.mergePolicy = .none
+        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
+        _ = try writer.index([dir.file("c.jsonl")])
+        writer.close()
+        let reader = try IndexReader(directory: dir.file("idx"))
+        let searcher = Searcher(reader: reader)
+        var checked = 0
+        for text in [
+            "body:\"a b\"", "body:\"a a\"", "body:\"b a c\"", "body:\"e f\"", "body:\"a b\"~2", "body:\"c a d\"~1",
+            "body:\"f e d c\"",
+        ] {
+            var parser = QueryParser(schema: reader.schema, defaultOr: false)
+            let weight = try searcher.bind(try parser.parse(text))
+            guard let scorer = weight.scorer(searcher, segment: 0, scoring: true) else { continue }
+            #expect(scorer is PhraseScorer, "\(text)")
+            var d = scorer.doc
+            while d != terminated {
+                let score = scorer.score()
+                _ = scorer.advanceShallow(d)
+                let block = scorer.blockMaxScore()
+                #expect(score <= block * (1 + 1e-6), "\(text): doc \(d) scores \(score) over its block bound \(block)")
+                #expect(score <= scorer.maxScore * (1 + 1e-6), "\(text): doc \(d) over the segment bound")
+                checked += 1
+                d = scorer.next()
+            }
+        }
+        #expect(checked > 1_000)
+    }
+}

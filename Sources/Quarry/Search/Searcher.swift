@@ -227,7 +227,9 @@ public final class Searcher: @unchecked Sendable {
             if sort == .score {
                 let seeded =
                     exhaustive || k == 0
-                    ? [] : try seedThreshold(weight, scorer, segment: s, deletes: deletes, into: &collector)
+                    ? []
+                    : try seedThreshold(
+                        weight, scorer, segment: s, deletes: deletes, into: &collector, deadline: deadline)
                 try collectByScore(
                     scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive, deadline: deadline,
                     skipping: seeded)
@@ -294,15 +296,18 @@ public final class Searcher: @unchecked Sendable {
     /// order (score, then segment and document), not by which pass found a document.
     private func seedThreshold(
         _ weight: any Weight, _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?,
-        into collector: inout TopKCollector
+        into collector: inout TopKCollector, deadline: ContinuousClock.Instant?
     ) throws(QuarryError) -> [UInt32] {
         guard let union = scorer as? any SeedableUnion, let child = union.seedChild(),
             let probe = weight.scorer(self, segment: s, scoring: true) as? any SeedableUnion,
             let scoring = weight.scorer(self, segment: s, scoring: true)
         else { return [] }
         let docs = probe.documents(ofChild: child, limit: min(max(64, 4 * collector.k), Searcher.seedLimit))
-        for d in docs where scoring.seek(d) == d && !(deletes?.contains(Int(d)) ?? false) {
-            _ = collector.offer(Hit(segment: s, doc: Int(d), score: scoring.score()))
+        for (i, d) in docs.enumerated() {
+            if i & 63 == 63 { try checkDeadline(deadline) }
+            if scoring.seek(d) == d && !(deletes?.contains(Int(d)) ?? false) {
+                _ = collector.offer(Hit(segment: s, doc: Int(d), score: scoring.score()))
+            }
         }
         if probe.corrupted || scoring.corrupted { throw damaged(segment: s) }
         return docs

@@ -52,8 +52,9 @@ enum FieldNorm {
 /// Per-field length norms of one segment, read from a mapped `.norms` file.
 struct FieldNormsReader {
     let docCount: Int
-    /// Field ord -> the field's bytes (one per document), if the field has norms.
-    private let columns: [Int: RawBytes]
+    /// Field ord -> the field's bytes (one per document), if the field has norms. (An array, not a dictionary: see
+    /// `SnippetGenerator.terms`.)
+    private let columns: [RawBytes?]
 
     static let kind = FileKind.norms
 
@@ -74,14 +75,15 @@ struct FieldNormsReader {
         else {
             throw QuarryError.corrupt(path, "norms trailer does not match the segment", offset: body.count - trailerSize)
         }
-        var columns: [Int: RawBytes] = [:]
+        var columns: [RawBytes?] = []
         for _ in 0..<fields {
-            guard let ord = c.u32(), let offset = c.u64(), let o = Int(exactly: offset),
+            guard let ord = c.u32(), ord < 256, let offset = c.u64(), let o = Int(exactly: offset),
                 o >= FileFormat.headerSize, let col = body.slice(o, Int(docs)),
                 o + Int(docs) <= body.count - trailerSize
             else {
                 throw QuarryError.corrupt(path, "norms column out of bounds", offset: c.position)
             }
+            while columns.count <= Int(ord) { columns.append(nil) }
             columns[Int(ord)] = col
         }
         self.docCount = Int(docs)
@@ -89,7 +91,7 @@ struct FieldNormsReader {
     }
 
     /// The norm bytes of a field (one per document), or nil if the segment has none for it.
-    func column(_ fieldOrd: Int) -> RawBytes? { columns[fieldOrd] }
+    func column(_ fieldOrd: Int) -> RawBytes? { fieldOrd >= 0 && fieldOrd < columns.count ? columns[fieldOrd] : nil }
 }
 
 enum FieldNormsWriter {

@@ -410,13 +410,8 @@ final class PhraseScorer: Scorer {
             pairNorms[4 * i] = minNorm
             count = 1
         } else {
-            var v = impacts
-            for _ in 0..<4 {
-                let f = UInt32(v & 0xFF)
-                let norm = UInt8(truncatingIfNeeded: v >> 8)
-                v >>= 16
-                if f == 0 { continue }
-                pairFreqs[4 * i + count] = f == 255 ? maxFreq : f
+            forEachImpact(impacts, maxFreq: maxFreq) { f, norm in
+                pairFreqs[4 * i + count] = f
                 pairNorms[4 * i + count] = norm
                 count += 1
             }

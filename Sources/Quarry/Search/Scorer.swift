@@ -150,19 +150,14 @@ final class TermScorer: Scorer {
             weight, postings.blockImpacts(b), maxFreq: postings.blockMaxFreq(b), minNorm: postings.blockMinNorm(b))
     }
 
-    /// The best score of four (freq, norm) impact pairs (see PostingsWriter.swift); a pair's freq of 255 stands for
-    /// `maxFreq`. Without impacts, the bound of (`maxFreq`, `minNorm`).
+    /// The best score of four (freq, norm) impact pairs (see PostingsWriter.swift). Without impacts, the bound of
+    /// (`maxFreq`, `minNorm`).
     @inline(__always)
     static func impactBound(_ weight: FieldWeight, _ impacts: UInt64, maxFreq: UInt32, minNorm: UInt8) -> Float {
         if impacts == 0 { return weight.bound(maxTf: maxFreq, minNorm: minNorm) }
         var best: Float = 0
-        var v = impacts
-        for _ in 0..<4 {
-            let f = UInt32(v & 0xFF)
-            let n = UInt8(truncatingIfNeeded: v >> 8)
-            v >>= 16
-            if f == 0 { continue }
-            let s = weight.score(tf: f == 255 ? maxFreq : f, norm: n)
+        forEachImpact(impacts, maxFreq: maxFreq) { f, n in
+            let s = weight.score(tf: f, norm: n)
             if s > best { best = s }
         }
         return best
@@ -199,6 +194,20 @@ final class TermScorer: Scorer {
     func setMinCompetitiveScore(_ threshold: Float) {
         self.threshold = threshold
         competitiveBlock = -1
+    }
+}
+
+/// Calls `body` with each (frequency, norm) pair of the 8 impact bytes of a block or a term (see PostingsWriter.swift),
+/// in order (norms and frequencies increasing); unused pairs are skipped, and a frequency of 255 stands for
+/// `maxFreq`.
+@inline(__always)
+func forEachImpact(_ impacts: UInt64, maxFreq: UInt32, _ body: (UInt32, UInt8) -> Void) {
+    var v = impacts
+    for _ in 0..<4 {
+        let f = UInt32(v & 0xFF)
+        let n = UInt8(truncatingIfNeeded: v >> 8)
+        v >>= 16
+        if f != 0 { body(f == 255 ? maxFreq : f, n) }
     }
 }
 

@@ -58,7 +58,9 @@ public struct SnippetGenerator {
     }
 
     /// The weight of `term`, if it is one of `terms` (binary search).
-    private static func weight(_ term: UnsafeBufferPointer<UInt8>, in terms: [[UInt8]], _ weights: [Float]) -> Float? {
+    private static func weight<Term: Collection<UInt8>>(_ term: Term, in terms: [[UInt8]], _ weights: [Float])
+        -> Float?
+    {
         var lo = 0
         var hi = terms.count
         while lo < hi {

@@ -244,6 +244,18 @@ struct SearcherTests {
     }
 }
 
+/// An index of JSON Lines `lines` in `dir` (one thread, no merges), opened.
+func indexOf(_ lines: [String], in dir: TemporaryDirectory) throws -> IndexReader {
+    writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
+    var options = IndexOptions()
+    options.threads = 1
+    options.mergePolicy = .none
+    let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
+    _ = try writer.index([dir.file("c.jsonl")])
+    writer.close()
+    return try IndexReader(directory: dir.file("idx"))
+}
+
 @Suite("Phrases in long documents")
 struct LongDocumentPhraseTests {
     /// Counting stops at a phrase's first occurrence; scoring counts them all. In long documents of a five-word
@@ -263,14 +275,7 @@ struct LongDocumentPhraseTests {
             lines.append(#"{"id":"d\#(n)","body":"\#(body.joined(separator: " "))"}"#)
         }
         let dir = TemporaryDirectory("long-phrases")
-        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
-        var options = IndexOptions()
-        options.threads = 1
-        options.mergePolicy = .none
-        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
-        _ = try writer.index([dir.file("c.jsonl")])
-        writer.close()
-        let reader = try IndexReader(directory: dir.file("idx"))
+        let reader = try indexOf(lines, in: dir)
         let searcher = Searcher(reader: reader)
         /// Occurrences of `phrase` in `body`, overlaps included.
         func occurrences(_ phrase: [String], _ body: [String]) -> Int {
@@ -445,14 +450,7 @@ struct PhraseBoundTests {
             lines.append(#"{"id":"d\#(n)","body":"\#(body.joined(separator: " "))"}"#)
         }
         let dir = TemporaryDirectory("phrase-bounds")
-        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
-        var options = IndexOptions()
-        options.threads = 1
-        options.mergePolicy = .none
-        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
-        _ = try writer.index([dir.file("c.jsonl")])
-        writer.close()
-        let reader = try IndexReader(directory: dir.file("idx"))
+        let reader = try indexOf(lines, in: dir)
         let searcher = Searcher(reader: reader)
         var checked = 0
         for text in [

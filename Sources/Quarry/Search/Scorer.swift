@@ -233,9 +233,11 @@ final class ScorerBox: Scorer {
 /// root of a top-k search it runs block-max WAND (Ding and Suel, "Faster top-k document retrieval using block-max
 /// indexes", SIGIR 2011), as Tantivy's `block_wand` does.
 ///
-/// The logic is generic over the children's type and used by two concrete classes: `TermUnionScorer`, whose
+/// The logic is generic over the children's type and used by three concrete classes: `TermUnionScorer`, whose
 /// children are all terms (a word over title and body, an OR of words: the common case, compiled with direct calls),
-/// and `UnionScorer` for any mix.
+/// `PhraseUnionScorer` (a phrase over title and body) and `UnionScorer` for any mix. The three forward the same lines
+/// to their core, as the intersection scorers do: a generic class would be called through its unspecialized
+/// methods from `any Scorer`.
 struct UnionCore<C: Scorer> {
     /// Keeps the children alive; the loops go through `refs`.
     let children: [C]

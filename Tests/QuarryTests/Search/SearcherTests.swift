@@ -244,14 +244,20 @@ struct SearcherTests {
     }
 }
 
-/// An index of JSON Lines `lines` in `dir` (one thread, no merges), opened.
-func indexOf(_ lines: [String], in dir: TemporaryDirectory) throws -> IndexReader {
+/// An index of JSON Lines `lines` in `dir` (one thread, no merges, a segment every `commitEvery` documents), with
+/// the documents of ids `deleting` deleted, opened.
+func indexOf(_ lines: [String], in dir: TemporaryDirectory, commitEvery: Int? = nil, deleting: [String] = [])
+    throws -> IndexReader
+{
     writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
     var options = IndexOptions()
     options.threads = 1
     options.mergePolicy = .none
+    options.commitEvery = commitEvery
     let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
     _ = try writer.index([dir.file("c.jsonl")])
+    for id in deleting { _ = try writer.delete(id: id) }
+    if !deleting.isEmpty { try writer.commit() }
     writer.close()
     return try IndexReader(directory: dir.file("idx"))
 }
@@ -326,17 +332,8 @@ struct DenseUnionTests {
             let title = rng.chance(0.3) ? (rng.chance(0.5) ? "a b" : "b") : "t"
             lines.append(#"{"id":"d\#(n)","title":"\#(title)","body":"\#(words.joined(separator: " "))"}"#)
         }
-        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
-        var options = IndexOptions()
-        options.threads = 1
-        options.mergePolicy = .none
-        options.commitEvery = 7_000
-        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
-        _ = try writer.index([dir.file("c.jsonl")])
-        for n in stride(from: 3, to: 12_000, by: 7) { _ = try writer.delete(id: "d\(n)") }
-        try writer.commit()
-        writer.close()
-        let reader = try IndexReader(directory: dir.file("idx"))
+        let reader = try indexOf(
+            lines, in: dir, commitEvery: 7_000, deleting: stride(from: 3, to: 12_000, by: 7).map { "d\($0)" })
         #expect(reader.segments.count == 2)
         #expect(reader.segments.contains { $0.docCount > TermUnionScorer.window })
         let searcher = Searcher(reader: reader)
@@ -380,21 +377,8 @@ struct PhraseUnionTests {
             lines.append(
                 #"{"id":"d\#(n)","title":"\#(title.joined(separator: " "))","body":"\#(body.joined(separator: " "))"}"#)
         }
-        writeFile(dir.file("c.jsonl"), lines.joined(separator: "\n") + "\n")
-        var options = IndexOptions()
-        options.threads = 1
-        options.mergePolicy = .none
-        options.commitEvery = 4_000
-        let writer = try IndexWriter(directory: dir.file("idx"), schema: Schema(), options: options)
-        _ = try writer.index([dir.file("c.jsonl")])
-        var deleted = Set<Int>()
-        for n in stride(from: 5, to: 6_000, by: 11) {
-            _ = try writer.delete(id: "d\(n)")
-            deleted.insert(n)
-        }
-        try writer.commit()
-        writer.close()
-        let reader = try IndexReader(directory: dir.file("idx"))
+        let deleted = Set(stride(from: 5, to: 6_000, by: 11))
+        let reader = try indexOf(lines, in: dir, commitEvery: 4_000, deleting: deleted.sorted().map { "d\($0)" })
         #expect(reader.segments.count == 2)
         let searcher = Searcher(reader: reader)
 

@@ -341,17 +341,21 @@ struct UnionCore<C: Scorer> {
         return best
     }
 
-    /// Up to `limit` documents of child `i`, from its position on, in order. The child is moved past them, so the
-    /// union must not be iterated afterwards.
-    func documents(ofChild i: Int, limit: Int) -> [UInt32] {
-        var docs: [UInt32] = []
+    /// Scores in full up to `limit` documents of child `i`, from its position on, in order, calling `body` with each
+    /// (see `SeedableUnion`). The union seeks each document (every child lands on it or past it) and adds up its
+    /// children there; the child is then moved on by itself, so the union must not be iterated afterwards.
+    mutating func scoreDocuments(
+        ofChild i: Int, limit: Int, _ body: (UInt32, Float) throws(QuarryError) -> Void
+    ) throws(QuarryError) {
         let c = children[i]
-        var d = c.doc
-        while d != terminated && docs.count < limit {
-            docs.append(d)
-            d = c.next()
+        var n = 0
+        while c.doc != terminated && n < limit {
+            let d = c.doc
+            _ = seek(d)
+            try body(d, score())
+            _ = c.next()
+            n += 1
         }
-        return docs
     }
 
     /// The number of documents matching any child, by marking them in a bitset (no merging, no scoring).
@@ -615,7 +619,9 @@ final class UnionScorer: SeedableUnion {
     private var core: UnionCore<ScorerBox>
 
     func seedChild() -> Int? { core.seedChild() }
-    func documents(ofChild i: Int, limit: Int) -> [UInt32] { core.documents(ofChild: i, limit: limit) }
+    func scoreDocuments(
+        ofChild i: Int, limit: Int, _ body: (UInt32, Float) throws(QuarryError) -> Void
+    ) throws(QuarryError) { try core.scoreDocuments(ofChild: i, limit: limit, body) }
 
     init(_ children: [any Scorer]) {
         core = UnionCore(children.map { ScorerBox($0) })
@@ -657,8 +663,10 @@ func propagateThreshold<C: Scorer>(_ threshold: Float, to children: [C], total: 
 protocol SeedableUnion: Scorer {
     /// The child to take the first documents from, or nil when seeding would not pay.
     func seedChild() -> Int?
-    /// Up to `limit` documents of child `i`, in order; the union must not be iterated afterwards.
-    func documents(ofChild i: Int, limit: Int) -> [UInt32]
+    /// Scores in full up to `limit` documents of child `i`, in order, calling `body` with each; the union must not
+    /// be iterated afterwards.
+    func scoreDocuments(ofChild i: Int, limit: Int, _ body: (UInt32, Float) throws(QuarryError) -> Void)
+        throws(QuarryError)
 }
 
 /// A union of phrase scorers (a phrase over title and body), compiled with direct calls (see `UnionCore`).
@@ -668,7 +676,9 @@ final class PhraseUnionScorer: SeedableUnion {
     init(_ children: [PhraseScorer]) { core = UnionCore(children) }
 
     func seedChild() -> Int? { core.seedChild() }
-    func documents(ofChild i: Int, limit: Int) -> [UInt32] { core.documents(ofChild: i, limit: limit) }
+    func scoreDocuments(
+        ofChild i: Int, limit: Int, _ body: (UInt32, Float) throws(QuarryError) -> Void
+    ) throws(QuarryError) { try core.scoreDocuments(ofChild: i, limit: limit, body) }
 
     var doc: UInt32 { core.doc }
     var maxScore: Float { core.maxScore }

@@ -291,7 +291,7 @@ public final class Searcher: @unchecked Sendable {
 
     /// Raises the threshold before the main pass over a union whose bounds are loose (see `SeedableUnion`): the
     /// first documents of its cheapest high-bound child (a phrase in the title) are scored in full, by a second
-    /// scorer of the same weight, and offered. Returns them, in order, for the main pass to skip. Pruning stays
+    /// scorer of the same weight (the first stays whole for the main pass), and offered. Returns them, in order, for the main pass to skip. Pruning stays
     /// exact: the threshold comes from real scores of live documents, and ties are settled by the collector's
     /// order (score, then segment and document), not by which pass found a document.
     private func seedThreshold(
@@ -299,17 +299,16 @@ public final class Searcher: @unchecked Sendable {
         into collector: inout TopKCollector, deadline: ContinuousClock.Instant?
     ) throws(QuarryError) -> [UInt32] {
         guard let union = scorer as? any SeedableUnion, let child = union.seedChild(),
-            let probe = weight.scorer(self, segment: s, scoring: true) as? any SeedableUnion,
-            let scoring = weight.scorer(self, segment: s, scoring: true)
+            let seeding = weight.scorer(self, segment: s, scoring: true) as? any SeedableUnion
         else { return [] }
-        let docs = probe.documents(ofChild: child, limit: min(max(64, 4 * collector.k), Searcher.seedLimit))
-        for (i, d) in docs.enumerated() {
-            if i & 63 == 63 { try checkDeadline(deadline) }
-            if scoring.seek(d) == d && !(deletes?.contains(Int(d)) ?? false) {
-                _ = collector.offer(Hit(segment: s, doc: Int(d), score: scoring.score()))
-            }
+        var docs: [UInt32] = []
+        try seeding.scoreDocuments(ofChild: child, limit: min(max(64, 4 * collector.k), Searcher.seedLimit)) {
+            (d, score) throws(QuarryError) in
+            if docs.count & 63 == 63 { try checkDeadline(deadline) }
+            docs.append(d)
+            if !(deletes?.contains(Int(d)) ?? false) { _ = collector.offer(Hit(segment: s, doc: Int(d), score: score)) }
         }
-        if probe.corrupted || scoring.corrupted { throw damaged(segment: s) }
+        if seeding.corrupted { throw damaged(segment: s) }
         return docs
     }
 

@@ -24,7 +24,8 @@ protocol Weight: AnyObject {
 }
 
 extension Weight {
-    /// Counts by iterating the scorer (a union of terms or of phrases marks a bitset instead), skipping deleted documents.
+    /// Counts by iterating the scorer (a union of terms or of phrases marks a bitset instead), skipping deleted
+    /// documents.
     func count(_ searcher: Searcher, segment s: Int) throws(QuarryError) -> Int {
         guard let scorer = scorer(searcher, segment: s, scoring: false) else { return 0 }
         let segment = searcher.reader.segments[s]

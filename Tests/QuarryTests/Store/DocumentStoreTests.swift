@@ -289,6 +289,17 @@ import Testing
             for d in documents.indices { #expect(try reader.document(d) == documents[d]) }
             try reader.verifyAllBlocks()
         }
+        // Over the 4 MiB held back: one dictionary, trained when they arrived (before the first block), of at most
+        // 256 KiB, used by every block.
+        let large = Self.corpusDocuments(bytes: 5 << 20, &rng)
+        let largeStore = try Store(large, seed: rng.next())
+        let (largeReader, largeFile) = try largeStore.reader(expectedDocs: large.count)
+        defer { withExtendedLifetime(largeFile) {} }
+        #expect(largeReader.dictionaryCount == 1)
+        let dictionary = try largeReader.dictionary(0)
+        #expect(dictionary.count > 64 * 1024 && dictionary.count <= 256 * 1024, "\(dictionary.count) bytes")
+        for b in 0..<largeReader.blockCount { #expect(try largeReader.rawBlock(b).dictionary == 0, "block \(b)") }
+        for d in stride(from: 0, to: large.count, by: 7) { #expect(try largeReader.document(d) == large[d]) }
         // Under 1 MiB: no dictionary (it would cost more than it saves).
         let small = Self.corpusDocuments(bytes: 600 << 10, &rng)
         let smallStore = try Store(small, seed: rng.next())

@@ -43,6 +43,35 @@ enum BlockCodec {
         return 32 - v.leadingZeroBitCount
     }
 
+    /// The most values of a patched block kept apart as exceptions.
+    static let maxExceptions = 7
+
+    /// For a patched block (positions groups, docs/FORMAT.md): the smallest width, at least the full width less 8,
+    /// at which at most `maxExceptions` of the 128 values at `values` need more bits, and how many do. Each width
+    /// less saves 16 bytes and costs at most 15 (the exceptions' count byte and two bytes each), so the smallest
+    /// is the best.
+    static func patchedWidth(_ values: UnsafePointer<UInt32>) -> (width: Int, exceptions: Int) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 33) { counts in
+            counts.initialize(repeating: 0)
+            var any: UInt32 = 0
+            for i in 0..<128 {
+                let v = values[i]
+                any |= v
+                counts[32 - v.leadingZeroBitCount] += 1
+            }
+            let full = 32 - any.leadingZeroBitCount
+            var width = full
+            var above = 0
+            while width > 0 && width > full - 8 {
+                let next = above + counts[width]
+                if next > maxExceptions { break }
+                above = next
+                width -= 1
+            }
+            return (width, above)
+        }
+    }
+
     /// Packs 128 values (each must fit in `width` bits) into `16 * width` bytes at `output`.
     static func pack(_ input: UnsafePointer<UInt32>, width: Int, into output: UnsafeMutableRawPointer) {
         precondition(width >= 0 && width <= 32, "BlockCodec.pack: width must be in 0...32")

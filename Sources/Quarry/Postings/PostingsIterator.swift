@@ -470,17 +470,27 @@ final class PostingsIterator {
                     // in place rather than unpack 128. A second document in the same group unpacks it, for the
                     // documents after it that are likely to follow.
                     extractedGroup = g
-                    guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32,
-                        file.contains(at + 1, 16 * Int(w)), checkPositions(file, at, 1 + 16 * Int(w))
+                    guard let at = groupOffset(g, file), let group = PositionsGroup(file, at),
+                        checkPositions(file, at, group.end - at)
                     else {
                         corrupted = true
                         return -1
                     }
-                    let packed = file.base + at + 1
-                    for j in k..<upto {
-                        p &+= BlockCodec.extract(packed, width: Int(w), index: j &- base)
+                    let packed = file.base + group.packed
+                    // The exceptions are in index order: the next one's index is compared with each value's.
+                    var e = 0
+                    while e < group.exceptions && group.exceptionIndex(file, e) < k &- base { e &+= 1 }
+                    var next = e < group.exceptions ? group.exceptionIndex(file, e) : 128
+                    for j in (k &- base)..<(upto &- base) {
+                        var v = BlockCodec.extract(packed, width: group.width, index: j)
+                        if j == next {
+                            v |= group.exceptionHigh(file, e)
+                            e &+= 1
+                            next = e < group.exceptions ? group.exceptionIndex(file, e) : 128
+                        }
+                        p &+= v
                         out[n] = p
-                        n += 1
+                        n &+= 1
                     }
                     k = upto
                     continue
@@ -572,11 +582,8 @@ final class PostingsIterator {
             // that span is verified once the walk is done, before anything found in it is used.
             let from = groupOffsets[groupsKnown - 1]
             while groupsKnown <= local {
-                let at = groupOffsets[groupsKnown - 1]
-                guard let w = file.u8(at), w <= 32 else { return nil }
-                let next = at + 1 + 16 * Int(w)
-                guard next <= file.count else { return nil }
-                groupOffsets[groupsKnown] = next
+                guard let group = PositionsGroup(file, groupOffsets[groupsKnown - 1]) else { return nil }
+                groupOffsets[groupsKnown] = group.end
                 groupsKnown += 1
             }
             guard checkPositions(file, from, groupOffsets[local] - from) else { return nil }
@@ -591,14 +598,16 @@ final class PostingsIterator {
     }
 
     /// Unpacks full group `g` into `positionValues[0..<128]`.
+    @inline(__always)
     private func decodeGroup(_ g: Int, _ file: RawBytes) -> Bool {
         if decodedGroup == g { return true }
-        guard let at = groupOffset(g, file), let w = file.u8(at), w <= 32, file.contains(at + 1, 16 * Int(w)),
-            checkPositions(file, at, 1 + 16 * Int(w))
+        guard let at = groupOffset(g, file), let group = PositionsGroup(file, at),
+            checkPositions(file, at, group.end - at)
         else {
             return false
         }
-        BlockCodec.unpack(file.base + at + 1, width: Int(w), into: positionValues)
+        BlockCodec.unpack(file.base + group.packed, width: group.width, into: positionValues)
+        group.patch(file, positionValues)
         decodedGroup = g
         return true
     }
@@ -631,5 +640,60 @@ final class PostingsIterator {
         tailDecoded = upTo
         tailCursor = c.position
         return true
+    }
+}
+
+/// A full group of a positions stream (docs/FORMAT.md, "Positions"): a header byte (bits 0-5 the width, bit 7 set
+/// when exceptions follow), then, with exceptions, their count (1 to 7) and per exception its index and the high
+/// bits of its value (a byte each), then the 128 values' low `width` bits packed by BlockCodec.
+struct PositionsGroup {
+    /// Offsets in the file: the packed values, and the group's end.
+    let packed: Int
+    let end: Int
+    let width: Int
+    let exceptions: Int
+    /// Where the exceptions' (index, high bits) pairs start.
+    private let pairs: Int
+
+    /// The group at `at`; nil if its header is damaged or it runs past the file.
+    @inline(__always)
+    init?(_ file: RawBytes, _ at: Int) {
+        guard let header = file.u8(at) else { return nil }
+        var width = Int(header)
+        var exceptions = 0
+        if header <= 32 {
+            pairs = at + 1
+            packed = at + 1
+        } else {
+            width = Int(header & 0x3F)
+            guard header & 0xC0 == 0x80, width < 32, let n = file.u8(at + 1), n >= 1,
+                Int(n) <= BlockCodec.maxExceptions
+            else { return nil }
+            exceptions = Int(n)
+            pairs = at + 2
+            packed = at + 2 + 2 * exceptions
+        }
+        end = packed + 16 * width
+        guard end <= file.count else { return nil }
+        self.width = width
+        self.exceptions = exceptions
+    }
+
+    /// Exception `e`'s index in the group (0..<exceptions; in index order as written).
+    @inline(__always)
+    func exceptionIndex(_ file: RawBytes, _ e: Int) -> Int {
+        Int(file.base.load(fromByteOffset: pairs &+ 2 &* e, as: UInt8.self))
+    }
+
+    /// Exception `e`'s high bits, shifted into place.
+    @inline(__always)
+    func exceptionHigh(_ file: RawBytes, _ e: Int) -> UInt32 {
+        UInt32(file.base.load(fromByteOffset: pairs &+ 2 &* e &+ 1, as: UInt8.self)) &<< UInt32(width)
+    }
+
+    /// Puts the exceptions' high bits into the 128 unpacked values at `values`.
+    @inline(__always)
+    func patch(_ file: RawBytes, _ values: UnsafeMutablePointer<UInt32>) {
+        for e in 0..<exceptions { values[exceptionIndex(file, e) & 127] |= exceptionHigh(file, e) }
     }
 }

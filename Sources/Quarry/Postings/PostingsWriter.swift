@@ -22,7 +22,8 @@
 // "competitive impacts", capped at four). Unused pairs are (0, 0).
 //
 // `.pos`, per term: the positions of its documents in order (per document: the first position, then the gaps), as
-// one stream of groups of 128 values (u8 width + BlockCodec) ending in a vint tail of fewer than 128. The stream's
+// one stream of groups of 128 values (u8 width + BlockCodec, with up to seven exceptions patched in: see
+// `appendPackedGroup`) ending in a vint tail of fewer than 128. The stream's
 // value count is the sum of the term's frequencies; the skip entries say where each block's positions begin, so a
 // reader decodes only the groups holding the documents it checks (as Tantivy and Lucene do).
 
@@ -190,9 +191,25 @@ final class PostingsWriter {
         try file.write(posChunk)
     }
 
+    /// Appends the full positions group in `scratch`: bit-packed at the width all but at most seven of its values
+    /// fit in, those few keeping their high bits beside it (a patched frame of reference, as Lucene's PForUtil): a
+    /// document's first position, among its small gaps, no longer widens the whole group.
     private func appendPackedGroup(into out: inout ByteBuffer) {
-        let width = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
-        out.u8(UInt8(width))
+        let (width, exceptions) = scratch.withUnsafeBufferPointer {
+            BlockCodec.patchedWidth($0.baseAddress.unsafelyUnwrapped)
+        }
+        if exceptions == 0 {
+            out.u8(UInt8(width))
+        } else {
+            out.u8(0x80 | UInt8(width))
+            out.u8(UInt8(exceptions))
+            let mask: UInt32 = (1 << UInt32(width)) &- 1
+            for k in 0..<128 where scratch[k] > mask {
+                out.u8(UInt8(k))
+                out.u8(UInt8(scratch[k] >> UInt32(width)))
+                scratch[k] &= mask
+            }
+        }
         let size = BlockCodec.packedSize(width: width)
         scratch.withUnsafeBufferPointer { src in
             packed.withUnsafeMutableBytes { dst in

@@ -399,6 +399,123 @@ final class PostingsFixture {
         }
     }
 
+    /// The groups of a term's positions stream as the file holds them: (width, exceptions) per full group, read
+    /// from the headers as docs/FORMAT.md lays them out (not through the reader's code).
+    static func groupHeaders(
+        _ fixture: PostingsFixture, _ term: Int, valueCount: Int
+    ) -> [(width: Int, exceptions: Int)] {
+        var out: [(Int, Int)] = []
+        var at = Int(fixture.infos[term].positionsOffset)
+        let bytes = fixture.positions!
+        for _ in 0..<(valueCount / 128) {
+            let header = Int(bytes.base.load(fromByteOffset: at, as: UInt8.self))
+            if header & 0x80 != 0 {
+                let e = Int(bytes.base.load(fromByteOffset: at + 1, as: UInt8.self))
+                out.append((header & 0x3F, e))
+                at += 2 + 2 * e + 16 * (header & 0x3F)
+            } else {
+                out.append((header, 0))
+                at += 1 + 16 * header
+            }
+        }
+        return out
+    }
+
+    @Test func patchedWidthIsTheCheapestAllowed() {
+        // Brute force over every width: bytes = 16 w, plus 1 + 2 e when e values are wider (at most 7, and
+        // w at least the widest value's width less 8).
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0101)
+        var values = [UInt32](repeating: 0, count: 128)
+        for round in 0..<2000 {
+            let base = Int.random(in: 0...20, using: &rng)
+            let outliers = Int.random(in: 0...12, using: &rng)
+            for i in 0..<128 { values[i] = base == 0 ? 0 : UInt32.random(in: 0..<(1 << UInt32(base)), using: &rng) }
+            for _ in 0..<outliers {
+                values[Int.random(in: 0..<128, using: &rng)] = UInt32.random(in: 0...UInt32.max, using: &rng)
+                    >> UInt32.random(in: 0...31, using: &rng)
+            }
+            let full = 32 - values.reduce(0, |).leadingZeroBitCount
+            var best = (bytes: 16 * full, width: full, exceptions: 0)
+            for w in stride(from: full - 1, through: max(0, full - 8), by: -1) {
+                let e = values.filter { 32 - $0.leadingZeroBitCount > w }.count
+                guard e <= 7 else { break }
+                if 16 * w + 1 + 2 * e < best.bytes { best = (16 * w + 1 + 2 * e, w, e) }
+            }
+            let got = values.withUnsafeBufferPointer { BlockCodec.patchedWidth($0.baseAddress!) }
+            #expect(got.width == best.width && got.exceptions == best.exceptions,
+                "round \(round): \(got) against \(best), \(rng.seedDescription)")
+        }
+    }
+
+    @Test func patchedPositionGroupsDecodeThroughEitherPath() throws {
+        // Documents whose first position is far out and whose gaps are small: the first positions become the
+        // groups' exceptions. Edge cases: a group of zeros but for a few (width 0 with exceptions), exactly seven
+        // and eight wide values, a value more than 8 bits wider than the rest (its exception holds 8 bits), the
+        // widest values (32 bits). Read back document by document (groups unpacked), and by sparse jumps (a group's few
+        // values extracted in place).
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0102)
+        var terms: [ModelPostings] = []
+        func term(_ docs: Int, _ positions: (Int) -> [UInt32]) -> ModelPostings {
+            let ps = (0..<docs).map(positions)
+            return ModelPostings(
+                docs: (0..<docs).map { UInt32($0 * 3) }, freqs: ps.map { UInt32($0.count) }, positions: ps)
+        }
+        // First positions up to 4,000 among gaps of 1-3 (mostly patched).
+        terms.append(term(600) { _ in
+            var p = UInt32.random(in: 0..<4000, using: &rng)
+            var ps: [UInt32] = []
+            for _ in 0..<Int.random(in: 1...40, using: &rng) {
+                ps.append(p)
+                p += UInt32.random(in: 1...3, using: &rng)
+            }
+            return ps
+        })
+        // Zeros (one position, at 0) but every 20th document at 200: width 0 with exceptions.
+        terms.append(term(1000) { d in [d % 20 == 0 ? 200 : 0] })
+        // Groups of 128 single positions: 1-bit values with 7 or 8 of them at 100 (per 128).
+        terms.append(term(1024) { d in [(d / 128) % 2 == 0 ? (d % 128 < 7 ? 100 : 1) : (d % 128 < 8 ? 100 : 1)] })
+        // A value 11 bits wider than the rest (patched at 8 bits less than it needs); and 32-bit values.
+        terms.append(term(300) { d in [d % 128 == 5 ? 1 << 12 : 3] })
+        terms.append(term(300) { d in [d % 3 == 0 ? UInt32.max - UInt32(d) : UInt32(d)] })
+        let maxDoc = 3 * 1024
+        let fixture = try PostingsFixture(terms: terms, norms: nil, seed: rng.next())
+
+        let headers = (0..<terms.count).map {
+            Self.groupHeaders(fixture, $0, valueCount: terms[$0].positionValues.count)
+        }
+        #expect(headers[0].filter { $0.exceptions > 0 }.count * 4 >= headers[0].count * 3, "\(headers[0])")
+        #expect(headers[1].allSatisfy { $0.width == 0 && $0.exceptions >= 6 && $0.exceptions <= 7 }, "\(headers[1])")
+        // Even groups: seven values of 100 among ones; odd groups: eight, one too many to patch.
+        let expected = headers[2].indices.map { $0 % 2 == 0 ? (1, 7) : (7, 0) }
+        #expect(headers[2].map { [$0.width, $0.exceptions] } == expected.map { [$0.0, $0.1] }, "\(headers[2])")
+        #expect(headers[3].allSatisfy { $0.width == 5 && $0.exceptions == 1 }, "\(headers[3])")
+        #expect(headers[4].allSatisfy { $0.width == 32 && $0.exceptions == 0 }, "\(headers[4])")
+
+        var positions: [UInt32] = []
+        for (t, model) in terms.enumerated() {
+            // Every document in order: groups unpacked.
+            let it = fixture.iterator(t, maxDoc: maxDoc, norms: nil)
+            var k = 0
+            while it.doc != terminated {
+                #expect(it.positions(into: &positions))
+                #expect(positions == model.positions[k], "term \(t) doc #\(k)")
+                k += 1
+                _ = it.next()
+            }
+            #expect(k == model.docs.count && !it.corrupted)
+            // Sparse jumps: most groups are first read by one document, its values extracted in place.
+            for stride in [37, 129, 301] {
+                let sparse = fixture.iterator(t, maxDoc: maxDoc, norms: nil)
+                for k in Swift.stride(from: Int.random(in: 0..<stride, using: &rng), to: model.docs.count, by: stride) {
+                    #expect(sparse.advance(to: model.docs[k]) == model.docs[k])
+                    #expect(sparse.positions(into: &positions))
+                    #expect(positions == model.positions[k], "term \(t) doc #\(k), stride \(stride)")
+                }
+                #expect(!sparse.corrupted)
+            }
+        }
+    }
+
     @Test func damagedTermInfoAndDataNeverTrap() throws {
         // Offsets, counts and bytes as damage could leave them: the iterator must end (and flag the damage),
         // never trap or read out of bounds.

@@ -87,6 +87,9 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .long, help: "With --merge-policy log: segments of one size level that trigger a merge.")
     var mergeFactor: Int = 4
 
+    @Option(name: .long, help: "The zstd level of the stored documents written by this run and its merges, 1-19: higher is smaller and slower to index, as fast to fetch (default 3).")
+    var storeLevel: Int = 3
+
     @Flag(name: .shortAndLong, help: "Print no progress and no summary.")
     var quiet = false
 
@@ -126,6 +129,7 @@ struct IndexCommand: ParsableCommand {
             throw ValidationError("--merge-policy must be log or none")
         }
         if mergeFactor < 2 || mergeFactor > 100 { throw ValidationError("--merge-factor must be in 2...100") }
+        if !(1...19).contains(storeLevel) { throw ValidationError("--store-level must be in 1...19") }
         if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder or files") }
         if !["text", "auto"].contains(format) && !(include.isEmpty && exclude.isEmpty) {
             throw ValidationError("--include and --exclude choose files of folders: use them with folders")
@@ -149,6 +153,7 @@ struct IndexCommand: ParsableCommand {
         options.onDuplicate = DuplicatePolicy(rawValue: onDuplicate) ?? .replace
         options.mergePolicy.isEnabled = mergePolicy == "log"
         options.mergePolicy.mergeFactor = mergeFactor
+        options.storeLevel = storeLevel
         Terminal.catchInterrupts()
         options.isInterrupted = { Terminal.wasInterrupted }
         let showProgress = !quiet && Terminal.stderrIsTerminal

@@ -67,10 +67,11 @@ final class StoreWriter {
     }
 
     var path: String { file.path }
-    /// Bytes held in memory (the samples, the open block, the indexes and the dictionary).
+    /// Bytes held in memory (the samples, the open block, the indexes, the digested dictionary and the
+    /// compression context this writer uses).
     var memoryUsage: Int {
         buffer.bytes.capacity + compressed.capacity + index.bytes.capacity + (samples?.capacity ?? 0)
-            + sampleSizes.capacity * 8 + (dictionary?.zstd.bytes.count ?? 0) * 4
+            + sampleSizes.capacity * 8 + (dictionary?.zstd.memoryUsage ?? 0) + compressor.memoryUsage
     }
 
     func add(_ document: RawBytes) throws(QuarryError) {
@@ -102,7 +103,8 @@ final class StoreWriter {
         guard let held = samples else { return }
         samples = nil
         if held.count >= StoreWriter.sampleMinimum, let zstd = ZstdDictionary.train(
-            samples: held, sizes: sampleSizes, capacity: min(StoreWriter.dictionaryCapacity, held.count / 16))
+            samples: held, sizes: sampleSizes, capacity: min(StoreWriter.dictionaryCapacity, held.count / 16),
+            level: compressor.level)
         {
             let number = try writeDictionary(zstd.bytes)
             dictionary = (zstd, number)

@@ -7,13 +7,20 @@ import CZstd
 /// A zstd compression context (one per thread).
 final class ZstdCompressor {
     private let cctx: OpaquePointer
+    /// The compression level (zstd's 1...19); a dictionary trained for this compressor is digested at it.
+    let level: Int32
 
-    init(level: Int32 = 3) {
+    /// The store's default level, and the range `quarry index --store-level` accepts.
+    static let defaultLevel: Int32 = 3
+    static let levels: ClosedRange<Int32> = 1...19
+
+    init(level: Int32 = ZstdCompressor.defaultLevel) {
+        self.level = min(max(level, ZstdCompressor.levels.lowerBound), ZstdCompressor.levels.upperBound)
         guard let c = ZSTD_createCCtx() else {
             fatalError("ZSTD_createCCtx failed: out of memory")
         }
         cctx = c
-        _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)
+        _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, self.level)
         _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)
         // A dictionary's tables are used where they are, never copied into the context: zstd copies them for
         // inputs over 16 KiB at this level (a store block is just over), which for a 256 KiB dictionary costs more
@@ -23,6 +30,9 @@ final class ZstdCompressor {
     }
 
     deinit { ZSTD_freeCCtx(cctx) }
+
+    /// The context's memory (its tables grow with the level: about 1 MB at 3, more at 19).
+    var memoryUsage: Int { ZSTD_sizeof_CCtx(cctx) }
 
     /// Compresses `input` (with `dictionary`, if any) and appends the frame to `output`.
     func compress(
@@ -50,7 +60,7 @@ final class ZstdDictionary {
     fileprivate let cdict: OpaquePointer
 
     /// Digests `bytes` (a dictionary as `train` makes it) for compression at `level`; nil if zstd refuses it.
-    init?(bytes: [UInt8], level: Int32 = 3) {
+    init?(bytes: [UInt8], level: Int32) {
         guard !bytes.isEmpty, let c = bytes.withUnsafeBytes({ ZSTD_createCDict($0.baseAddress, $0.count, level) })
         else { return nil }
         self.bytes = bytes
@@ -59,10 +69,13 @@ final class ZstdDictionary {
 
     deinit { ZSTD_freeCDict(cdict) }
 
+    /// The digested dictionary's memory (its content and the match tables of its level).
+    var memoryUsage: Int { ZSTD_sizeof_CDict(cdict) }
+
     /// Trains a dictionary of at most `capacity` bytes from samples stored back to back in `samples`, of the
     /// given sizes (zstd's fastCover with fixed parameters: one pass, a few tens of milliseconds for 1 MiB).
     /// - Returns: nil when zstd cannot make one (too few or too uniform samples).
-    static func train(samples: [UInt8], sizes: [Int], capacity: Int) -> ZstdDictionary? {
+    static func train(samples: [UInt8], sizes: [Int], capacity: Int, level: Int32) -> ZstdDictionary? {
         guard sizes.count >= 8, sizes.reduce(0, +) == samples.count, capacity >= 1024 else { return nil }
         var params = ZDICT_fastCover_params_t()
         params.k = 200
@@ -72,7 +85,7 @@ final class ZstdDictionary {
         params.steps = 0
         params.nbThreads = 1
         params.splitPoint = 1.0
-        params.zParams.compressionLevel = 3
+        params.zParams.compressionLevel = level
         var dict = [UInt8](repeating: 0, count: capacity)
         let n = dict.withUnsafeMutableBytes { d in
             samples.withUnsafeBytes { s in
@@ -83,7 +96,7 @@ final class ZstdDictionary {
         }
         guard ZDICT_isError(n) == 0, n > 0, n <= capacity else { return nil }
         dict.removeLast(capacity - n)
-        return ZstdDictionary(bytes: dict)
+        return ZstdDictionary(bytes: dict, level: level)
     }
 }
 

@@ -516,6 +516,47 @@ final class PostingsFixture {
         }
     }
 
+    @Test func damagedPatchedGroupHeadersNeverTrap() throws {
+        // A patched group's header, exception count and exception bytes set to what damage could leave (the chunk
+        // checksums not consulted, as if they had been rewritten): reading every document in order and by jumps
+        // never traps, and a header the format does not allow is reported as damage.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0103)
+        let model = ModelPostings(
+            docs: (0..<1000).map { UInt32($0) }, freqs: Array(repeating: 1, count: 1000),
+            positions: (0..<1000).map { [$0 % 20 == 0 ? 200 : 1] })
+        let fixture = try PostingsFixture(terms: [model], norms: nil, seed: rng.next())
+        let headers = Self.groupHeaders(fixture, 0, valueCount: 1000)
+        #expect(headers.allSatisfy { $0.exceptions > 0 })
+        let start = Int(fixture.infos[0].positionsOffset)
+        let original = fixture.positions.toArray()
+        // (offset from the group's start, value, must be reported)
+        let damages: [(Int, UInt8, Bool)] = [
+            (0, 0xFF, true), (0, 0xC1, true), (0, 0x80 | 33, true), (0, 0x80 | 32, true), (0, 0x21, true),
+            (1, 0, true), (1, 8, true), (1, 255, true), (0, 32, false), (2, 255, false), (3, 255, false),
+            (2, 128, false), (1, 1, false),
+        ]
+        var positions: [UInt32] = []
+        for (offset, value, reported) in damages {
+            var bytes = original
+            bytes[start + offset] = value
+            var flagged = false
+            bytes.withRawBytes { pos in
+                for jump in [1, 61] {
+                    let it = PostingsIterator(
+                        postings: fixture.postings, positions: pos, info: fixture.infos[0], maxDoc: 1000,
+                        singletonNorm: 0, postingsChunks: nil, positionsChunks: nil)
+                    var d: UInt32 = 0
+                    while it.advance(to: d) != terminated {
+                        _ = it.positions(into: &positions)
+                        d = it.doc &+ UInt32(jump)
+                    }
+                    flagged = flagged || it.corrupted
+                }
+            }
+            if reported { #expect(flagged, "byte \(offset) of the first group set to \(value)") }
+        }
+    }
+
     @Test func damagedTermInfoAndDataNeverTrap() throws {
         // Offsets, counts and bytes as damage could leave them: the iterator must end (and flag the damage),
         // never trap or read out of bounds.

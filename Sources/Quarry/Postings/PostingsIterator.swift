@@ -477,20 +477,25 @@ final class PostingsIterator {
                         return -1
                     }
                     let packed = file.base + group.packed
-                    // The exceptions are in index order: the next one's index is compared with each value's.
-                    var e = 0
-                    while e < group.exceptions && group.exceptionIndex(file, e) < k &- base { e &+= 1 }
-                    var next = e < group.exceptions ? group.exceptionIndex(file, e) : 128
-                    for j in (k &- base)..<(upto &- base) {
-                        var v = BlockCodec.extract(packed, width: group.width, index: j)
-                        if j == next {
-                            v |= group.exceptionHigh(file, e)
-                            e &+= 1
-                            next = e < group.exceptions ? group.exceptionIndex(file, e) : 128
+                    if group.exceptions == 0 {
+                        for j in (k &- base)..<(upto &- base) {
+                            p &+= BlockCodec.extract(packed, width: group.width, index: j)
+                            out[n] = p
+                            n &+= 1
                         }
-                        p &+= v
-                        out[n] = p
-                        n &+= 1
+                    } else {
+                        // Patched as an unpacked group is, whatever the exception bytes say (both ways agree).
+                        let first = k &- base
+                        let count = upto &- k
+                        for j in 0..<count {
+                            out[n &+ j] = BlockCodec.extract(packed, width: group.width, index: first &+ j)
+                        }
+                        group.patch(file, out + n, from: first, count: count)
+                        for j in 0..<count {
+                            p &+= out[n &+ j]
+                            out[n &+ j] = p
+                        }
+                        n &+= count
                     }
                     k = upto
                     continue
@@ -547,7 +552,7 @@ final class PostingsIterator {
                 for i in 0..<blockLength { total += Int(freqs[i]) }
                 positionTotal = total
             }
-            // Each full group takes at least its width byte, each tail value at least one byte.
+            // Each full group takes at least its header byte, each tail value at least one byte.
             guard (positionTotal >> 7) + (positionTotal & 127) <= file.count else { return false }
         }
         var groupStart = positionsStart
@@ -679,7 +684,7 @@ struct PositionsGroup {
         self.exceptions = exceptions
     }
 
-    /// Exception `e`'s index in the group (0..<exceptions; in index order as written).
+    /// Exception `e`'s index byte (a writer's are increasing and below 128).
     @inline(__always)
     func exceptionIndex(_ file: RawBytes, _ e: Int) -> Int {
         Int(file.base.load(fromByteOffset: pairs &+ 2 &* e, as: UInt8.self))
@@ -691,9 +696,20 @@ struct PositionsGroup {
         UInt32(file.base.load(fromByteOffset: pairs &+ 2 &* e &+ 1, as: UInt8.self)) &<< UInt32(width)
     }
 
-    /// Puts the exceptions' high bits into the 128 unpacked values at `values`.
+    /// Puts the exceptions' high bits into the 128 unpacked values at `values`: exception `e` ORs its high bits
+    /// into value `index & 127` (a writer's indexes are increasing and below 128; damaged ones are read the same
+    /// way by both read paths).
     @inline(__always)
     func patch(_ file: RawBytes, _ values: UnsafeMutablePointer<UInt32>) {
         for e in 0..<exceptions { values[exceptionIndex(file, e) & 127] |= exceptionHigh(file, e) }
+    }
+
+    /// The same for values `from..<from + count` of the group only, unpacked at `values` (value `from` first).
+    @inline(__always)
+    func patch(_ file: RawBytes, _ values: UnsafeMutablePointer<UInt32>, from: Int, count: Int) {
+        for e in 0..<exceptions {
+            let index = (exceptionIndex(file, e) & 127) &- from
+            if index >= 0 && index < count { values[index] |= exceptionHigh(file, e) }
+        }
     }
 }

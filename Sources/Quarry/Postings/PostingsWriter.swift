@@ -22,7 +22,7 @@
 // "competitive impacts", capped at four). Unused pairs are (0, 0).
 //
 // `.pos`, per term: the positions of its documents in order (per document: the first position, then the gaps), as
-// one stream of groups of 128 values (u8 width + BlockCodec, with up to seven exceptions patched in: see
+// one stream of groups of 128 values (a header byte + BlockCodec, with up to seven exceptions patched in: see
 // `appendPackedGroup`) ending in a vint tail of fewer than 128. The stream's
 // value count is the sum of the term's frequencies; the skip entries say where each block's positions begin, so a
 // reader decodes only the groups holding the documents it checks (as Tantivy and Lucene do).

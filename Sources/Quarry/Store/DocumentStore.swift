@@ -1,7 +1,7 @@
 // The document store: every document's stored JSON, in zstd-compressed blocks of about 16 KiB, so that fetching
 // one document decompresses one block (as Tantivy's `store/`). Blocks are compressed with a dictionary (up to 256
 // KiB) trained from the segment's first 4 MiB of documents (zstd's fastCover): small blocks then compress about as
-// well as large ones (the usenet store: 14% smaller) while a fetch still decompresses 16 KiB.
+// well as large ones (the usenet store: 13% smaller) while a fetch still decompresses 16 KiB.
 //
 // The `.store` file (version 3; version 2 had no dictionaries and a 24-byte trailer, and is still read):
 //
@@ -32,7 +32,7 @@ final class StoreWriter {
     /// written. A store (or a merge's run of recompressed documents) that ends before trains on what it holds if
     /// that is at least `sampleMinimum`, and has no dictionary otherwise (one would cost more than it saves).
     /// 4 MiB and a 256 KiB dictionary: the usenet store 4.3% smaller than 1 MiB and 64 KiB, the generated one
-    /// 2.2%; training takes about 50 ms (BENCHMARKS.md, issue 13).
+    /// 2.2%; training takes about 60 ms (BENCHMARKS.md, issue 13).
     static let sampleTarget = 4 << 20
     static let sampleMinimum = 1 << 20
     /// A dictionary's largest size: a sixteenth of the samples, at most this (zstd's rule of thumb: a hundredth
@@ -71,7 +71,8 @@ final class StoreWriter {
     /// compression context this writer uses).
     var memoryUsage: Int {
         buffer.bytes.capacity + compressed.capacity + index.bytes.capacity + (samples?.capacity ?? 0)
-            + sampleSizes.capacity * 8 + (dictionary?.zstd.memoryUsage ?? 0) + compressor.memoryUsage
+            + sampleSizes.capacity * 8 + (dictionary.map { $0.zstd.memoryUsage + $0.zstd.bytes.count } ?? 0)
+            + compressor.memoryUsage
     }
 
     func add(_ document: RawBytes) throws(QuarryError) {

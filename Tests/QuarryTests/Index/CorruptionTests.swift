@@ -211,6 +211,31 @@ import Testing
         }
     }
 
+    @Test func positionsOfVersionTwoAreReadAndOfVersionFourRefused() throws {
+        // Version 2 groups are version 3 groups without exceptions: a positions file saying version 2 (checksums
+        // recomputed) opens, checks clean and answers as before; one saying 4 is refused as incompatible.
+        let p = try Pristine()
+        let scratch = TemporaryDirectory("versions")
+        let name = try p.segmentFile(.positions)
+        let original = readFile(p.index + "/" + name)
+        #expect(original[8] == 3 && original[9] == 0, "positions are written at version 3")
+        let older = p.copy(into: scratch, "older")
+        var bytes = original
+        bytes[8] = 2
+        resealSegmentFile(&bytes)
+        writeFile(older + "/" + name, bytes)
+        #expect(IndexChecker.check(older).problems.isEmpty)
+        let answers = try #require(Self.readEverything(older, p.documents, "version 2"))
+        for (key, expected) in p.answers { #expect(answers[key] == .some(expected), "\(key)") }
+        let newer = p.copy(into: scratch, "newer")
+        bytes = original
+        bytes[8] = 4
+        writeFile(newer + "/" + name, bytes)
+        let error = thrownQuarryError { try IndexReader(directory: newer) }
+        #expect(error?.code == .incompatibleFormat)
+        #expect(error?.message.contains("version 4") == true)
+    }
+
     @Test func versionAndKindMismatchesAreNamed() throws {
         let p = try Pristine()
         let scratch = TemporaryDirectory("damaged")

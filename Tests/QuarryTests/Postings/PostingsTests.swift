@@ -477,6 +477,10 @@ final class PostingsFixture {
         // A value 11 bits wider than the rest (patched at 8 bits less than it needs); and 32-bit values.
         terms.append(term(300) { d in [d % 128 == 5 ? 1 << 12 : 3] })
         terms.append(term(300) { d in [d % 3 == 0 ? UInt32.max - UInt32(d) : UInt32(d)] })
+        // Exceptions whose high bits reach bit 31: seven values of 2^31 or more among 30-bit ones (patched at
+        // 30 bits), and values of 0xFF...... among 24-bit ones (a high byte of 0xFF above 24 bits).
+        terms.append(term(256) { d in [d % 128 < 7 ? UInt32(1) << 31 | UInt32(d) : UInt32(1) << 29 | UInt32(d)] })
+        terms.append(term(256) { d in [d % 128 < 7 ? 0xFF00_0000 | UInt32(d) : 0x00FF_0000 | UInt32(d)] })
         let maxDoc = 3 * 1024
         let fixture = try PostingsFixture(terms: terms, norms: nil, seed: rng.next())
 
@@ -490,6 +494,8 @@ final class PostingsFixture {
         #expect(headers[2].map { [$0.width, $0.exceptions] } == expected.map { [$0.0, $0.1] }, "\(headers[2])")
         #expect(headers[3].allSatisfy { $0.width == 5 && $0.exceptions == 1 }, "\(headers[3])")
         #expect(headers[4].allSatisfy { $0.width == 32 && $0.exceptions == 0 }, "\(headers[4])")
+        #expect(headers[5].allSatisfy { $0.width == 30 && $0.exceptions == 7 }, "\(headers[5])")
+        #expect(headers[6].allSatisfy { $0.width == 24 && $0.exceptions == 7 }, "\(headers[6])")
 
         var positions: [UInt32] = []
         for (t, model) in terms.enumerated() {
@@ -516,10 +522,12 @@ final class PostingsFixture {
         }
     }
 
-    @Test func damagedPatchedGroupHeadersNeverTrap() throws {
+    @Test func damagedPatchedGroupsNeverTrapAndReadTheSameEitherWay() throws {
         // A patched group's header, exception count and exception bytes set to what damage could leave (the chunk
-        // checksums not consulted, as if they had been rewritten): reading every document in order and by jumps
-        // never traps, and a header the format does not allow is reported as damage.
+        // checksums not consulted, as if they had been rewritten). A header the format does not allow is reported;
+        // exception bytes it does not allow (out of order, repeated, too high, a zero high part) are read the same
+        // whether the group is unpacked (every document in order) or its values are read in place (the first
+        // document read in each group, by jumps); nothing traps.
         var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0103)
         let model = ModelPostings(
             docs: (0..<1000).map { UInt32($0) }, freqs: Array(repeating: 1, count: 1000),
@@ -529,31 +537,52 @@ final class PostingsFixture {
         #expect(headers.allSatisfy { $0.exceptions > 0 })
         let start = Int(fixture.infos[0].positionsOffset)
         let original = fixture.positions.toArray()
-        // (offset from the group's start, value, must be reported)
+        // (offset from the first group's start, value, must be reported); the group's exceptions sit at indexes
+        // 0, 20, 40, ... and their high parts are 100 (200 >> 1).
         let damages: [(Int, UInt8, Bool)] = [
             (0, 0xFF, true), (0, 0xC1, true), (0, 0x80 | 33, true), (0, 0x80 | 32, true), (0, 0x21, true),
-            (1, 0, true), (1, 8, true), (1, 255, true), (0, 32, false), (2, 255, false), (3, 255, false),
-            (2, 128, false), (1, 1, false),
+            (1, 0, true), (1, 8, true), (1, 255, true),
+            (2, 255, false), (2, 128, false), (2, 20, false), (4, 0, false), (3, 0, false), (3, 255, false),
+            (0, 0x80 | 31, false), (0, 32, false), (1, 1, false),
         ]
-        var positions: [UInt32] = []
         for (offset, value, reported) in damages {
             var bytes = original
             bytes[start + offset] = value
             var flagged = false
+            var inOrder: [UInt32: [UInt32]] = [:]
+            var byJumps: [UInt32: [UInt32]] = [:]
             bytes.withRawBytes { pos in
                 for jump in [1, 61] {
                     let it = PostingsIterator(
                         postings: fixture.postings, positions: pos, info: fixture.infos[0], maxDoc: 1000,
                         singletonNorm: 0, postingsChunks: nil, positionsChunks: nil)
+                    var positions: [UInt32] = []
                     var d: UInt32 = 0
                     while it.advance(to: d) != terminated {
-                        _ = it.positions(into: &positions)
+                        if it.positions(into: &positions) {
+                            if jump == 1 { inOrder[it.doc] = positions } else { byJumps[it.doc] = positions }
+                        }
                         d = it.doc &+ UInt32(jump)
                     }
                     flagged = flagged || it.corrupted
                 }
+                // Each document of the damaged group read first by an iterator of its own: its value is read in
+                // place, so every exception index meets that path.
+                for doc in UInt32(0)..<128 {
+                    let it = PostingsIterator(
+                        postings: fixture.postings, positions: pos, info: fixture.infos[0], maxDoc: 1000,
+                        singletonNorm: 0, postingsChunks: nil, positionsChunks: nil)
+                    var positions: [UInt32] = []
+                    if it.advance(to: doc) == doc, it.positions(into: &positions) { byJumps[doc] = positions }
+                    flagged = flagged || it.corrupted
+                }
             }
-            if reported { #expect(flagged, "byte \(offset) of the first group set to \(value)") }
+            let context = "byte \(offset) of the first group set to \(value)"
+            if reported {
+                #expect(flagged, "\(context)")
+            } else if !flagged {
+                for (doc, positions) in byJumps { #expect(inOrder[doc] == positions, "\(context), doc \(doc)") }
+            }
         }
     }
 

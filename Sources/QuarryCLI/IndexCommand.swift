@@ -88,7 +88,7 @@ struct IndexCommand: ParsableCommand {
     var mergeFactor: Int = 4
 
     @Option(name: .long, help: "The zstd level of the stored documents written by this run and its merges, 1-19: higher is smaller and slower to index, as fast to fetch (default 3).")
-    var storeLevel: Int = 3
+    var storeLevel: Int = IndexOptions().storeLevel
 
     @Flag(name: .shortAndLong, help: "Print no progress and no summary.")
     var quiet = false
@@ -129,7 +129,10 @@ struct IndexCommand: ParsableCommand {
             throw ValidationError("--merge-policy must be log or none")
         }
         if mergeFactor < 2 || mergeFactor > 100 { throw ValidationError("--merge-factor must be in 2...100") }
-        if !(1...19).contains(storeLevel) { throw ValidationError("--store-level must be in 1...19") }
+        if !IndexOptions.storeLevels.contains(storeLevel) {
+            let levels = IndexOptions.storeLevels
+            throw ValidationError("--store-level must be in \(levels.lowerBound)...\(levels.upperBound)")
+        }
         if format == "text" && inputs.isEmpty { throw ValidationError("--format text needs a folder or files") }
         if !["text", "auto"].contains(format) && !(include.isEmpty && exclude.isEmpty) {
             throw ValidationError("--include and --exclude choose files of folders: use them with folders")

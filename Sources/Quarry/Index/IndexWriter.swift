@@ -80,7 +80,7 @@ public final class IndexWriter {
     private var addSequence: UInt64 = 0
     private var parsed: Document
     private var parser: JSONLineParser
-    private lazy var compressor = ZstdCompressor(level: Int32(clamping: options.storeLevel))
+    private lazy var compressor = ZstdCompressor(level: options.storeLevel)
     private let nextName: Mutex<UInt64>
 
     /// Opens (or creates) the index at `directory` for writing.

@@ -59,7 +59,9 @@ public struct IndexOptions: Sendable {
     public var mergePolicy = MergePolicy()
     /// The zstd level of the stored documents' blocks written by this run and its merges (1...19; 3 by default:
     /// higher levels make a smaller store and slower indexing, and fetch documents as fast).
-    public var storeLevel: Int = Int(ZstdCompressor.defaultLevel)
+    public var storeLevel: Int = ZstdCompressor.defaultLevel
+    /// The store levels accepted.
+    public static let storeLevels = ZstdCompressor.levels
     /// For folders (`--format text`): only files whose relative path matches one of these globs (none: all).
     public var include: [String] = []
     /// For folders: files and folders whose relative path matches one of these globs are left out.
@@ -720,7 +722,7 @@ final class IndexRun: @unchecked Sendable {
 
     private func work(budget: Int, firstBudget: Int) {
         var limit = firstBudget
-        let compressor = ZstdCompressor(level: Int32(clamping: options.storeLevel))
+        let compressor = ZstdCompressor(level: options.storeLevel)
         var builder: SegmentBuilder?
         var doc = Document(textFieldCount: schema.textFields.count)
         var json = JSONLineParser(schema: schema, lossy: options.lossy)
@@ -943,7 +945,7 @@ final class IndexRun: @unchecked Sendable {
     /// done. A merged segment replaces its sources in `flushed` (not yet committed: the commit at the end resolves
     /// ids over it, with each document's input sequence carried through the merge's doc maps).
     private func mergeWhileIndexing() {
-        let compressor = ZstdCompressor(level: Int32(clamping: options.storeLevel))
+        let compressor = ZstdCompressor(level: options.storeLevel)
         // The level rule only: the cap on the segment count is for the index as committed, after the run.
         var policy = options.mergePolicy
         policy.maxSegments = nil

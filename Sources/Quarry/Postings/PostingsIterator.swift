@@ -612,7 +612,7 @@ final class PostingsIterator {
             return false
         }
         BlockCodec.unpack(file.base + group.packed, width: group.width, into: positionValues)
-        group.patch(file, positionValues)
+        group.patch(file, positionValues, from: 0, count: 128)
         decodedGroup = g
         return true
     }
@@ -696,15 +696,9 @@ struct PositionsGroup {
         UInt32(file.base.load(fromByteOffset: pairs &+ 2 &* e &+ 1, as: UInt8.self)) &<< UInt32(width)
     }
 
-    /// Puts the exceptions' high bits into the 128 unpacked values at `values`: exception `e` ORs its high bits
-    /// into value `index & 127` (a writer's indexes are increasing and below 128; damaged ones are read the same
-    /// way by both read paths).
-    @inline(__always)
-    func patch(_ file: RawBytes, _ values: UnsafeMutablePointer<UInt32>) {
-        for e in 0..<exceptions { values[exceptionIndex(file, e) & 127] |= exceptionHigh(file, e) }
-    }
-
-    /// The same for values `from..<from + count` of the group only, unpacked at `values` (value `from` first).
+    /// Puts the exceptions' high bits into values `from..<from + count` of the group, unpacked at `values` (value
+    /// `from` first; the whole group is 0 and 128): exception `e` ORs its high bits into value `index & 127` (a
+    /// writer's indexes are increasing and below 128; damaged ones are read alike whichever values are asked).
     @inline(__always)
     func patch(_ file: RawBytes, _ values: UnsafeMutablePointer<UInt32>, from: Int, count: Int) {
         for e in 0..<exceptions {

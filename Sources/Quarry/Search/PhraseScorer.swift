@@ -70,20 +70,14 @@ final class PhraseScorer: Scorer {
         self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
         let byCost = terms.indices.sorted { terms[$0].docFreq < terms[$1].docFreq }
         self.refs = terms.map { Ref($0) }
-        self.pairFreqs = .allocate(capacity: 4 * max(terms.count, 1))
-        self.pairFreqs.initialize(repeating: 0, count: 4 * max(terms.count, 1))
-        self.pairNorms = .allocate(capacity: 4 * max(terms.count, 1))
-        self.pairNorms.initialize(repeating: 0, count: 4 * max(terms.count, 1))
-        self.pairCounts = .allocate(capacity: max(terms.count, 1))
-        self.pairCounts.initialize(repeating: 0, count: max(terms.count, 1))
-        self.blockImpacts = .allocate(capacity: max(terms.count, 1))
-        self.blockImpacts.initialize(repeating: 0, count: max(terms.count, 1))
-        self.blockMaxFreqs = .allocate(capacity: max(terms.count, 1))
-        self.blockMaxFreqs.initialize(repeating: 0, count: max(terms.count, 1))
-        self.blockMinNorms = .allocate(capacity: max(terms.count, 1))
-        self.blockMinNorms.initialize(repeating: 0, count: max(terms.count, 1))
-        self.order = .allocate(capacity: max(terms.count, 1))
-        self.order.initialize(repeating: 0, count: max(terms.count, 1))
+        let perTerm = max(terms.count, 1)
+        self.pairFreqs = PhraseScorer.zeroed(4 * perTerm)
+        self.pairNorms = PhraseScorer.zeroed(4 * perTerm)
+        self.pairCounts = PhraseScorer.zeroed(perTerm)
+        self.blockImpacts = PhraseScorer.zeroed(perTerm)
+        self.blockMaxFreqs = PhraseScorer.zeroed(perTerm)
+        self.blockMinNorms = PhraseScorer.zeroed(perTerm)
+        self.order = PhraseScorer.zeroed(perTerm)
         self.lead = Ref(terms[byCost[0]])
         self.others = byCost.dropFirst().map { Ref(terms[$0]) }
         self.cost = terms.map(\.docFreq).min() ?? 0
@@ -93,6 +87,13 @@ final class PhraseScorer: Scorer {
         }
         maxScore = impactBound()
         doc = advanceToMatch(terms[byCost[0]].doc)
+    }
+
+    /// `count` zeros, allocated (freed in `deinit`).
+    private static func zeroed<T: BinaryInteger>(_ count: Int) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+        p.initialize(repeating: 0, count: count)
+        return p
     }
 
     deinit {

@@ -291,9 +291,10 @@ public final class Searcher: @unchecked Sendable {
 
     /// Raises the threshold before the main pass over a union whose bounds are loose (see `SeedableUnion`): the
     /// first documents of its cheapest high-bound child (a phrase in the title) are scored in full, by a second
-    /// scorer of the same weight (the first stays whole for the main pass), and offered. Returns them, in order, for the main pass to skip. Pruning stays
-    /// exact: the threshold comes from real scores of live documents, and ties are settled by the collector's
-    /// order (score, then segment and document), not by which pass found a document.
+    /// scorer of the same weight (the first stays whole for the main pass), and offered. Returns them, in order,
+    /// for the main pass to skip. Pruning stays exact: the threshold comes from real scores of live documents, and
+    /// ties are settled by the collector's order (score, then segment and document), not by which pass found a
+    /// document.
     private func seedThreshold(
         _ weight: any Weight, _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?,
         into collector: inout TopKCollector, deadline: ContinuousClock.Instant?

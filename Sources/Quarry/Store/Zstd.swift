@@ -10,12 +10,12 @@ final class ZstdCompressor {
     /// The compression level (zstd's 1...19); a dictionary trained for this compressor is digested at it.
     let level: Int32
 
-    /// The store's default level, and the range `quarry index --store-level` accepts.
-    static let defaultLevel: Int32 = 3
-    static let levels: ClosedRange<Int32> = 1...19
+    /// The store's default level, and the levels accepted (`IndexOptions.storeLevel`; others are clamped).
+    static let defaultLevel = 3
+    static let levels = 1...19
 
-    init(level: Int32 = ZstdCompressor.defaultLevel) {
-        self.level = min(max(level, ZstdCompressor.levels.lowerBound), ZstdCompressor.levels.upperBound)
+    init(level: Int = ZstdCompressor.defaultLevel) {
+        self.level = Int32(min(max(level, ZstdCompressor.levels.lowerBound), ZstdCompressor.levels.upperBound))
         guard let c = ZSTD_createCCtx() else {
             fatalError("ZSTD_createCCtx failed: out of memory")
         }

@@ -40,6 +40,27 @@ final class PostingsIterator {
     private var blockLength = 0
     private var index = 0
     private let docs: UnsafeMutablePointer<UInt32>
+    /// Entries of `docs` that hold the block's documents: `blockLength`, or 0 while a dense block is read from its
+    /// bitset (only `docs[blockLength - 1]`, its last document, is set then). `next` expands it on first use;
+    /// `advance` tests bits and counts them, so a conjunction probing a frequent word decodes nothing.
+    private var readyLength = 0
+    /// The last document `advance` finds in `docs` without leaving the block: `docs[blockLength - 1]`, or 0 while
+    /// a dense block is read from its bitset, so that its probes take the out-of-line path (`advanceBlocks`)
+    /// and the in-block path costs what it did before dense blocks.
+    private var inBlockLimit: UInt32 = 0
+    /// The dense block being read from its bitset (nil: `docs` holds the block): its words, the document of its
+    /// bit 0, its word count, and a rank cursor (the documents in the words before `rankWord`).
+    private var denseWords: UnsafeRawPointer?
+    private var denseBase: UInt32 = 0
+    private var denseWordCount = 0
+    private var rankWord = 0
+    private var rankBefore = 0
+    /// `advance` calls the dense block has answered from its bits; past `denseProbeLimit` it is expanded, as
+    /// walking a frequent word document by document (two frequent words intersected) is cheaper in `docs`.
+    private var denseProbes = 0
+    /// Dense blocks this iterator has entered (for tests and profiles).
+    private(set) var denseBlocksEntered = 0
+    static let denseProbeLimit = 8
     private let freqs: UnsafeMutablePointer<UInt32>
     /// Set when the data fails a check; the iteration then ends.
     private(set) var corrupted = false
@@ -92,7 +113,8 @@ final class PostingsIterator {
         // Offsets past the end (damage) are clamped to it, so that the checked reads fail instead of the offset
         // arithmetic overflowing.
         self.positionsStart = min(Int(clamping: info.positionsOffset), positions?.count ?? 0)
-        docs = .allocate(capacity: 128)
+        // 8 more than a block: a dense block is expanded 8 documents at a time (`expandDense`).
+        docs = .allocate(capacity: 136)
         // Entries past a short block's end stay `terminated`, so that `lowerBound` can search all 128.
         docs.initialize(repeating: terminated, count: 128)
         freqs = .allocate(capacity: 128)
@@ -112,6 +134,8 @@ final class PostingsIterator {
             freqs[0] = info.singletonFreq
             block = 0
             blockLength = 1
+            readyLength = 1
+            inBlockLimit = info.singletonDoc
             if info.docFreq == 0 || info.singletonDoc >= UInt32(clamping: maxDoc) {
                 corrupted = info.docFreq != 0
                 doc = terminated
@@ -166,7 +190,7 @@ final class PostingsIterator {
             doc = terminated
             return
         }
-        doc = docs[0]
+        doc = denseWords == nil ? docs[0] : advanceDense(0)
     }
 
     deinit {
@@ -263,7 +287,7 @@ final class PostingsIterator {
     @inline(__always)
     func next() -> UInt32 {
         index += 1
-        if index < blockLength {
+        if index < readyLength {
             doc = docs[index]
             return doc
         }
@@ -272,13 +296,19 @@ final class PostingsIterator {
 
     @inline(never)
     private func nextBlock() -> UInt32 {
+        if denseWords != nil && index < blockLength {
+            // A dense block walked in order from here: expanded once.
+            expandDense()
+            doc = docs[index]
+            return doc
+        }
         let b = block + 1
         if b >= numBlocks || !decodeBlock(b) {
             doc = terminated
             index = max(blockLength - 1, 0)
             return doc
         }
-        doc = docs[0]
+        doc = denseWords == nil ? docs[0] : advanceDense(0)
         return doc
     }
 
@@ -286,9 +316,15 @@ final class PostingsIterator {
     @inline(__always)
     func advance(to target: UInt32) -> UInt32 {
         if target <= doc { return doc }
-        if target > docs[blockLength - 1] {
+        if target > inBlockLimit {
             return advanceBlocks(target)
         }
+        return advanceInBlock(target)
+    }
+
+    /// `advance` to a target in the block (after the current document, at most the block's last), in `docs`.
+    @inline(__always)
+    private func advanceInBlock(_ target: UInt32) -> UInt32 {
         var i = index + 1
         if docs[i] < target { i = lowerBound(target) }
         index = i
@@ -299,12 +335,14 @@ final class PostingsIterator {
     @inline(never)
     private func advanceBlocks(_ target: UInt32) -> UInt32 {
         if doc == terminated { return doc }
+        if denseWords != nil && target <= docs[blockLength - 1] { return advanceDense(target) }
         let b = findBlock(target, from: block + 1)
         if b >= numBlocks || !decodeBlock(b) {
             doc = terminated
             index = max(blockLength - 1, 0)
             return doc
         }
+        if denseWords != nil { return advanceDense(target) }
         let i = min(lowerBound(target), blockLength - 1)
         index = i
         doc = docs[i]
@@ -315,6 +353,95 @@ final class PostingsIterator {
         }
         return doc
     }
+
+    /// The word `w` of the dense block's bitset.
+    @inline(__always)
+    private func denseWord(_ w: Int) -> UInt64 {
+        UInt64(littleEndian: denseWords.unsafelyUnwrapped.loadUnaligned(fromByteOffset: w &* 8, as: UInt64.self))
+    }
+
+    /// Moves to the dense block's first document >= `target` (at most its last, which `decodeBlock` checked is
+    /// set): its index is the number of bits before it, counted from the rank cursor, which only moves forward as
+    /// targets do.
+    @inline(never)
+    private func advanceDense(_ target: UInt32) -> UInt32 {
+        denseProbes &+= 1
+        if denseProbes > PostingsIterator.denseProbeLimit && target > doc {
+            expandDense()
+            return advanceInBlock(target)
+        }
+        let bit = target > denseBase ? Int(target &- denseBase) : 0
+        var w = bit >> 6
+        if w < rankWord { w = rankWord }
+        guard w < denseWordCount else { return denseFailure() }
+        while rankWord < w {
+            rankBefore &+= denseWord(rankWord).nonzeroBitCount
+            rankWord &+= 1
+        }
+        var m = w == bit >> 6 ? denseWord(w) & (~0 << UInt64(bit & 63)) : denseWord(w)
+        while m == 0 {
+            rankBefore &+= denseWord(w).nonzeroBitCount
+            w &+= 1
+            rankWord = w
+            guard w < denseWordCount else { return denseFailure() }
+            m = denseWord(w)
+        }
+        let b = m.trailingZeroBitCount
+        index = rankBefore &+ (denseWord(w) & ~(~0 << UInt64(b))).nonzeroBitCount
+        doc = denseBase &+ UInt32(truncatingIfNeeded: w &* 64 &+ b)
+        return doc
+    }
+
+    /// A target past the dense block's last document: not reachable when the block's last bit is set and the
+    /// target at most the block's last document (both checked before), reported as damage all the same.
+    private func denseFailure() -> UInt32 {
+        _ = fail()
+        index = max(blockLength - 1, 0)
+        doc = terminated
+        return doc
+    }
+
+    /// Writes the dense block's documents into `docs` (128 of them: checked in `decodeBlock`), a byte of the
+    /// bitset at a time: the byte's set bits' offsets from a table, widened and added to the byte's first document
+    /// as eight lanes (stored whole: `docs` has 8 spare entries), then the count moves on by the byte's popcount.
+    private func expandDense() {
+        let table = PostingsIterator.bitOffsets
+        let counts = table + 256 * 8
+        var n = 0
+        for w in 0..<denseWordCount {
+            var m = denseWord(w)
+            if n &+ m.nonzeroBitCount > 128 { break }
+            var first = denseBase &+ UInt32(truncatingIfNeeded: w &* 64)
+            while m != 0 {
+                let byte = Int(truncatingIfNeeded: m & 0xFF)
+                let offsets = UnsafeRawPointer(table + byte &* 8).loadUnaligned(as: SIMD8<UInt8>.self)
+                let values = SIMD8<UInt32>(truncatingIfNeeded: offsets) &+ SIMD8(repeating: first)
+                UnsafeMutableRawPointer(docs + n).storeBytes(of: values, as: SIMD8<UInt32>.self)
+                n &+= Int(counts[byte])
+                m >>= 8
+                first &+= 8
+            }
+        }
+        denseWords = nil
+        readyLength = blockLength
+        inBlockLimit = docs[blockLength - 1]
+    }
+
+    /// Per byte value, the offsets of its set bits in increasing order (8 bytes each; unused ones 0), then per
+    /// byte value its number of set bits (256 bytes: the generic x86-64 target has no popcount instruction).
+    nonisolated(unsafe) static let bitOffsets: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256 * 9)
+        table.initialize(repeating: 0, count: 256 * 9)
+        for byte in 0..<256 {
+            var k = 0
+            for bit in 0..<8 where byte & (1 << bit) != 0 {
+                table[byte * 8 + k] = UInt8(bit)
+                k += 1
+            }
+            table[256 * 8 + byte] = UInt8(k)
+        }
+        return UnsafePointer(table)
+    }()
 
     /// The first index of the block whose document is >= `target` (128 if none): a branch-free binary search
     /// over all 128 entries (those past a short block's end are `terminated`), as Tantivy searches its blocks;
@@ -341,13 +468,39 @@ final class PostingsIterator {
         let base: UInt32 = b == 0 ? 0 : skip.unsafelyUnwrapped.loadU32((b - 1) * e)
         block = b
         blockLength = length
+        readyLength = length
+        denseWords = nil
         index = 0
         positionsBlock = -1
         // The block's bytes: up to the end its skip entry gives, or (a term of one block) at most the largest
         // block, clipped to the file.
         let end = skip.map { dataStart + Int($0.loadU32(b * e + 4)) } ?? (start + PostingsIterator.maxBlockBytes)
         guard end > start, postingsReads.check(postings, start, end - start) else { return fail() }
-        if length == 128 {
+        if length == 128 && postings.u8(start) == PostingsWriter.denseMarker {
+            // A bitset of the documents from `base + 1` (the first block's from 0), read in place.
+            guard let fw = postings.u8(start + 1), let wc = postings.u8(start + 2), fw <= 32, wc >= 1,
+                Int(wc) <= PostingsWriter.denseMaxWords,
+                postings.contains(start + 3, 8 * Int(wc) + 16 * Int(fw))
+            else { return fail() }
+            denseWords = UnsafeRawPointer(postings.base + start + 3)
+            denseWordCount = Int(wc)
+            var total = 0
+            for w in 0..<denseWordCount { total &+= denseWord(w).nonzeroBitCount }
+            let lastWord = denseWord(denseWordCount - 1)
+            let first: UInt64 = b == 0 ? 0 : UInt64(base) + 1
+            let last = first + UInt64((denseWordCount - 1) * 64 + 63 - lastWord.leadingZeroBitCount)
+            guard total == 128, lastWord != 0, last < UInt64(maxDoc) else { return fail() }
+            denseBase = UInt32(first)
+            rankWord = 0
+            rankBefore = 0
+            denseProbes = 0
+            denseBlocksEntered &+= 1
+            readyLength = 0
+            inBlockLimit = 0
+            docs[127] = UInt32(last)
+            pendingFreqs = start + 3 + 8 * Int(wc)
+            pendingFreqWidth = Int(fw)
+        } else if length == 128 {
             guard let dw = postings.u8(start), let fw = postings.u8(start + 1), dw <= 32, fw <= 32,
                 postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
             else { return fail() }
@@ -388,6 +541,7 @@ final class PostingsIterator {
         }
         // The block ends where the skip entry says.
         if let skip, docs[length - 1] != skip.loadU32(b * e) { return fail() }
+        if denseWords == nil { inBlockLimit = docs[length - 1] }
         return true
     }
 
@@ -403,10 +557,13 @@ final class PostingsIterator {
 
     private func fail() -> Bool {
         corrupted = true
+        denseWords = nil
+        readyLength = blockLength
         pendingFreqs = -1
         blockLength = max(blockLength, 1)
         docs[0] = terminated
         docs[blockLength - 1] = terminated
+        inBlockLimit = terminated
         return false
     }
 

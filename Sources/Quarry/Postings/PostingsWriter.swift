@@ -9,6 +9,8 @@
 //         starts, from the term's positions start), u16 maxFreq (saturated), u8 minNorm, u8 zero, 8 bytes impacts
 //     data: full blocks of 128 documents, then a tail of fewer than 128
 //         full block: u8 docWidth, u8 freqWidth, 128 doc deltas (BlockCodec), 128 (freq - 1) (BlockCodec)
+//         dense full block (128 documents within 256, when smaller so): u8 255, u8 freqWidth, u8 words (1-4),
+//             words x u64 (a bitset of the documents from the previous block's last + 1), 128 (freq - 1)
 //         tail: per document vint(delta << 1 | (freq == 1)), then vint freq if freq != 1
 //
 // Deltas are from the previous document (the first block's first from 0, later blocks' first from the previous
@@ -32,10 +34,15 @@
 /// positions go to the file group by group as they fill, so a term of any size streams (a merge of large segments
 /// never holds a frequent word's positions whole).
 final class PostingsWriter {
+    /// The first byte of a full block written as a bitset (a packed block's is its width, 0 to 32).
+    static let denseMarker: UInt8 = 255
+    /// The most 64-bit words a dense block's bitset has (its documents span at most 256 document numbers).
+    static let denseMaxWords = 4
     private let postings: FileWriter
     private let positions: FileWriter?
     private var scratch = [UInt32](repeating: 0, count: 128)
     private var packed = [UInt8](repeating: 0, count: 16 * 32 * 2 + 2)
+    private var denseBits = [UInt64](repeating: 0, count: 64)
     private var skip = ByteBuffer()
     private var data = ByteBuffer()
     private var posChunk = ByteBuffer()
@@ -305,10 +312,31 @@ final class PostingsWriter {
             prev = blockDocs[i]
         }
         let docWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
-        data.u8(UInt8(docWidth))
-        let widthPosition = data.count
-        data.u8(0)
-        appendPacked(docWidth)
+        // A dense block (a frequent word's: its 128 documents within 256) is written as a bitset of the documents
+        // from the previous block's last document + 1 (the first block's from 0) when that is smaller (8 bytes a
+        // word of 64 documents, and one byte more than the packed deltas' header). A reader probing it tests a
+        // bit and counts a few words instead of decoding 128 deltas (see PostingsIterator); sparser bitsets
+        // would cost more to count and expand than the deltas cost to decode.
+        let base = blocks == 0 ? 0 : Int(previousDoc) + 1
+        let words = (Int(blockDocs[127]) - base + 64) / 64
+        let widthPosition: Int
+        if words <= PostingsWriter.denseMaxWords && 8 * words + 1 < 16 * docWidth {
+            data.u8(PostingsWriter.denseMarker)
+            widthPosition = data.count
+            data.u8(0)
+            data.u8(UInt8(words))
+            for w in 0..<words { denseBits[w] = 0 }
+            for d in blockDocs {
+                let i = Int(d) - base
+                denseBits[i >> 6] |= 1 << UInt64(i & 63)
+            }
+            for w in 0..<words { data.u64(denseBits[w]) }
+        } else {
+            data.u8(UInt8(docWidth))
+            widthPosition = data.count
+            data.u8(0)
+            appendPacked(docWidth)
+        }
         for i in 0..<128 { scratch[i] = blockFreqs[i] - 1 }
         let freqWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
         data.bytes[widthPosition] = UInt8(freqWidth)

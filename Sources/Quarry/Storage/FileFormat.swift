@@ -45,13 +45,15 @@ public enum FileKind: String, CaseIterable, Sendable {
     /// The format version this build writes. The manifest is at version 2 (segment deletes); version 1
     /// manifests (no deletes) are still read. Segment files are at version 2 (chunk checksums), the store at 3
     /// (dictionaries; version 2 stores are still read), positions at 3 (patched groups; version 2 groups are
-    /// version 3 groups without exceptions, still read); version 1 segment files are refused (rebuild the index).
+    /// version 3 groups without exceptions, still read), postings at 3 (dense blocks as bitsets; version 2 postings
+    /// have none and are still read); version 1 segment files are refused (rebuild the index).
     var version: UInt16 {
         switch self {
         case .manifest: 2
         case .deletes: 1
         case .store: 3
         case .positions: 3
+        case .postings: 3
         default: 2
         }
     }
@@ -62,6 +64,7 @@ public enum FileKind: String, CaseIterable, Sendable {
         case .manifest: 1...2
         case .store: 2...3
         case .positions: 2...3
+        case .postings: 2...3
         default: version...version
         }
     }

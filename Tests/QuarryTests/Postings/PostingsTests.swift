@@ -586,6 +586,124 @@ final class PostingsFixture {
         }
     }
 
+    /// Terms in a share of `maxDoc` documents each, with a few positions per document.
+    static func denseTerms(_ densities: [Double], maxDoc: Int, _ rng: inout SeededRandom) -> [ModelPostings] {
+        densities.map { density in
+            var docs: [UInt32] = []
+            for d in 0..<maxDoc where rng.chance(density) { docs.append(UInt32(d)) }
+            let freqs = docs.map { _ in rng.chance(0.5) ? UInt32(1) : UInt32(1 + rng.skewed(below: 9)) }
+            let positions = freqs.map { f in (0..<f).map { UInt32($0 * 3 + 1) } }
+            return ModelPostings(docs: docs, freqs: freqs, positions: positions)
+        }
+    }
+
+    @Test func denseBlocksReadByProbesAndInOrder() throws {
+        // Words in half or more of a run of documents: their full blocks are bitsets (FORMAT.md), read by testing
+        // and counting bits (`advance` into a block not yet expanded), or expanded (`next`, or many probes in one
+        // block). Every way of walking them gives the model's documents, frequencies and positions.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0201)
+        let maxDoc = 6000
+        let densities = [0.55, 0.7, 0.85, 0.97, 1.0, 0.3]
+        let terms = Self.denseTerms(densities, maxDoc: maxDoc, &rng)
+        let fixture = try PostingsFixture(terms: terms, norms: nil, seed: rng.next())
+        var positions: [UInt32] = []
+        for (t, model) in terms.enumerated() {
+            var dense = 0
+            // In order.
+            let walk = fixture.iterator(t, maxDoc: maxDoc, norms: nil)
+            for (k, d) in model.docs.enumerated() {
+                #expect(walk.doc == d, "term \(t), document \(k)")
+                #expect(walk.freq == model.freqs[k])
+                _ = walk.next()
+            }
+            #expect(walk.doc == terminated)
+            dense += walk.denseBlocksEntered
+            // By jumps of every scale: within a block (probes past the limit expand it), about a block, many.
+            for maxJump in [2, 6, 40, 300, 2000] as [UInt32] {
+                let it = fixture.iterator(t, maxDoc: maxDoc, norms: nil)
+                var current = 0
+                var target: UInt32
+                while true {
+                    if rng.chance(0.05) {
+                        _ = it.next()
+                        current += 1
+                    } else {
+                        target = it.doc + 1 + UInt32(rng.skewed(below: UInt64(maxJump)))
+                        _ = it.advance(to: target)
+                        while current < model.docs.count && model.docs[current] < target { current += 1 }
+                    }
+                    if current >= model.docs.count {
+                        #expect(it.doc == terminated, "term \(t), jumps \(maxJump), \(rng.seedDescription)")
+                        break
+                    }
+                    #expect(it.doc == model.docs[current], "term \(t), jumps \(maxJump), \(rng.seedDescription)")
+                    if it.doc != model.docs[current] { break }
+                    #expect(it.freq == model.freqs[current])
+                    if rng.chance(0.3) {
+                        #expect(it.positions(into: &positions))
+                        #expect(positions == model.positions[current], "term \(t), \(rng.seedDescription)")
+                    }
+                }
+                #expect(!it.corrupted)
+                dense += it.denseBlocksEntered
+            }
+            // Bitsets where they are smaller: not for every document (deltas of 1 pack in 16 bytes) nor for a
+            // word in 30% of them (their bitsets would span more than four words).
+            let expectDense = densities[t] > 0.5 && densities[t] < 1
+            #expect((dense > 0) == expectDense, "term \(t), density \(densities[t])")
+        }
+    }
+
+    @Test func damagedDenseBlocksAreReportedOrHarmless() throws {
+        // A dense block's marker, word count and bits set to what damage could leave (the chunk checksums not
+        // consulted): a count outside 1-4, a popcount other than 128, a last document past the segment or other than
+        // its skip entry's are reported; nothing traps, by `next` or by probes.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0202)
+        let maxDoc = 3000
+        let model = Self.denseTerms([0.8], maxDoc: maxDoc, &rng)[0]
+        let fixture = try PostingsFixture(terms: [model], norms: nil, seed: rng.next())
+        let info = fixture.infos[0]
+        let blocks = (model.docs.count + 127) / 128
+        // The term's header: a one-byte maxFreq (under 128), the minimum norm, 8 bytes of impacts, the skip table.
+        let start = Int(info.postingsOffset) + 10 + 28 * blocks
+        let original = fixture.postings.toArray()
+        #expect(original[start] == PostingsWriter.denseMarker)
+        let words = Int(original[start + 2])
+        #expect((1...4).contains(words))
+        // (offset from the block's start, value, must be reported); a bitset byte set to 0 or 255, whichever
+        // changes its count.
+        func recount(_ offset: Int) -> UInt8 { original[start + offset] == 0xFF ? 0 : 0xFF }
+        let last = 3 + Int(model.docs[127]) / 8  // the byte of the block's last document (the first block's from 0)
+        let damages: [(Int, UInt8, Bool)] = [
+            (0, 33, true), (0, 254, true), (1, 33, true), (2, 0, true), (2, 5, true), (2, 255, true),
+            (3, 0, true), (last, 0, true), (3, recount(3), true), (last, recount(last), true), (3 + 8, 0, true),
+            (3 + 8 * words, 0xFF, false),  // a frequency byte: damage the checksums catch
+        ]
+        for (offset, value, reported) in damages {
+            var bytes = original
+            bytes[start + offset] = value
+            var flagged = false
+            bytes.withRawBytes { post in
+                for jump in [0, 1, 3, 200] as [UInt32] {
+                    let it = PostingsIterator(
+                        postings: post, positions: fixture.positions, info: info, maxDoc: maxDoc,
+                        singletonNorm: 0, postingsChunks: nil, positionsChunks: nil)
+                    var steps = 0
+                    var positions: [UInt32] = []
+                    while it.doc != terminated && steps < 10_000 {
+                        _ = jump == 0 ? it.next() : it.advance(to: it.doc &+ jump)
+                        if it.doc != terminated { _ = it.freq }
+                        if steps % 7 == 0 { _ = it.positions(into: &positions) }
+                        steps += 1
+                    }
+                    #expect(steps < 10_000)
+                    flagged = flagged || it.corrupted
+                }
+            }
+            if reported { #expect(flagged, "byte \(offset) of the first block set to \(value)") }
+        }
+    }
+
     @Test func damagedTermInfoAndDataNeverTrap() throws {
         // Offsets, counts and bytes as damage could leave them: the iterator must end (and flag the damage),
         // never trap or read out of bounds.

@@ -49,12 +49,11 @@ final class PostingsIterator {
     /// and the in-block path costs what it did before dense blocks.
     private var inBlockLimit: UInt32 = 0
     /// The dense block being read from its bitset (nil: `docs` holds the block): its words, the document of its
-    /// bit 0, its word count, and a rank cursor (the documents in the words before `rankWord`).
+    /// bit 0, its word count, and per word the documents in the words before it (a byte each, word 0 lowest).
     private var denseWords: UnsafeRawPointer?
     private var denseBase: UInt32 = 0
     private var denseWordCount = 0
-    private var rankWord = 0
-    private var rankBefore = 0
+    private var denseRanks: UInt64 = 0
     /// `advance` calls the dense block has answered from its bits; past `denseProbeLimit` it is expanded, as
     /// walking a frequent word document by document (two frequent words intersected) is cheaper in `docs`.
     private var denseProbes = 0
@@ -361,8 +360,8 @@ final class PostingsIterator {
     }
 
     /// Moves to the dense block's first document >= `target` (at most its last, which `decodeBlock` checked is
-    /// set): its index is the number of bits before it, counted from the rank cursor, which only moves forward as
-    /// targets do.
+    /// set): its index is the number of bits before it, the documents of the words before its word (counted once
+    /// in `decodeBlock`) and the bits below it in its word.
     @inline(never)
     private func advanceDense(_ target: UInt32) -> UInt32 {
         denseProbes &+= 1
@@ -372,22 +371,16 @@ final class PostingsIterator {
         }
         let bit = target > denseBase ? Int(target &- denseBase) : 0
         var w = bit >> 6
-        if w < rankWord { w = rankWord }
         guard w < denseWordCount else { return denseFailure() }
-        while rankWord < w {
-            rankBefore &+= denseWord(rankWord).nonzeroBitCount
-            rankWord &+= 1
-        }
-        var m = w == bit >> 6 ? denseWord(w) & (~0 << UInt64(bit & 63)) : denseWord(w)
+        var m = denseWord(w) & (~0 << UInt64(bit & 63))
         while m == 0 {
-            rankBefore &+= denseWord(w).nonzeroBitCount
             w &+= 1
-            rankWord = w
             guard w < denseWordCount else { return denseFailure() }
             m = denseWord(w)
         }
         let b = m.trailingZeroBitCount
-        index = rankBefore &+ (denseWord(w) & ~(~0 << UInt64(b))).nonzeroBitCount
+        let before = Int(truncatingIfNeeded: (denseRanks >> UInt64(w &* 8)) & 0xFF)
+        index = before &+ (denseWord(w) & ~(~0 << UInt64(b))).nonzeroBitCount
         doc = denseBase &+ UInt32(truncatingIfNeeded: w &* 64 &+ b)
         return doc
     }
@@ -485,14 +478,17 @@ final class PostingsIterator {
             denseWords = UnsafeRawPointer(postings.base + start + 3)
             denseWordCount = Int(wc)
             var total = 0
-            for w in 0..<denseWordCount { total &+= denseWord(w).nonzeroBitCount }
+            var ranks: UInt64 = 0
+            for w in 0..<denseWordCount {
+                ranks |= UInt64(truncatingIfNeeded: total) << UInt64(w &* 8)
+                total &+= denseWord(w).nonzeroBitCount
+            }
             let lastWord = denseWord(denseWordCount - 1)
             let first: UInt64 = b == 0 ? 0 : UInt64(base) + 1
             let last = first + UInt64((denseWordCount - 1) * 64 + 63 - lastWord.leadingZeroBitCount)
             guard total == 128, lastWord != 0, last < UInt64(maxDoc) else { return fail() }
             denseBase = UInt32(first)
-            rankWord = 0
-            rankBefore = 0
+            denseRanks = ranks
             denseProbes = 0
             denseBlocksEntered &+= 1
             readyLength = 0

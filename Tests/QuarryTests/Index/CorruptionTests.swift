@@ -211,14 +211,16 @@ import Testing
         }
     }
 
-    @Test func positionsOfVersionTwoAreReadAndOfVersionFourRefused() throws {
-        // Version 2 groups are version 3 groups without exceptions: a positions file saying version 2 (checksums
-        // recomputed) opens, checks clean and answers as before; one saying 4 is refused as incompatible.
+    @Test(arguments: [FileKind.positions, .postings])
+    func filesOfVersionTwoAreReadAndOfVersionFourRefused(_ kind: FileKind) throws {
+        // Version 2 positions groups are version 3 groups without exceptions, and version 2 postings version 3
+        // postings without dense blocks: a file saying version 2 (checksums recomputed) opens, checks clean and
+        // answers as before; one saying 4 is refused as incompatible.
         let p = try Pristine()
         let scratch = TemporaryDirectory("versions")
-        let name = try p.segmentFile(.positions)
+        let name = try p.segmentFile(kind)
         let original = readFile(p.index + "/" + name)
-        #expect(original[8] == 3 && original[9] == 0, "positions are written at version 3")
+        #expect(original[8] == 3 && original[9] == 0, "\(kind) files are written at version 3")
         let older = p.copy(into: scratch, "older")
         var bytes = original
         bytes[8] = 2
@@ -243,12 +245,12 @@ import Testing
         // A newer format version: incompatible, not damaged.
         let newer = p.copy(into: scratch, "newer")
         var bytes = readFile(newer + "/" + name)
-        bytes[8] = 3
+        bytes[8] = 4
         writeFile(newer + "/" + name, bytes)
         let error = thrownQuarryError { try IndexReader(directory: newer) }
         #expect(error?.code == .incompatibleFormat)
         #expect(error?.path == newer + "/" + name)
-        #expect(error?.message.contains("version 3") == true)
+        #expect(error?.message.contains("version 4") == true)
         // Another kind's file in its place.
         let swapped = p.copy(into: scratch, "swapped")
         writeFile(swapped + "/" + name, readFile(swapped + "/" + (try p.segmentFile(.positions))))

@@ -46,12 +46,12 @@ public enum Kernels {
             return sum
         }
 
-        /// Unpacks and prefix-sums every block (doc id decoding); returns a checksum.
+        /// Unpacks and prefix-sums every block as doc ids are decoded (deltas less one); returns a checksum.
         public func unpackDeltasAll() -> UInt32 {
             var sum: UInt32 = 0
             for b in 0..<count {
                 BlockCodec.unpack(packed + b * 16 * width, width: width, into: output)
-                BlockCodec.prefixSum128(output, base: sum)
+                BlockCodec.prefixSumOfIncrements128(output, base: sum)
                 sum = output[127]
             }
             return sum

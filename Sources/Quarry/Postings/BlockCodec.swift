@@ -226,6 +226,24 @@ enum BlockCodec {
         }
     }
 
+    /// `prefixSum128` of the values plus one: `v[0] = base + d[0] + 1`, `v[i] = v[i-1] + d[i] + 1` (wrapping), for
+    /// doc deltas stored less one (postings version 3), which can only increase. One addition more per four values.
+    @inline(__always)
+    static func prefixSumOfIncrements128(_ values: UnsafeMutablePointer<UInt32>, base: UInt32) {
+        let raw = UnsafeMutableRawPointer(values)
+        var carry = SIMD4<UInt32>(repeating: base)
+        let upperHalf = SIMD4<UInt32>(0, 0, .max, .max)
+        let steps = SIMD4<UInt32>(1, 2, 3, 4)
+        for r in 0..<32 {
+            let v = raw.loadUnaligned(fromByteOffset: r * 16, as: SIMD4<UInt32>.self)
+            let shifted = unsafeBitCast(unsafeBitCast(v, to: SIMD2<UInt64>.self) &<< 32, to: SIMD4<UInt32>.self)
+            let pairs = v &+ shifted
+            let sums = pairs &+ (SIMD4<UInt32>(repeating: pairs[1]) & upperHalf) &+ carry &+ steps
+            carry = SIMD4<UInt32>(repeating: sums[3])
+            raw.storeBytes(of: sums, toByteOffset: r * 16, as: SIMD4<UInt32>.self)
+        }
+    }
+
     /// Turns the first `count` deltas into values in place: `v[0] = base + d[0]`, `v[i] = v[i-1] + d[i]`
     /// (wrapping). The scalar form, for any count; full postings blocks use `prefixSum128`.
     @inline(__always)

@@ -33,6 +33,8 @@ final class PostingsIterator {
     private let dataStart: Int
     private let positionsStart: Int
     private let singleton: Bool
+    /// Full blocks pack each doc delta less one (postings version 3; version 2 packed the deltas).
+    private let deltasLessOne: Bool
 
     /// The current document, or `terminated`.
     private(set) var doc: UInt32 = 0
@@ -104,6 +106,8 @@ final class PostingsIterator {
         postingsChunks: ChunkVerifier?, positionsChunks: ChunkVerifier?
     ) {
         self.postings = postings
+        // The body begins with the file's header, whose version `FileFormat.open` checked.
+        self.deltasLessOne = (postings.u16(8) ?? FileKind.postings.version) >= 3
         self.positionsFile = positions
         self.postingsReads = VerifiedReads(postingsChunks, postings)
         self.positionsReads = VerifiedReads(positionsChunks, positions)
@@ -501,15 +505,26 @@ final class PostingsIterator {
                 postings.contains(start + 2, 16 * (Int(dw) + Int(fw)))
             else { return fail() }
             BlockCodec.unpack(postings.base + start + 2, width: Int(dw), into: docs)
-            // Documents increase strictly when every delta is at least 1 (the segment's first document may be
-            // 0) and the sum does not wrap. 128 deltas of at most 24 bits sum to less than 2^31, so from a base
-            // below 2^31 the last document is exactly base + sum and only it needs checking against the segment;
-            // wider deltas (only in damaged or gigantic segments) are summed on 64 bits first.
-            guard !BlockCodec.containsZero(docs, exceptFirst: b == 0) else { return fail() }
-            if dw > 24 || base >= 1 << 31 {
-                guard UInt64(base) + BlockCodec.sum64(docs) < UInt64(maxDoc) else { return fail() }
+            if deltasLessOne {
+                // Version 3: each delta less one, so documents increase as long as the sum does not wrap: from
+                // `first` (the block's lowest possible document), document i is first + i + the sum of the values
+                // up to i. 128 values of at most 24 bits and their 128 ones sum to at most 2^31, so from below
+                // 2^31 only the last document needs checking against the segment; wider values (only in damaged
+                // or gigantic segments) are summed on 64 bits first.
+                let first: UInt32 = b == 0 ? 0 : base &+ 1
+                if dw > 24 || first >= 1 << 31 {
+                    guard UInt64(first) + 127 + BlockCodec.sum64(docs) < UInt64(maxDoc) else { return fail() }
+                }
+                BlockCodec.prefixSumOfIncrements128(docs, base: first &- 1)
+            } else {
+                // Version 2: the deltas themselves, each at least 1 but the segment's first document's; the same
+                // bound on the sum.
+                guard !BlockCodec.containsZero(docs, exceptFirst: b == 0) else { return fail() }
+                if dw > 24 || base >= 1 << 31 {
+                    guard UInt64(base) + BlockCodec.sum64(docs) < UInt64(maxDoc) else { return fail() }
+                }
+                BlockCodec.prefixSum128(docs, base: base)
             }
-            BlockCodec.prefixSum128(docs, base: base)
             guard docs[127] < maxDoc else { return fail() }
             pendingFreqs = start + 2 + 16 * Int(dw)
             pendingFreqWidth = Int(fw)

@@ -8,13 +8,14 @@
 //         the block's end), u32 groupOffset (where the positions group holding the next block's first position
 //         starts, from the term's positions start), u16 maxFreq (saturated), u8 minNorm, u8 zero, 8 bytes impacts
 //     data: full blocks of 128 documents, then a tail of fewer than 128
-//         full block: u8 docWidth, u8 freqWidth, 128 doc deltas (BlockCodec), 128 (freq - 1) (BlockCodec)
+//         full block: u8 docWidth, u8 freqWidth, 128 (doc delta - 1) (BlockCodec), 128 (freq - 1) (BlockCodec)
 //         dense full block (128 documents within 256, when smaller so): u8 255, u8 freqWidth, u8 words (1-4),
 //             words x u64 (a bitset of the documents from the previous block's last + 1), 128 (freq - 1)
 //         tail: per document vint(delta << 1 | (freq == 1)), then vint freq if freq != 1
 //
 // Deltas are from the previous document (the first block's first from 0, later blocks' first from the previous
-// block's last document).
+// block's last document); a full block packs each delta less one (its first block's first document as is), so
+// that documents increase whatever the bits say (version 2 packed the deltas themselves).
 //
 // Impacts bound BM25 from above for the block (or the term), for any average length, so that block-max pruning is
 // exact however the index is split (Tantivy stores one (freq, norm) pair chosen with the segment's own average
@@ -43,6 +44,7 @@ final class PostingsWriter {
     private var scratch = [UInt32](repeating: 0, count: 128)
     private var packed = [UInt8](repeating: 0, count: 16 * 32 * 2 + 2)
     private var denseBits = [UInt64](repeating: 0, count: 64)
+    private let version: UInt16
     private var skip = ByteBuffer()
     private var data = ByteBuffer()
     private var posChunk = ByteBuffer()
@@ -71,9 +73,12 @@ final class PostingsWriter {
     private var positionBytes = 0
     private var overflow = false
 
-    init(postings: FileWriter, positions: FileWriter?) {
+    /// - Parameter version: the postings format version to write: the current one, or 2 (no dense blocks, the
+    ///   deltas themselves), which tests use to check that files of that version are still read.
+    init(postings: FileWriter, positions: FileWriter?, version: UInt16 = FileKind.postings.version) {
         self.postings = postings
         self.positions = positions
+        self.version = version
     }
 
     var postingsPosition: Int { postings.position }
@@ -306,9 +311,12 @@ final class PostingsWriter {
     }
 
     private func writeFullBlock() {
-        var prev = previousDoc
+        // Deltas less one (documents increase, so none is negative); the first block's first document from -1.
+        // Version 2: the deltas, the first block's first from 0.
+        let less: UInt32 = version >= 3 ? 1 : 0
+        var prev = blocks == 0 ? 0 &- less : previousDoc
         for i in 0..<128 {
-            scratch[i] = blockDocs[i] - prev
+            scratch[i] = blockDocs[i] &- prev &- less
             prev = blockDocs[i]
         }
         let docWidth = scratch.withUnsafeBufferPointer { BlockCodec.requiredWidth($0.baseAddress.unsafelyUnwrapped) }
@@ -320,7 +328,7 @@ final class PostingsWriter {
         let base = blocks == 0 ? 0 : Int(previousDoc) + 1
         let words = (Int(blockDocs[127]) - base + 64) / 64
         let widthPosition: Int
-        if words <= PostingsWriter.denseMaxWords && 8 * words + 1 < 16 * docWidth {
+        if version >= 3 && words <= PostingsWriter.denseMaxWords && 8 * words + 1 < 16 * docWidth {
             data.u8(PostingsWriter.denseMarker)
             widthPosition = data.count
             data.u8(0)

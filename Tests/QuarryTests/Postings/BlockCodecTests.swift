@@ -182,6 +182,18 @@ import Testing
                     var lanes = deltas
                     lanes.withUnsafeMutableBufferPointer { BlockCodec.prefixSum128($0.baseAddress!, base: base) }
                     #expect(lanes == expected, "four lanes, \(rng.seedDescription)")
+                    // Deltas stored less one (postings version 3): the same sums of each value plus one.
+                    var increments = deltas
+                    increments.withUnsafeMutableBufferPointer {
+                        BlockCodec.prefixSumOfIncrements128($0.baseAddress!, base: base)
+                    }
+                    var plusOne = deltas
+                    var sum = base
+                    for i in 0..<128 {
+                        sum = sum &+ deltas[i] &+ 1
+                        plusOne[i] = sum
+                    }
+                    #expect(increments == plusOne, "four lanes, increments, \(rng.seedDescription)")
                 }
             }
         }

@@ -64,12 +64,16 @@ final class PostingsFixture {
     var positionsChunks: ChunkVerifier!
     var infos: [TermInfo] = []
 
-    init(terms: [ModelPostings], norms: [UInt8]?, withPositions: Bool = true, seed: UInt64 = 1) throws {
+    /// - Parameter version: the postings format version written (2: as the previous version wrote it).
+    init(
+        terms: [ModelPostings], norms: [UInt8]?, withPositions: Bool = true, seed: UInt64 = 1,
+        version: UInt16 = FileKind.postings.version
+    ) throws {
         var rng = SeededRandom(seed: seed)
         id = rng.bytes(16)
-        let post = try FileWriter(path: directory.file("s.post"), kind: .postings, id: id)
+        let post = try FileWriter(path: directory.file("s.post"), kind: .postings, id: id, version: version)
         let pos = try FileWriter(path: directory.file("s.pos"), kind: .positions, id: id)
-        let writer = PostingsWriter(postings: post, positions: withPositions ? pos : nil)
+        let writer = PostingsWriter(postings: post, positions: withPositions ? pos : nil, version: version)
         for t in terms {
             let values = t.positionValues
             let info = try t.docs.withUnsafeBufferPointer { d in
@@ -652,6 +656,78 @@ final class PostingsFixture {
             let expectDense = densities[t] > 0.5 && densities[t] < 1
             #expect((dense > 0) == expectDense, "term \(t), density \(densities[t])")
         }
+    }
+
+    @Test func postingsOfVersionTwoReadAsTheyWereWritten() throws {
+        // The previous version packed the doc deltas themselves and had no dense blocks; its files are still read:
+        // the same terms written at version 2 and at version 3 read alike, in order and by jumps, and a version 2
+        // block with a zero delta (which only damage leaves) is reported.
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x9057_0203)
+        let maxDoc = 6000
+        var terms = Self.denseTerms([0.3, 0.7, 0.97, 1.0], maxDoc: maxDoc, &rng)
+        for df in [129, 300, 1000] {
+            terms.append(.random(docFreq: df, maxDoc: maxDoc, maxGap: UInt64(maxDoc / (df + 1)), &rng))
+        }
+        let seed = rng.next()
+        let older = try PostingsFixture(terms: terms, norms: nil, seed: seed, version: 2)
+        let newer = try PostingsFixture(terms: terms, norms: nil, seed: seed)
+        #expect(older.postings.loadU16(8) == 2 && newer.postings.loadU16(8) == 3)
+        #expect(older.postings.count > newer.postings.count, "deltas less one and bitsets take less room")
+        var positions: [UInt32] = []
+        for (t, model) in terms.enumerated() {
+            for jump in [0, 1, 5, 250] as [UInt32] {
+                let it = older.iterator(t, maxDoc: maxDoc, norms: nil)
+                var seen: [UInt32] = []
+                while it.doc != terminated {
+                    seen.append(it.doc)
+                    guard let k = model.docs.firstIndex(of: it.doc) else { break }
+                    #expect(it.freq == model.freqs[k])
+                    if seen.count % 5 == 0 {
+                        #expect(it.positions(into: &positions))
+                        #expect(positions == model.positions[k])
+                    }
+                    _ = jump == 0 ? it.next() : it.advance(to: it.doc + jump)
+                }
+                #expect(!it.corrupted)
+                #expect(it.denseBlocksEntered == 0)
+                let expected = jump == 0 ? model.docs : Self.jumped(model.docs, by: jump)
+                #expect(seen == expected, "term \(t), jump \(jump), \(rng.seedDescription)")
+            }
+        }
+        // A zero delta inside a version 2 packed block: reported (version 3 cannot express one).
+        let model = ModelPostings(
+            docs: (0..<256).map { UInt32(2 * $0) }, freqs: Array(repeating: 1, count: 256),
+            positions: Array(repeating: [1], count: 256))
+        let zero = try PostingsFixture(terms: [model], norms: nil, seed: seed, version: 2)
+        var bytes = zero.postings.toArray()
+        // The term's header: maxFreq, minNorm, impacts, two skip entries; the block: widths, then deltas of 2.
+        let start = Int(zero.infos[0].postingsOffset) + 10 + 2 * 28
+        #expect(bytes[start] == 2)
+        // Lane 1's first byte holds the deltas of documents 1, 5, 9 and 13 (2 bits each, all 2): 0, 3, 3, 2 keep
+        // their sum, so the block still ends where its skip entry says and only the zero delta is wrong.
+        #expect(bytes[start + 2 + 4] == 0xAA)
+        bytes[start + 2 + 4] = 0b10_11_11_00
+        var flagged = false
+        bytes.withRawBytes { post in
+            let it = PostingsIterator(
+                postings: post, positions: nil, info: zero.infos[0], maxDoc: 1000, singletonNorm: 0,
+                postingsChunks: nil, positionsChunks: nil)
+            while it.doc != terminated { _ = it.next() }
+            flagged = it.corrupted
+        }
+        #expect(flagged)
+    }
+
+    /// The documents an iterator visits when it starts at the first and then advances `jump` past each.
+    static func jumped(_ docs: [UInt32], by jump: UInt32) -> [UInt32] {
+        var out: [UInt32] = []
+        var k = 0
+        while k < docs.count {
+            out.append(docs[k])
+            let target = docs[k] + jump
+            while k < docs.count && docs[k] < target { k += 1 }
+        }
+        return out
     }
 
     @Test func damagedDenseBlocksAreReportedOrHarmless() throws {

@@ -193,34 +193,46 @@ struct DateColumnReader {
 
     /// The date of `doc`, or nil if it has none.
     func date(_ doc: Int) -> Int64? {
-        guard doc >= 0 && doc < docCount else { return nil }
+        let (v, _) = dateOrMissing(doc)
+        return v == DateColumnWriter.missing ? nil : v
+    }
+
+    /// The date of `doc` (`DateColumnWriter.missing` if it has none), and whether its block's entry is sound (a
+    /// date is read only from a sound one, as `blockIsSound` decides). One check per document, for filter loops.
+    @inline(__always)
+    func dateOrMissing(_ doc: Int) -> (date: Int64, sound: Bool) {
+        let missing = DateColumnWriter.missing
+        guard doc >= 0 && doc < docCount else { return (missing, true) }
         let block = doc >> 7
-        guard blockIsSound(block) else { return nil }
         let e = block * DateColumnReader.entrySize
         let width = Int(table.loadU8(e + 24))
-        let offset = Int(table.loadU64(e + 16))
-        let i = doc & 127
+        let size: Int
         switch width {
-        case 0:
-            return nil
-        case 64:
-            let v = Int64(bitPattern: body.loadU64(offset + i * 8))
-            return v == DateColumnWriter.missing ? nil : v
-        default:
-            let lane = i & 3
-            let bit = (i >> 2) * width
-            let word = bit >> 5
-            let shift = bit & 31
-            let lo = UInt64(body.loadU32(offset + word * 16 + lane * 4))
-            var v = lo >> UInt64(shift)
-            if shift + width > 32 {
-                let hi = UInt64(body.loadU32(offset + (word + 1) * 16 + lane * 4))
-                v |= hi << UInt64(32 - shift)
-            }
-            v &= (UInt64(1) << UInt64(width)) - 1
-            if v == 0 { return nil }
-            return blockMin(block) &+ Int64(v) &- 1
+        case 0: return (missing, true)
+        case 1...32: size = 16 * width
+        case 64: size = 1024
+        default: return (missing, false)
         }
+        let offset64 = table.loadU64(e + 16)
+        guard tableOffset >= size && offset64 >= UInt64(FileFormat.headerSize)
+            && offset64 <= UInt64(tableOffset - size)
+        else { return (missing, false) }
+        let offset = Int(offset64)
+        let i = doc & 127
+        if width == 64 { return (Int64(bitPattern: body.loadU64(offset + i * 8)), true) }
+        let lane = i & 3
+        let bit = (i >> 2) * width
+        let word = bit >> 5
+        let shift = bit & 31
+        let lo = UInt64(body.loadU32(offset + word * 16 + lane * 4))
+        var v = lo >> UInt64(shift)
+        if shift + width > 32 {
+            let hi = UInt64(body.loadU32(offset + (word + 1) * 16 + lane * 4))
+            v |= hi << UInt64(32 - shift)
+        }
+        v &= (UInt64(1) << UInt64(width)) - 1
+        if v == 0 { return (missing, true) }
+        return (blockMin(block) &+ Int64(v) &- 1, true)
     }
 
     /// Decodes the 128 dates of `block` into `out` (missing dates as `Int64.min`).

@@ -559,8 +559,9 @@ final class DateRangeScorer: Scorer {
 
     /// Whether `doc`'s date is in the range, read straight from the column.
     func matches(_ doc: UInt32) -> Bool {
-        if !column.blockIsSound(Int(doc) >> 7) { corrupted = true }
-        guard let v = column.date(Int(doc)) else { return false }
+        let (v, sound) = column.dateOrMissing(Int(doc))
+        if !sound { corrupted = true }
+        // A missing date (Int64.min) is below every lower bound (at least Int64.min + 1).
         return v >= lower && v < upper
     }
 }

@@ -805,7 +805,9 @@ struct IntersectionCore<C: Scorer> {
                     continue outer
                 }
             }
-            for v in verifiers where !v.with({ $0.matches(d) }) {
+            // Indexes, not `for v in verifiers`: iterating the array itself retains and releases its storage
+            // on every candidate.
+            for i in 0..<verifiers.count where !verifiers[i].with({ $0.matches(d) }) {
                 d = lead.with { $0.next() }
                 continue outer
             }

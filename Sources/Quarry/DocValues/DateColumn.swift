@@ -235,27 +235,53 @@ struct DateColumnReader {
         return (blockMin(block) &+ Int64(v) &- 1, true)
     }
 
-    /// Decodes the 128 dates of `block` into `out` (missing dates as `Int64.min`).
-    func decodeBlock(_ block: Int, into out: UnsafeMutablePointer<Int64>, scratch: UnsafeMutablePointer<UInt32>) {
-        guard blockIsSound(block) else {
-            out.update(repeating: DateColumnWriter.missing, count: 128)
-            return
-        }
+    /// The documents of `block` whose date is in `[lower, upper)`, as a 128-bit mask (bit i: the block's document
+    /// i; documents past the segment's end never match). A packed block is compared without widening: its values
+    /// are `date - blockMin + 1` (0: missing), so the range becomes `[lo, hi)` on them, one unsigned comparison
+    /// each (`v - lo < hi - lo`). A block whose entry is unsound matches nothing (the caller checks soundness).
+    func matchMask(_ block: Int, lower: Int64, upper: Int64, scratch: UnsafeMutablePointer<UInt32>)
+        -> (low: UInt64, high: UInt64)
+    {
+        guard blockIsSound(block), lower < upper else { return (0, 0) }
         let e = block * DateColumnReader.entrySize
         let width = Int(table.loadU8(e + 24))
         let offset = Int(table.loadU64(e + 16))
+        var low: UInt64 = 0
+        var high: UInt64 = 0
         switch width {
         case 0:
-            out.update(repeating: DateColumnWriter.missing, count: 128)
+            return (0, 0)
         case 64:
-            for i in 0..<128 { out[i] = Int64(bitPattern: body.loadU64(offset + i * 8)) }
-        default:
-            BlockCodec.unpack(body.base + offset, width: width, into: scratch)
-            let base = blockMin(block)
             for i in 0..<128 {
-                let v = scratch[i]
-                out[i] = v == 0 ? DateColumnWriter.missing : base &+ Int64(v) &- 1
+                let v = Int64(bitPattern: body.loadU64(offset + i * 8))
+                if v != DateColumnWriter.missing && v >= lower && v < upper {
+                    if i < 64 { low |= 1 << UInt64(i) } else { high |= 1 << UInt64(i - 64) }
+                }
+            }
+        default:
+            // Values lie in [1, 2^32): the range on them, clamped there, computed on 64 bits (dates may be far apart).
+            let base = blockMin(block)
+            let (loWide, o1) = lower.subtractingReportingOverflow(base)
+            let (hiWide, o2) = upper.subtractingReportingOverflow(base)
+            let top: Int64 = 1 << 32
+            let lo = o1 ? (lower < base ? 1 : top) : loWide >= top ? top : max(loWide + 1, 1)
+            let hi = o2 ? (upper < base ? 1 : top) : hiWide >= top ? top : max(hiWide + 1, 1)
+            if lo >= hi { return (0, 0) }
+            let from = UInt32(truncatingIfNeeded: lo)
+            let span = UInt32(truncatingIfNeeded: hi - lo)  // 1 to 2^32 - 1, as lo >= 1
+            BlockCodec.unpack(body.base + offset, width: width, into: scratch)
+            for i in 0..<64 where scratch[i] &- from < span { low |= 1 << UInt64(i) }
+            for i in 0..<64 where scratch[64 + i] &- from < span { high |= 1 << UInt64(i) }
+        }
+        let count = min(128, docCount - block * 128)
+        if count < 128 {
+            if count <= 64 {
+                low &= count == 64 ? .max : (1 << UInt64(count)) &- 1
+                high = 0
+            } else {
+                high &= (1 << UInt64(count - 64)) &- 1
             }
         }
+        return (low, high)
     }
 }

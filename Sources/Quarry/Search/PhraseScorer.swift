@@ -459,20 +459,22 @@ final class PhraseScorer: Scorer {
     }
 }
 
-/// Documents whose date is in `[lower, upper)`, read from the date column a block of 128 at a time; blocks whose
-/// range misses are skipped without decoding, and blocks entirely inside match without decoding.
+/// Documents whose date is in `[lower, upper)`, read from the date column a block of 128 at a time: blocks whose
+/// range misses are skipped without decoding, blocks entirely inside match without decoding, and the others are
+/// compared once into a 128-bit mask of their matching documents, so that `next` and `seek` find the next match
+/// with a bit scan.
 final class DateRangeScorer: Scorer {
     private let column: DateColumnReader
     private let lower: Int64
     private let upper: Int64
     private(set) var doc: UInt32 = terminated
     private var block = -1
-    private var blockState: BlockState = .skip
-    private let values = UnsafeMutablePointer<Int64>.allocate(capacity: 128)
+    /// The current block's matching documents: bit i of `maskLow` (i < 64) or of `maskHigh` (i - 64) for its
+    /// document i.
+    private var maskLow: UInt64 = 0
+    private var maskHigh: UInt64 = 0
     private let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
     let cost: Int
-
-    private enum BlockState { case skip, all, decoded }
 
     init(column: DateColumnReader, lower: Int64?, upper: Int64?) {
         self.column = column
@@ -489,7 +491,6 @@ final class DateRangeScorer: Scorer {
     }
 
     deinit {
-        values.deallocate()
         scratch.deallocate()
     }
 
@@ -498,20 +499,21 @@ final class DateRangeScorer: Scorer {
 
     private func enter(_ b: Int) {
         block = b
+        maskLow = 0
+        maskHigh = 0
         if !column.blockIsSound(b) {
             corrupted = true
-            blockState = .skip
             return
         }
         let lo = column.blockMin(b)
         let hi = column.blockMax(b)
-        if hi < lower || lo >= upper || lo > hi {
-            blockState = .skip
-        } else if column.blockIsFull(b) && lo >= lower && hi < upper {
-            blockState = .all
+        if hi < lower || lo >= upper || lo > hi { return }
+        if column.blockIsFull(b) && lo >= lower && hi < upper {
+            let count = min(128, column.docCount - b * 128)
+            maskLow = count >= 64 ? .max : (1 << UInt64(count)) &- 1
+            maskHigh = count >= 128 ? .max : count > 64 ? (1 << UInt64(count - 64)) &- 1 : 0
         } else {
-            column.decodeBlock(b, into: values, scratch: scratch)
-            blockState = .decoded
+            (maskLow, maskHigh) = column.matchMask(b, lower: lower, upper: upper, scratch: scratch)
         }
     }
 
@@ -521,19 +523,16 @@ final class DateRangeScorer: Scorer {
         while d < column.docCount {
             let b = d >> 7
             if b != block { enter(b) }
-            switch blockState {
-            case .skip:
-                d = (b + 1) << 7
-            case .all:
-                return UInt32(d)
-            case .decoded:
-                let end = min((b + 1) << 7, column.docCount)
-                while d < end {
-                    let v = values[d & 127]
-                    if v != DateColumnWriter.missing && v >= lower && v < upper { return UInt32(d) }
-                    d += 1
-                }
+            let i = d & 127
+            if i < 64 {
+                let m = maskLow & (.max << UInt64(i))
+                if m != 0 { return UInt32(truncatingIfNeeded: b << 7 | m.trailingZeroBitCount) }
+                if maskHigh != 0 { return UInt32(truncatingIfNeeded: b << 7 | 64 | maskHigh.trailingZeroBitCount) }
+            } else {
+                let m = maskHigh & (.max << UInt64(i - 64))
+                if m != 0 { return UInt32(truncatingIfNeeded: b << 7 | 64 | m.trailingZeroBitCount) }
             }
+            d = (b + 1) << 7
         }
         return terminated
     }

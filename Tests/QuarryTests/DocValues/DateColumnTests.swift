@@ -62,12 +62,8 @@ import Testing
         #expect(mismatches == 0, "\(context)")
         #expect(reader.date(-1) == nil)
         #expect(reader.date(dates.count) == nil)
-        let out = UnsafeMutablePointer<Int64>.allocate(capacity: 128)
         let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
-        defer {
-            out.deallocate()
-            scratch.deallocate()
-        }
+        defer { scratch.deallocate() }
         for b in 0..<reader.blockCount {
             let range = (b * 128)..<min(b * 128 + 128, dates.count)
             let blockDates = range.map { dates[$0] }
@@ -75,14 +71,25 @@ import Testing
             #expect(reader.blockMin(b) == (blockPresent.min() ?? .max), "block \(b), \(context)")
             #expect(reader.blockMax(b) == (blockPresent.max() ?? .min), "block \(b), \(context)")
             #expect(reader.blockIsFull(b) == (blockPresent.count == range.count), "block \(b), \(context)")
-            reader.decodeBlock(b, into: out, scratch: scratch)
-            for i in 0..<128 {
-                let expected =
-                    b * 128 + i < dates.count
-                    ? (dates[b * 128 + i] ?? DateColumnWriter.missing) : DateColumnWriter.missing
-                if out[i] != expected {
-                    Issue.record("decodeBlock(\(b))[\(i)] = \(out[i]), expected \(expected), \(context)")
-                    break
+            // Match masks for ranges at and around the block's dates, and unbounded or empty ones, against the
+            // model's dates compared one by one.
+            var bounds: [Int64] = [Int64.min + 1, Int64.max, 0, -1]
+            for d in blockPresent.prefix(6) { bounds += [d, d &+ 1, d &- 1] }
+            if let lo = blockPresent.min(), let hi = blockPresent.max() {
+                bounds += [lo, hi, hi &+ 1, lo / 2 &+ hi / 2, lo &- (1 << 40), hi &+ (1 << 40)]
+            }
+            for lower in bounds {
+                for upper in bounds {
+                    let (low, high) = reader.matchMask(b, lower: lower, upper: upper, scratch: scratch)
+                    var expectedLow: UInt64 = 0
+                    var expectedHigh: UInt64 = 0
+                    for (i, date) in blockDates.enumerated() {
+                        guard let date, date >= lower, date < upper else { continue }
+                        if i < 64 { expectedLow |= 1 << UInt64(i) } else { expectedHigh |= 1 << UInt64(i - 64) }
+                    }
+                    if low != expectedLow || high != expectedHigh {
+                        Issue.record("matchMask(\(b), [\(lower), \(upper))) wrong, \(context)")
+                    }
                 }
             }
         }

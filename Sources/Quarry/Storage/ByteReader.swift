@@ -126,9 +126,23 @@ struct ByteCursor {
         u64().map { Int64(bitPattern: $0) }
     }
 
-    /// A LEB128 variable-length integer of at most 64 bits.
+    /// A LEB128 variable-length integer of at most 64 bits. A one-byte value (most of them: lengths, counts,
+    /// small deltas) takes the inlined path; longer ones the loop, out of line, so that loops reading many vints
+    /// (a term dictionary block, a postings tail) stay small.
     @inline(__always)
     mutating func vint() -> UInt64? {
+        if position < bytes.count {
+            let b = bytes.loadU8(position)
+            if b < 0x80 {
+                position &+= 1
+                return UInt64(b)
+            }
+        }
+        return vintSlow()
+    }
+
+    @inline(never)
+    private mutating func vintSlow() -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while position < bytes.count {

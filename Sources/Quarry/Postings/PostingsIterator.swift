@@ -41,6 +41,7 @@ final class PostingsIterator {
     private var block = -1
     private var blockLength = 0
     private var index = 0
+    private let slab: UnsafeMutableRawPointer
     private let docs: UnsafeMutablePointer<UInt32>
     /// Entries of `docs` that hold the block's documents: `blockLength`, or 0 while a dense block is read from its
     /// bitset (only `docs[blockLength - 1]`, its last document, is set then). `next` expands it on first use;
@@ -116,15 +117,18 @@ final class PostingsIterator {
         // Offsets past the end (damage) are clamped to it, so that the checked reads fail instead of the offset
         // arithmetic overflowing.
         self.positionsStart = min(Int(clamping: info.positionsOffset), positions?.count ?? 0)
-        // 8 more than a block: a dense block is expanded 8 documents at a time (`expandDense`).
-        docs = .allocate(capacity: 136)
+        // One allocation for the buffers at their first sizes (a query opens dozens of iterators; buffers that
+        // grow get their own and the slab's part is left unused). `docs` has 8 more than a block: a dense block
+        // is expanded 8 documents at a time (`expandDense`).
+        slab = .allocate(byteCount: PostingsIterator.slabBytes, alignment: 16)
+        docs = slab.bindMemory(to: UInt32.self, capacity: 136)
         // Entries past a short block's end stay `terminated`, so that `lowerBound` can search all 128.
-        docs.initialize(repeating: terminated, count: 128)
-        freqs = .allocate(capacity: 128)
+        docs.initialize(repeating: terminated, count: 136)
+        freqs = (slab + 544).bindMemory(to: UInt32.self, capacity: 128)
         positionCapacity = 256
-        positionValues = .allocate(capacity: positionCapacity)
-        groupOffsets = .allocate(capacity: 8)
-        currentPositions = .allocate(capacity: 64)
+        positionValues = (slab + 1056).bindMemory(to: UInt32.self, capacity: 256)
+        currentPositions = (slab + 2080).bindMemory(to: UInt32.self, capacity: 64)
+        groupOffsets = (slab + 2336).bindMemory(to: Int.self, capacity: 8)
         if info.docFreq <= 1 {
             singleton = true
             numBlocks = 1
@@ -197,11 +201,20 @@ final class PostingsIterator {
     }
 
     deinit {
-        docs.deallocate()
-        freqs.deallocate()
-        positionValues.deallocate()
-        groupOffsets.deallocate()
-        currentPositions.deallocate()
+        if !inSlab(positionValues) { positionValues.deallocate() }
+        if !inSlab(groupOffsets) { groupOffsets.deallocate() }
+        if !inSlab(currentPositions) { currentPositions.deallocate() }
+        slab.deallocate()
+    }
+
+    /// The slab's layout: docs (136 x 4 bytes), freqs (128 x 4), positionValues (256 x 4), currentPositions
+    /// (64 x 4), groupOffsets (8 x 8).
+    static let slabBytes = 544 + 512 + 1024 + 256 + 64
+
+    /// Whether a buffer is still the slab's part (not one allocated when it grew).
+    private func inSlab<T>(_ p: UnsafeMutablePointer<T>) -> Bool {
+        let raw = UnsafeRawPointer(p)
+        return raw >= UnsafeRawPointer(slab) && raw < UnsafeRawPointer(slab) + PostingsIterator.slabBytes
     }
 
     /// The current document's term frequency.
@@ -618,7 +631,7 @@ final class PostingsIterator {
         }
         let count = end - start
         if count > currentCapacity {
-            currentPositions.deallocate()
+            if !inSlab(currentPositions) { currentPositions.deallocate() }
             currentCapacity = count + 64
             currentPositions = .allocate(capacity: currentCapacity)
         }
@@ -732,7 +745,7 @@ final class PostingsIterator {
         guard groupStart >= 0, groupStart <= file.count, blockPositionStart <= positionTotal else { return false }
         let groups = ((positionTotal - blockPositionStart) >> 7) + 2
         if groups > groupCapacity {
-            groupOffsets.deallocate()
+            if !inSlab(groupOffsets) { groupOffsets.deallocate() }
             groupCapacity = groups + 16
             groupOffsets = .allocate(capacity: groupCapacity)
         }
@@ -796,7 +809,7 @@ final class PostingsIterator {
             if 128 + count > positionCapacity {
                 let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: 128 + count + 64)
                 bigger.update(from: positionValues, count: 128)
-                positionValues.deallocate()
+                if !inSlab(positionValues) { positionValues.deallocate() }
                 positionValues = bigger
                 positionCapacity = 128 + count + 64
             }

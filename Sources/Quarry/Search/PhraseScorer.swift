@@ -23,14 +23,19 @@ final class PhraseScorer: Scorer {
     private(set) var doc: UInt32 = terminated
     private var frequency: UInt32 = 0
     // Scratch buffers: aligned positions and chain costs of the previous and the current term.
-    private var alignedA = UnsafeMutablePointer<Int>.allocate(capacity: 64)
-    private var alignedB = UnsafeMutablePointer<Int>.allocate(capacity: 64)
-    private var costA = UnsafeMutablePointer<Int>.allocate(capacity: 64)
-    private var costB = UnsafeMutablePointer<Int>.allocate(capacity: 64)
-    private var capacityA = 64
-    private var capacityB = 64
-    private var capacityCostA = 64
-    private var capacityCostB = 64
+    // Allocated on first use (`reserve`): a count of two words needs none, and a query builds dozens of scorers.
+    private var alignedA = PhraseScorer.unallocated
+    private var alignedB = PhraseScorer.unallocated
+    private var costA = PhraseScorer.unallocated
+    private var costB = PhraseScorer.unallocated
+    private var capacityA = 0
+    private var capacityB = 0
+    private var capacityCostA = 0
+    private var capacityCostB = 0
+    /// The scratch buffers' pointer before they are allocated (never read or written: their capacity is 0).
+    nonisolated(unsafe) private static let unallocated = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    /// One allocation for the per-term arrays below (see `init`).
+    private let slab: UnsafeMutableRawPointer
     /// Terms in the order of their frequency in the current document.
     private let order: UnsafeMutablePointer<Int>
     private(set) var maxScore: Float = 0
@@ -70,14 +75,19 @@ final class PhraseScorer: Scorer {
         self.norms = norms.map { UnsafePointer($0.base.assumingMemoryBound(to: UInt8.self)) }
         let byCost = terms.indices.sorted { terms[$0].docFreq < terms[$1].docFreq }
         self.refs = terms.map { Ref($0) }
-        let perTerm = max(terms.count, 1)
-        self.pairFreqs = PhraseScorer.zeroed(4 * perTerm)
-        self.pairNorms = PhraseScorer.zeroed(4 * perTerm)
-        self.pairCounts = PhraseScorer.zeroed(perTerm)
-        self.blockImpacts = PhraseScorer.zeroed(perTerm)
-        self.blockMaxFreqs = PhraseScorer.zeroed(perTerm)
-        self.blockMinNorms = PhraseScorer.zeroed(perTerm)
-        self.order = PhraseScorer.zeroed(perTerm)
+        let n = max(terms.count, 1)
+        // The per-term arrays in one zeroed allocation, widest elements first: blockImpacts (8 bytes a term),
+        // pairCounts and order (8), pairFreqs (4 x 4), blockMaxFreqs (4), pairNorms (4 x 1), blockMinNorms (1).
+        let bytes = 49 * n
+        slab = .allocate(byteCount: bytes, alignment: 8)
+        slab.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        self.blockImpacts = slab.bindMemory(to: UInt64.self, capacity: n)
+        self.pairCounts = (slab + 8 * n).bindMemory(to: Int.self, capacity: n)
+        self.order = (slab + 16 * n).bindMemory(to: Int.self, capacity: n)
+        self.pairFreqs = (slab + 24 * n).bindMemory(to: UInt32.self, capacity: 4 * n)
+        self.blockMaxFreqs = (slab + 40 * n).bindMemory(to: UInt32.self, capacity: n)
+        self.pairNorms = (slab + 44 * n).bindMemory(to: UInt8.self, capacity: 4 * n)
+        self.blockMinNorms = (slab + 48 * n).bindMemory(to: UInt8.self, capacity: n)
         self.lead = Ref(terms[byCost[0]])
         self.others = byCost.dropFirst().map { Ref(terms[$0]) }
         self.cost = terms.map(\.docFreq).min() ?? 0
@@ -89,25 +99,12 @@ final class PhraseScorer: Scorer {
         doc = advanceToMatch(terms[byCost[0]].doc)
     }
 
-    /// `count` zeros, allocated (freed in `deinit`).
-    private static func zeroed<T: BinaryInteger>(_ count: Int) -> UnsafeMutablePointer<T> {
-        let p = UnsafeMutablePointer<T>.allocate(capacity: count)
-        p.initialize(repeating: 0, count: count)
-        return p
-    }
-
     deinit {
-        blockImpacts.deallocate()
-        blockMaxFreqs.deallocate()
-        blockMinNorms.deallocate()
-        pairFreqs.deallocate()
-        pairNorms.deallocate()
-        pairCounts.deallocate()
-        order.deallocate()
-        alignedA.deallocate()
-        alignedB.deallocate()
-        costA.deallocate()
-        costB.deallocate()
+        slab.deallocate()
+        if capacityA > 0 { alignedA.deallocate() }
+        if capacityB > 0 { alignedB.deallocate() }
+        if capacityCostA > 0 { costA.deallocate() }
+        if capacityCostB > 0 { costB.deallocate() }
     }
 
     var corrupted: Bool { positionsCorrupted || terms.contains { $0.corrupted } }
@@ -171,7 +168,7 @@ final class PhraseScorer: Scorer {
     @inline(__always)
     private static func reserve(_ buffer: inout UnsafeMutablePointer<Int>, _ capacity: inout Int, _ count: Int) {
         if count > capacity {
-            buffer.deallocate()
+            if capacity > 0 { buffer.deallocate() }
             capacity = count + 64
             buffer = .allocate(capacity: capacity)
         }

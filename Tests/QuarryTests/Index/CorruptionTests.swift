@@ -164,6 +164,20 @@ import Testing
         #expect(report.termsChecked > 1000)
         let answers = try #require(Self.readEverything(p.index, p.documents, "pristine"))
         #expect(!answers.values.contains { $0 == nil }, "the pristine index reads without damage")
+        // Its postings hold dense blocks (bitsets), so that the damage and fuzzing tests built on it reach them.
+        let reader = try IndexReader(directory: p.index)
+        var dense = 0
+        for segment in reader.segments {
+            for ord in 1...2 {
+                try segment.terms.forEachTerm(ord) { _, info in
+                    let it = segment.postingsIterator(ord, info, withPositions: false)
+                    while it.doc != terminated { _ = it.next() }
+                    dense += it.denseBlocksEntered
+                    return true
+                }
+            }
+        }
+        #expect(dense > 0, "the pristine index has dense postings blocks")
     }
 
     @Test(arguments: FileKind.segmentKinds)

@@ -273,15 +273,15 @@ struct DateColumnReader {
             for i in 0..<64 where scratch[i] &- from < span { low |= 1 << UInt64(i) }
             for i in 0..<64 where scratch[64 + i] &- from < span { high |= 1 << UInt64(i) }
         }
+        let present = documentsMask(block)
+        return (low & present.low, high & present.high)
+    }
+
+    /// The documents `block` holds, as a 128-bit mask (all but the last block: every bit).
+    func documentsMask(_ block: Int) -> (low: UInt64, high: UInt64) {
         let count = min(128, docCount - block * 128)
-        if count < 128 {
-            if count <= 64 {
-                low &= count == 64 ? .max : (1 << UInt64(count)) &- 1
-                high = 0
-            } else {
-                high &= (1 << UInt64(count - 64)) &- 1
-            }
-        }
-        return (low, high)
+        if count >= 128 { return (.max, .max) }
+        if count >= 64 { return (.max, (1 << UInt64(count - 64)) &- 1) }
+        return (count <= 0 ? 0 : (1 << UInt64(count)) &- 1, 0)
     }
 }

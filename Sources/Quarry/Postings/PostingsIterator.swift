@@ -81,7 +81,7 @@ final class PostingsIterator {
     private var offsetsKnown = 0
     private var offsetSum = 0
     private var groupOffsets: UnsafeMutablePointer<Int>
-    private var groupCapacity = 8
+    private var groupCapacity = Slab.groupOffsets
     private var groupsKnown = 0
     private var decodedGroup = -1
     /// The last group some values were read from in place.
@@ -90,7 +90,7 @@ final class PostingsIterator {
     private var tailDecoded = 0
     private var tailCursor = 0
     private var currentPositions: UnsafeMutablePointer<UInt32>
-    private var currentCapacity = 64
+    private var currentCapacity = Slab.currentPositions
     /// How many positions `positionsBuffer` holds.
     private(set) var loadedPositionCount = 0
 
@@ -120,15 +120,17 @@ final class PostingsIterator {
         // One allocation for the buffers at their first sizes (a query opens dozens of iterators; buffers that
         // grow get their own and the slab's part is left unused). `docs` has 8 more than a block: a dense block
         // is expanded 8 documents at a time (`expandDense`).
-        slab = .allocate(byteCount: PostingsIterator.slabBytes, alignment: 16)
-        docs = slab.bindMemory(to: UInt32.self, capacity: 136)
+        typealias Slab = PostingsIterator.Slab
+        slab = .allocate(byteCount: Slab.bytes, alignment: 16)
+        docs = slab.bindMemory(to: UInt32.self, capacity: Slab.docs)
         // Entries past a short block's end stay `terminated`, so that `lowerBound` can search all 128.
-        docs.initialize(repeating: terminated, count: 136)
-        freqs = (slab + 544).bindMemory(to: UInt32.self, capacity: 128)
-        positionCapacity = 256
-        positionValues = (slab + 1056).bindMemory(to: UInt32.self, capacity: 256)
-        currentPositions = (slab + 2080).bindMemory(to: UInt32.self, capacity: 64)
-        groupOffsets = (slab + 2336).bindMemory(to: Int.self, capacity: 8)
+        docs.initialize(repeating: terminated, count: Slab.docs)
+        freqs = (slab + Slab.freqsAt).bindMemory(to: UInt32.self, capacity: 128)
+        positionCapacity = Slab.positionValues
+        positionValues = (slab + Slab.positionValuesAt).bindMemory(to: UInt32.self, capacity: Slab.positionValues)
+        currentPositions = (slab + Slab.currentPositionsAt).bindMemory(
+            to: UInt32.self, capacity: Slab.currentPositions)
+        groupOffsets = (slab + Slab.groupOffsetsAt).bindMemory(to: Int.self, capacity: Slab.groupOffsets)
         if info.docFreq <= 1 {
             singleton = true
             numBlocks = 1
@@ -207,14 +209,23 @@ final class PostingsIterator {
         slab.deallocate()
     }
 
-    /// The slab's layout: docs (136 x 4 bytes), freqs (128 x 4), positionValues (256 x 4), currentPositions
-    /// (64 x 4), groupOffsets (8 x 8).
-    static let slabBytes = 544 + 512 + 1024 + 256 + 64
+    /// The slab's layout: the buffers' first capacities (elements) and byte offsets, UInt32 buffers first.
+    private enum Slab {
+        static let docs = 136
+        static let positionValues = 256
+        static let currentPositions = 64
+        static let groupOffsets = 8
+        static let freqsAt = 4 * docs
+        static let positionValuesAt = freqsAt + 4 * 128
+        static let currentPositionsAt = positionValuesAt + 4 * positionValues
+        static let groupOffsetsAt = currentPositionsAt + 4 * currentPositions
+        static let bytes = groupOffsetsAt + 8 * groupOffsets
+    }
 
     /// Whether a buffer is still the slab's part (not one allocated when it grew).
     private func inSlab<T>(_ p: UnsafeMutablePointer<T>) -> Bool {
         let raw = UnsafeRawPointer(p)
-        return raw >= UnsafeRawPointer(slab) && raw < UnsafeRawPointer(slab) + PostingsIterator.slabBytes
+        return raw >= UnsafeRawPointer(slab) && raw < UnsafeRawPointer(slab) + Slab.bytes
     }
 
     /// The current document's term frequency.

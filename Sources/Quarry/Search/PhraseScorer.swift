@@ -506,9 +506,7 @@ final class DateRangeScorer: Scorer {
         let hi = column.blockMax(b)
         if hi < lower || lo >= upper || lo > hi { return }
         if column.blockIsFull(b) && lo >= lower && hi < upper {
-            let count = min(128, column.docCount - b * 128)
-            maskLow = count >= 64 ? .max : (1 << UInt64(count)) &- 1
-            maskHigh = count >= 128 ? .max : count > 64 ? (1 << UInt64(count - 64)) &- 1 : 0
+            (maskLow, maskHigh) = column.documentsMask(b)
         } else {
             (maskLow, maskHigh) = column.matchMask(b, lower: lower, upper: upper, scratch: scratch)
         }

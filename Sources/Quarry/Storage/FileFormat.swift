@@ -45,8 +45,9 @@ public enum FileKind: String, CaseIterable, Sendable {
     /// The format version this build writes. The manifest is at version 2 (segment deletes); version 1
     /// manifests (no deletes) are still read. Segment files are at version 2 (chunk checksums), the store at 3
     /// (dictionaries; version 2 stores are still read), positions at 3 (patched groups; version 2 groups are
-    /// version 3 groups without exceptions, still read), postings at 3 (dense blocks as bitsets; version 2 postings
-    /// have none and are still read); version 1 segment files are refused (rebuild the index).
+    /// version 3 groups without exceptions, still read), postings at 3 (dense blocks as bitsets, packed deltas less
+    /// one; version 2 postings are read as they were written); version 1 segment files are refused (rebuild the
+    /// index).
     var version: UInt16 {
         switch self {
         case .manifest: 2

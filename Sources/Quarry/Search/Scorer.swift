@@ -608,10 +608,43 @@ final class TermUnionScorer: Scorer {
         }
     }
 
-    /// The number of documents matching any child (see `UnionCore.countMatches`).
+    /// The number of documents matching any child: with nothing deleted and one term holding most of the
+    /// postings (a word in bodies and in titles), its document frequency plus the others' documents it lacks;
+    /// otherwise by marking a bitset (`UnionCore.countMatches`).
     func countMatches(maxDoc: Int, deletes: DeletedDocuments?) -> Int {
-        core.countMatches(maxDoc: maxDoc, deletes: deletes)
+        if deletes == nil, let n = countBesideLargest() { return n }
+        return core.countMatches(maxDoc: maxDoc, deletes: deletes)
     }
+
+    /// A term's cost is its document frequency, exact: the union holds the largest child's documents and those of
+    /// the others that it does not, found by seeking it to each (in order) instead of walking it whole. Nil when
+    /// the largest holds less than `dominance` times the others' postings, where walking is no dearer.
+    private func countBesideLargest() -> Int? {
+        let children = core.children
+        let n = children.count
+        guard n >= 2 else { return nil }
+        var big = 0
+        for i in 1..<n where children[i].cost > children[big].cost { big = i }
+        let largest = children[big]
+        let rest = core.cost - largest.cost
+        guard largest.cost >= TermUnionScorer.dominance * rest else { return nil }
+        var others = children
+        others.remove(at: big)
+        var missing = 0
+        others.withUnsafeBufferPointer { others in
+            while true {
+                var d = terminated
+                for i in 0..<others.count { d = min(d, others[i].doc) }
+                if d == terminated { break }
+                for i in 0..<others.count where others[i].doc == d { _ = others[i].next() }
+                if largest.seek(d) != d { missing += 1 }
+            }
+        }
+        return largest.cost + missing
+    }
+
+    /// See `countBesideLargest`.
+    static let dominance = 4
 }
 
 /// A union of scorers of any kinds (see `UnionCore`).

@@ -349,6 +349,57 @@ struct DenseUnionTests {
     }
 }
 
+@Suite("Union counts")
+struct UnionCountTests {
+    /// Words over title and body, and ORs of them, where one term holds most of the union's postings (counted as its
+    /// document frequency plus what the others add: `TermUnionScorer.countBesideLargest`) and where none does (a
+    /// bitset): the counts equal a scan of the documents' words, in one segment and in three, with and without
+    /// deleted documents.
+    @Test(arguments: [false, true])
+    func countsEqualAScan(deleting: Bool) throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xC0_0001)
+        var titles: [Set<String>] = []
+        var bodies: [Set<String>] = []
+        var lines: [String] = []
+        for n in 0..<3_000 {
+            // "a" in most bodies and few titles; "b" in titles and bodies alike; "r0"... "r9" rare anywhere.
+            var body: [String] = []
+            for _ in 0..<Int.random(in: 1...30, using: &rng) {
+                let r = rng.next() % 100
+                body.append(r < 40 ? "a" : r < 55 ? "b" : r < 57 ? "r\(rng.next() % 10)" : "w\(rng.next() % 200)")
+            }
+            var title = ["t"]
+            if rng.chance(0.03) { title.append("a") }
+            if rng.chance(0.2) { title.append("b") }
+            if rng.chance(0.01) { title.append("r\(rng.next() % 10)") }
+            titles.append(Set(title))
+            bodies.append(Set(body))
+            lines.append(#"{"id":"d\#(n)","title":"\#(title.joined(separator: " "))","body":"\#(body.joined(separator: " "))"}"#)
+        }
+        let doomed = deleting ? Set(stride(from: 5, to: 3_000, by: 11)) : []
+        for commitEvery in [nil, 1_100] {
+            let dir = TemporaryDirectory("union-counts")
+            let reader = try indexOf(lines, in: dir, commitEvery: commitEvery, deleting: doomed.sorted().map { "d\($0)" })
+            let searcher = Searcher(reader: reader)
+            for text in ["a", "b", "r3", "a OR r3", "a OR r3 OR r7", "b OR r1", "a OR b", "title:a OR body:r2", "w7 OR a"] {
+                var parser = QueryParser(schema: reader.schema, defaultOr: false)
+                let query = try parser.parse(text)
+                // The scan: a document matches when any word of the OR is in its title or body.
+                let words = text.split(separator: " ").filter { $0 != "OR" }.map { w -> (String?, String) in
+                    let parts = w.split(separator: ":")
+                    return parts.count == 2 ? (String(parts[0]), String(parts[1])) : (nil, String(w))
+                }
+                let expected = (0..<lines.count).filter { n in
+                    !doomed.contains(n) && words.contains { field, word in
+                        (field != "body" && titles[n].contains(word)) || (field != "title" && bodies[n].contains(word))
+                    }
+                }.count
+                #expect(try searcher.count(query) == expected, "'\(text)', segments \(reader.segments.count), deletes \(deleting)")
+            }
+        }
+    }
+}
+
 @Suite("Phrase unions")
 struct PhraseUnionTests {
     /// A phrase over title and body: where the title never holds it (though it holds both words), the title's

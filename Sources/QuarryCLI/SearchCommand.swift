@@ -380,22 +380,40 @@ struct SearchRequest: Equatable {
     }
 
     private func render(_ s: Snippet, color: Bool, bold: Bool) -> String {
-        let scalars = Array(s.text.unicodeScalars)
-        var out = String.UnicodeScalarView()
-        var i = 0
-        let on = color ? "\u{1B}[1;31m" : ""
-        let off = color ? (bold ? "\u{1B}[0m\u{1B}[1m" : "\u{1B}[0m") : ""
-        if bold && color { out.append(contentsOf: "\u{1B}[1m".unicodeScalars) }
-        for h in s.highlights {
-            if h.lowerBound < i || h.upperBound > scalars.count { continue }
-            out.append(contentsOf: scalars[i..<h.lowerBound])
-            out.append(contentsOf: on.unicodeScalars)
-            out.append(contentsOf: scalars[h])
-            out.append(contentsOf: off.unicodeScalars)
-            i = h.upperBound
+        // In UTF-8 bytes: highlights are scalar offsets, found by counting the bytes that start a scalar.
+        let text = Array(s.text.utf8)
+        let scalarCount = text.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count + 24 * s.highlights.count + 8)
+        let on = color ? Array("\u{1B}[1;31m".utf8) : []
+        let off = color ? Array((bold ? "\u{1B}[0m\u{1B}[1m" : "\u{1B}[0m").utf8) : []
+        var scalar = 0
+        var byte = 0
+        /// The byte offset of scalar `k` (>= the last asked for).
+        func offset(of k: Int) -> Int {
+            while scalar < k && byte < text.count {
+                byte += 1
+                while byte < text.count && text[byte] & 0xC0 == 0x80 { byte += 1 }
+                scalar += 1
+            }
+            return byte
         }
-        out.append(contentsOf: scalars[i...])
-        if bold && color { out.append(contentsOf: "\u{1B}[0m".unicodeScalars) }
-        return String(out)
+        if bold && color { out.append(contentsOf: "\u{1B}[1m".utf8) }
+        var i = 0
+        var from = 0
+        for h in s.highlights {
+            if h.lowerBound < i || h.upperBound > scalarCount { continue }
+            let lower = offset(of: h.lowerBound)
+            out.append(contentsOf: text[from..<lower])
+            out.append(contentsOf: on)
+            let upper = offset(of: h.upperBound)
+            out.append(contentsOf: text[lower..<upper])
+            out.append(contentsOf: off)
+            i = h.upperBound
+            from = upper
+        }
+        out.append(contentsOf: text[from...])
+        if bold && color { out.append(contentsOf: "\u{1B}[0m".utf8) }
+        return String(decoding: out, as: UTF8.self)
     }
 }

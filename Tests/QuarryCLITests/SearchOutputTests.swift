@@ -430,6 +430,22 @@ extension CLITests {
         #expect(Self.quarry(["search", "--count", "bank"]).out == "3\n")
     }
 
+    /// Highlights are scalar offsets; the terminal output marks exactly the matched words where letters of two,
+    /// three and four bytes come before, inside and between them.
+    @Test func colouredHighlightsOverMultiByteText() throws {
+        let dir = TemporaryDirectory("colour-utf8")
+        let input = dir.file("c.jsonl")
+        writeFile(
+            input,
+            #"{"id":"u1","title":"Grüße","body":"Ein Café — in Zürich 🙂 über ZÜRICH, naïve zürich!"}"# + "\n")
+        let index = dir.file("index")
+        #expect(CLITests.quarry(["index", "-i", index, "-q", input]).status == 0)
+        let run = CLITests.quarry(["search", "-i", index, "--color", "always", "zürich"])
+        #expect(run.status == 0, "\(run.err)")
+        let on = "\u{1B}[1;31m"
+        #expect(run.out.contains("Ein Café — in \(on)Zürich\u{1B}[0m 🙂 über \(on)ZÜRICH\u{1B}[0m, naïve \(on)zürich\u{1B}[0m!"), "\(run.out)")
+    }
+
     @Test func outputsDoNotDependOnNoColor() throws {
         let f = try SearchCommandTests.Fixture()
         let commands: [[String]] = [

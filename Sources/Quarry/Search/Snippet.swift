@@ -167,54 +167,48 @@ public struct SnippetGenerator {
     private func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 
     private func render(_ bytes: [UInt8], _ start: Int, _ end: Int, _ matches: [Match]) -> Snippet {
-        var out = String.UnicodeScalarView()
+        // Byte by byte (the text is valid UTF-8: a String's, NFC-normalized), copying each scalar's bytes and
+        // counting scalars, since highlights are scalar offsets: whitespace runs become one space.
+        var out: [UInt8] = []
+        out.reserveCapacity(end - start)
         var highlights: [Range<Int>] = []
-        var i = start
         var m = matches.firstIndex { $0.range.lowerBound >= start } ?? matches.count
         var lastWasSpace = true
         var count = 0
-        let slice = bytes[start..<end]
-        let text = String(decoding: slice, as: UTF8.self)
-        // Walk scalars with their byte offsets.
         var offset = start
         var openAt: Int?
-        for scalar in text.unicodeScalars {
-            let len = UTF8.width(scalar)
+        while offset < end {
+            let b = bytes[offset]
+            let next = min(end, offset + (b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4))
             if m < matches.count && openAt == nil && offset == matches[m].range.lowerBound {
                 openAt = count
             }
-            let space = scalar == " " || scalar == "\n" || scalar == "\r" || scalar == "\t"
-            if space {
+            if isSpace(b) {
                 if !lastWasSpace {
-                    out.append(" ")
+                    out.append(0x20)
                     count += 1
                 }
                 lastWasSpace = true
             } else {
-                out.append(scalar)
+                out.append(contentsOf: bytes[offset..<next])
                 count += 1
                 lastWasSpace = false
             }
-            offset += len
+            offset = next
             if let o = openAt, m < matches.count, offset >= matches[m].range.upperBound {
                 highlights.append(o..<count)
                 openAt = nil
                 m += 1
                 while m < matches.count && matches[m].range.lowerBound < offset { m += 1 }
             }
-            i = offset
         }
-        _ = i
-        // Drop a trailing space.
-        var scalars = Array(out)
-        while let last = scalars.last, last == " " {
-            scalars.removeLast()
+        // Drop a trailing space (runs are collapsed: at most one).
+        if out.last == 0x20 {
+            out.removeLast()
             count -= 1
         }
-        var result = String.UnicodeScalarView()
-        result.append(contentsOf: scalars)
         return Snippet(
-            text: String(result), highlights: highlights.filter { $0.upperBound <= scalars.count },
+            text: String(decoding: out, as: UTF8.self), highlights: highlights.filter { $0.upperBound <= count },
             truncatedStart: start > 0, truncatedEnd: end < bytes.count)
     }
 }

@@ -622,22 +622,14 @@ final class PostingsIterator {
         // positions inside the group last unpacked (an earlier candidate's): copied here, without the general
         // path's setup (a third of a usenet phrase count's instructions were that path's fixed cost).
         if positionsBlock == block && pendingFreqs < 0 && doc != terminated {
-            var sum = offsetSum
-            var i = offsetsKnown
-            while i < index {
-                // At most 128 frequencies of at most 2^32 - 1 each: the sum cannot overflow.
-                sum &+= Int(freqs[i])
-                i &+= 1
-            }
-            let start = blockPositionStart &+ sum
+            sumOffsets()
+            let start = blockPositionStart &+ offsetSum
             let count = Int(freqs[index])
             let end = start &+ count
             let g = start >> 7
             // Only full groups are decoded (so `g` is one); the document's last position must be in it too, and
             // inside the term's positions. (A count of 0, which only damage makes, loads nothing either way.)
             if g == decodedGroup && (end &- 1) >> 7 == g && end <= positionTotal && count <= currentCapacity {
-                offsetSum = sum
-                offsetsKnown = index
                 let values = positionValues + (start & 127)
                 let out = currentPositions
                 var p: UInt32 = 0
@@ -652,6 +644,19 @@ final class PostingsIterator {
         return loadPositionsInGeneral()
     }
 
+    /// Adds the frequencies of the block's documents before the current one to `offsetSum` (the block entered and
+    /// its frequencies decoded).
+    @inline(__always)
+    private func sumOffsets() {
+        if offsetsKnown < index {
+            // At most 128 frequencies of at most 2^32 - 1 each: the sum cannot overflow.
+            var sum = 0
+            for i in offsetsKnown..<index { sum &+= Int(freqs[i]) }
+            offsetSum &+= sum
+            offsetsKnown = index
+        }
+    }
+
     /// `loadPositions` for any document: enters the block, decodes its frequencies and the groups needed.
     @inline(never)
     private func loadPositionsInGeneral() -> Int {
@@ -663,13 +668,7 @@ final class PostingsIterator {
             }
         }
         if pendingFreqs >= 0 { decodeFreqs() }
-        if offsetsKnown < index {
-            // At most 128 frequencies of at most 2^32 - 1 each: the sum cannot overflow.
-            var sum = 0
-            for i in offsetsKnown..<index { sum &+= Int(freqs[i]) }
-            offsetSum &+= sum
-            offsetsKnown = index
-        }
+        sumOffsets()
         let start = blockPositionStart &+ offsetSum
         let end = start &+ Int(freqs[index])
         // Damaged frequencies could point past the term's positions.

@@ -39,11 +39,38 @@ protocol Scorer: AnyObject {
     var canVerify: Bool { get }
     /// Whether `doc` matches (only when `canVerify`).
     func matches(_ doc: UInt32) -> Bool
+    // The two loops over every document (their default implementations are below and in Searcher.swift) are
+    // requirements, not only extension methods, so that each scorer gets them specialized: `next` and `score`
+    // inlined rather than called through `any Scorer` for every document.
+    /// The documents from the current one on that are not in `deletes`, by iterating (`next` consumes them).
+    func countLiveDocuments(excluding deletes: DeletedDocuments?) -> Int
+    /// Offers the documents from the current one on to a top-k collector (see the default implementation).
+    func collect(
+        segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector, exhaustive: Bool,
+        skipping seeded: [UInt32], checkpoint: () throws(QuarryError) -> Void
+    ) throws(QuarryError)
 }
 
 extension Scorer {
     var canVerify: Bool { false }
     func matches(_ doc: UInt32) -> Bool { false }
+
+    func countLiveDocuments(excluding deletes: DeletedDocuments?) -> Int {
+        var total = 0
+        var d = doc
+        if let deletes {
+            while d != terminated {
+                if !deletes.contains(Int(d)) { total += 1 }
+                d = next()
+            }
+        } else {
+            while d != terminated {
+                total += 1
+                d = next()
+            }
+        }
+        return total
+    }
 }
 
 /// Bounds are compared with this slack, so that a sum of bounds added up in another order than the scores can

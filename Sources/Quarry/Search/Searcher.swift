@@ -326,72 +326,9 @@ public final class Searcher: @unchecked Sendable {
             }
             return
         }
-        // The loop calls `next` and `score` once a document: on the common roots it is specialized, so that they
-        // are inlined rather than called through the existential (a word in every document of the 1M corpus, top
-        // 10: 7.0 -> 4.2 ms; BENCHMARKS.md).
-        func run<S: Scorer>(_ scorer: S) throws(QuarryError) {
-            try collect(
-                scorer, segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive, deadline: deadline,
-                skipping: seeded)
-        }
-        if let t = scorer as? TermScorer {
-            try run(t)
-        } else if let u = scorer as? TermUnionScorer {
-            try run(u)
-        } else if let c = scorer as? ConjunctionScorer {
-            try run(c)
-        } else if let p = scorer as? PhraseUnionScorer {
-            try run(p)
-        } else if let p = scorer as? PhraseScorer {
-            try run(p)
-        } else {
-            try run(scorer)
-        }
-    }
-
-    /// Offers every live document of `scorer` not in `seeded` to `collector`, telling the scorer the threshold as
-    /// it rises.
-    private func collect<S: Scorer>(
-        _ scorer: S, segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
-        exhaustive: Bool, deadline: ContinuousClock.Instant?, skipping seeded: [UInt32]
-    ) throws(QuarryError) {
-        var threshold = collector.threshold
-        if !exhaustive && threshold > -.infinity { scorer.setMinCompetitiveScore(threshold) }
-        var d = scorer.doc
-        var next = 0
-        // Without a deadline the countdown never reaches 0.
-        var countdown = deadline == nil ? Int.max : 4096
-        while d != terminated {
-            countdown &-= 1
-            if countdown == 0 {
-                countdown = 4096
-                try checkDeadline(deadline)
-            }
-            if let deletes, deletes.contains(Int(d)) {
-                d = scorer.next()
-                continue
-            }
-            if next < seeded.count {
-                while next < seeded.count && seeded[next] < d { next += 1 }
-                if next < seeded.count && seeded[next] == d {
-                    d = scorer.next()
-                    continue
-                }
-            }
-            let score = scorer.score()
-            // A tie with the threshold may still enter: it wins if it comes earlier than the document to beat
-            // (which, after seeding, can come later in the segment).
-            if score >= threshold || !collector.isFull {
-                if collector.offer(Hit(segment: s, doc: Int(d), score: score)) {
-                    let t = collector.threshold
-                    if t != threshold {
-                        threshold = t
-                        if !exhaustive { scorer.setMinCompetitiveScore(t) }
-                    }
-                }
-            }
-            d = scorer.next()
-        }
+        try scorer.collect(
+            segment: s, deletes: deletes, into: &collector, exhaustive: exhaustive, skipping: seeded
+        ) { () throws(QuarryError) in try checkDeadline(deadline) }
     }
 
     /// The exact number of matching live documents (no scoring).
@@ -572,5 +509,52 @@ public final class DocumentFetcher {
         let bytes = try store.document(doc)
         try reader.segments[segment].checkIntact()
         return bytes
+    }
+}
+
+extension Scorer {
+    /// Offers every document from the current one on that is neither in `deletes` nor in `seeded` to `collector`,
+    /// telling the scorer the threshold as it rises (unless `exhaustive`); `checkpoint` runs every 4,096 documents
+    /// (the time budget). The default implementation of `Scorer.collect`, specialized for each scorer.
+    func collect(
+        segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector, exhaustive: Bool,
+        skipping seeded: [UInt32], checkpoint: () throws(QuarryError) -> Void
+    ) throws(QuarryError) {
+        var threshold = collector.threshold
+        if !exhaustive && threshold > -.infinity { setMinCompetitiveScore(threshold) }
+        var d = doc
+        var nextSeeded = 0
+        var countdown = 4096
+        while d != terminated {
+            countdown &-= 1
+            if countdown == 0 {
+                countdown = 4096
+                try checkpoint()
+            }
+            if let deletes, deletes.contains(Int(d)) {
+                d = next()
+                continue
+            }
+            if nextSeeded < seeded.count {
+                while nextSeeded < seeded.count && seeded[nextSeeded] < d { nextSeeded += 1 }
+                if nextSeeded < seeded.count && seeded[nextSeeded] == d {
+                    d = next()
+                    continue
+                }
+            }
+            let hitScore = score()
+            // A tie with the threshold may still enter: it wins if it comes earlier than the document to beat
+            // (which, after seeding, can come later in the segment).
+            if hitScore >= threshold || !collector.isFull {
+                if collector.offer(Hit(segment: s, doc: Int(d), score: hitScore)) {
+                    let t = collector.threshold
+                    if t != threshold {
+                        threshold = t
+                        if !exhaustive { setMinCompetitiveScore(t) }
+                    }
+                }
+            }
+            d = next()
+        }
     }
 }

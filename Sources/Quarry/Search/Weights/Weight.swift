@@ -35,37 +35,12 @@ extension Weight {
             total = union.countMatches(maxDoc: segment.docCount, deletes: deletes)
         } else if let union = scorer as? PhraseUnionScorer {
             total = union.countMatches(maxDoc: segment.docCount, deletes: deletes)
-        } else if let c = scorer as? ConjunctionScorer {
-            total = countDocuments(c, deletes)
-        } else if let i = scorer as? IntersectionScorer {
-            total = countDocuments(i, deletes)
-        } else if let p = scorer as? PhraseScorer {
-            total = countDocuments(p, deletes)
         } else {
-            total = countDocuments(scorer, deletes)
+            total = scorer.countLiveDocuments(excluding: deletes)
         }
         if scorer.corrupted { throw searcher.damaged(segment: s) }
         return total
     }
-}
-
-/// The live documents of `scorer`, by iterating it; specialized for the common roots (`next` inlined rather than
-/// called through the existential, as in `Searcher.collect`).
-private func countDocuments<S: Scorer>(_ scorer: S, _ deletes: DeletedDocuments?) -> Int {
-    var total = 0
-    var d = scorer.doc
-    if let deletes {
-        while d != terminated {
-            if !deletes.contains(Int(d)) { total += 1 }
-            d = scorer.next()
-        }
-    } else {
-        while d != terminated {
-            total += 1
-            d = scorer.next()
-        }
-    }
-    return total
 }
 
 /// Matches nothing.

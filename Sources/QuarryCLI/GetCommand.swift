@@ -27,8 +27,12 @@ struct GetCommand: ParsableCommand {
         var missing = 0
         var all = ids
         if let idsFrom { all += try readIDs(idsFrom) }
-        for id in all {
-            if let (segment, doc) = try reader.locate(id: id) {
+        // Located in byte order (each block of a segment's id dictionary is then decompressed once), printed in
+        // the order given.
+        var located = [(Int, Int)?](repeating: nil, count: all.count)
+        for i in byteOrder(all) { located[i] = try reader.locate(id: all[i]) }
+        for (i, id) in all.enumerated() {
+            if let (segment, doc) = located[i] {
                 out.write(bytes: try reader.storedDocument(segment: segment, doc: doc))
                 out.line()
             } else {

@@ -208,7 +208,7 @@ enum SegmentMerger {
                 }
                 guard let info = try writer.finishTerm() else { return true }
                 if !started {
-                    try dictionary.startField(ord, hasPositions: hasPositions)
+                    try dictionary.startField(ord, hasPositions: hasPositions, compressed: ord == Schema.idOrd)
                     started = true
                 }
                 try term.withBuffer { t throws(QuarryError) in try dictionary.add(t, info) }

@@ -342,7 +342,8 @@ final class SegmentBuilder {
                 let st = state(Int(id)).pointee
                 let field = Int(st.field)
                 if field != currentField {
-                    try dictionary.startField(field, hasPositions: field != Schema.idOrd)
+                    try dictionary.startField(
+                        field, hasPositions: field != Schema.idOrd, compressed: field == Schema.idOrd)
                     currentField = field
                 }
                 docBuffer.removeAll(keepingCapacity: true)

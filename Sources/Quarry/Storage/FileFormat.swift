@@ -46,7 +46,8 @@ public enum FileKind: String, CaseIterable, Sendable {
     /// manifests (no deletes) are still read. Segment files are at version 2 (chunk checksums), the store at 3
     /// (dictionaries; version 2 stores are still read), positions at 3 (patched groups; version 2 groups are
     /// version 3 groups without exceptions, still read), postings at 3 (dense blocks as bitsets, packed deltas less
-    /// one; version 2 postings are read as they were written); version 1 segment files are refused (rebuild the
+    /// one; version 2 postings are read as they were written), the term dictionary at 3 (the id field's blocks
+    /// compressed; version 2 dictionaries are still read); version 1 segment files are refused (rebuild the
     /// index).
     var version: UInt16 {
         switch self {
@@ -55,6 +56,7 @@ public enum FileKind: String, CaseIterable, Sendable {
         case .store: 3
         case .positions: 3
         case .postings: 3
+        case .terms: 3
         default: 2
         }
     }
@@ -66,6 +68,7 @@ public enum FileKind: String, CaseIterable, Sendable {
         case .store: 2...3
         case .positions: 2...3
         case .postings: 2...3
+        case .terms: 2...3
         default: version...version
         }
     }

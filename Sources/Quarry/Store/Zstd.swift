@@ -3,6 +3,7 @@
 // and streaming decompression for `.zst` input files.
 
 import CZstd
+import Synchronization
 
 /// A zstd compression context (one per thread).
 final class ZstdCompressor {
@@ -115,8 +116,9 @@ final class ZstdDecompressionDictionary: @unchecked Sendable {
     deinit { ZSTD_freeDDict(ddict) }
 }
 
-/// A zstd decompression context (one per reader thread).
-final class ZstdDecompressor {
+/// A zstd decompression context (one per reader thread, or lent by a `ZstdDecompressorPool` to one thread at a
+/// time).
+final class ZstdDecompressor: @unchecked Sendable {
     private let dctx: OpaquePointer
 
     init() {
@@ -145,6 +147,26 @@ final class ZstdDecompressor {
         }
         if r != size { return "block decompresses to \(r) bytes, expected \(size)" }
         return nil
+    }
+}
+
+/// Decompression contexts for a reader shared by threads (a term dictionary's compressed blocks): each frame
+/// borrows one (a context costs about 100 kB of fresh pages, too much to make per lookup) and gives it back.
+final class ZstdDecompressorPool: Sendable {
+    private let idle = Mutex<[ZstdDecompressor]>([])
+    /// Contexts kept for reuse; more threads than this at once make and drop their own.
+    static let kept = 4
+
+    init() {}
+
+    func withDecompressor<R>(_ body: (ZstdDecompressor) -> R) -> R {
+        let d = idle.withLock { $0.popLast() } ?? ZstdDecompressor()
+        defer {
+            idle.withLock { contexts in
+                if contexts.count < ZstdDecompressorPool.kept { contexts.append(d) }
+            }
+        }
+        return body(d)
     }
 }
 

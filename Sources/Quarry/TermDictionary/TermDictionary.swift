@@ -341,7 +341,12 @@ struct TermDictionary: @unchecked Sendable {
     /// `term`; one sharing less is already greater (terms are sorted), so the search stops; only a term sharing
     /// exactly `matched` bytes is compared further.
     private func findInBlock(_ f: Field, _ b: Int, _ term: UnsafeRawBufferPointer) -> BlockSearch {
-        withBlock(f, b) { block in findInBlock(f, block, term) } ?? .damaged
+        // (A query's words take the first path, without a closure: it cost 1% of a term query's instructions.)
+        if !f.compressed {
+            guard let block = blockWindow(f, b) else { return .damaged }
+            return findInBlock(f, block, term)
+        }
+        return withBlock(f, b) { block in findInBlock(f, block, term) } ?? .damaged
     }
 
     private func findInBlock(_ f: Field, _ block: RawBytes, _ term: UnsafeRawBufferPointer) -> BlockSearch {

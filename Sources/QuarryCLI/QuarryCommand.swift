@@ -61,6 +61,11 @@ public struct QuarryCommand: ParsableCommand {
                 try request.run(exiting: exiting)
                 return 0
             }
+            // And `quarry get` (ArgumentParser's parse was more than half of a `get` of one id).
+            if argv.first == "get", let request = GetRequest.parseFast(argv.dropFirst()), (try? request.validate()) != nil {
+                try request.run()
+                return 0
+            }
             if let first = argv.first, let problem = unknownSubcommand(first) {
                 printError("quarry: " + problem)
                 return 2

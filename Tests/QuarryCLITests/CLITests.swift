@@ -2,7 +2,7 @@
 // error captured: exit statuses (0 success, 1 not found / damaged, 2 error), exact output where it is fixed, and
 // messages that name the place of an error.
 
-import QuarryCLI
+@testable import QuarryCLI
 import QuarryTestSupport
 import Testing
 
@@ -153,6 +153,31 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.out == a.line + "\n" + b.line + "\n")
         #expect(missing.err == "quarry: no document with id 'no-such-id'\n")
+
+        // ArgumentParser's path (`--index=DIR` is not on the fast path) prints the same.
+        let parsed = Self.quarry(["get", "--index=" + f.index, a.id, "no-such-id", b.id])
+        #expect(parsed.status == missing.status && parsed.out == missing.out && parsed.err == missing.err)
+    }
+
+    @Test(arguments: [
+        ["a"],
+        ["-i", "x", "a", "b"],
+        ["--index", "x", "-i", "y", "a"],
+        ["--ids-from", "f.txt"],
+        ["-i", "x", "--ids-from", "-", "a"],
+        ["--", "-a", "b"],
+        ["-", "a"],
+    ])
+    func getFastArgumentsAgreeWithArgumentParser(_ arguments: [String]) throws {
+        let parsed = try GetCommand.parse(arguments).request
+        #expect(GetRequest.parseFast(arguments[...]) == parsed)
+    }
+
+    @Test(arguments: [
+        ["--help"], ["--index=x", "a"], ["-ix", "a"], ["--bogus", "a"], ["-i"], ["--ids-from", "a", "--ids-from", "b"],
+    ])
+    func unusualGetArgumentsGoThroughArgumentParser(_ arguments: [String]) {
+        #expect(GetRequest.parseFast(arguments[...]) == nil)
     }
 
     @Test func storeLevelMakesASmallerStoreOfTheSameDocuments() throws {

@@ -40,28 +40,15 @@ struct GetRequest: Equatable {
     /// `--option=value`, unknown options), which goes through ArgumentParser.
     static func parseFast(_ arguments: ArraySlice<String>) -> GetRequest? {
         var r = GetRequest()
-        var i = arguments.startIndex
-        var onlyIDs = false
-        func value() -> String? {
-            i += 1
-            return i < arguments.endIndex ? arguments[i] : nil
-        }
-        while i < arguments.endIndex {
-            let a = arguments[i]
-            if onlyIDs || !a.hasPrefix("-") || a == "-" {
-                r.ids.append(a)
-                i += 1
-                continue
-            }
+        let plain = walkPlainArguments(arguments, word: { r.ids.append($0) }) { a, value in
             switch a {
-            case "--": onlyIDs = true
-            case "-i", "--index": guard let v = value() else { return nil }; r.indexes.append(v)
-            case "--ids-from": guard let v = value(), r.idsFrom == nil else { return nil }; r.idsFrom = v
-            default: return nil
+            case "-i", "--index": guard let v = value() else { return false }; r.indexes.append(v)
+            case "--ids-from": guard let v = value(), r.idsFrom == nil else { return false }; r.idsFrom = v
+            default: return false
             }
-            i += 1
+            return true
         }
-        return r
+        return plain ? r : nil
     }
 
     func run() throws {

@@ -93,6 +93,33 @@ public struct QuarryCommand: ParsableCommand {
     }
 }
 
+/// The argument walk of the fast paths (`search`, `get`): words (and "-", and everything after `--`) go to `word`;
+/// options go to `option` with a way to take the next argument as their value.
+/// - Returns: false as soon as `option` declines one (help, `--name=value`, a missing value, an unknown option):
+///   the command line then goes through ArgumentParser, which reports or handles it.
+func walkPlainArguments(
+    _ arguments: ArraySlice<String>, word: (String) -> Void, option: (String, () -> String?) -> Bool
+) -> Bool {
+    var i = arguments.startIndex
+    var onlyWords = false
+    while i < arguments.endIndex {
+        let a = arguments[i]
+        if onlyWords || !a.hasPrefix("-") || a == "-" {
+            word(a)
+        } else if a == "--" {
+            onlyWords = true
+        } else {
+            let taken = option(a) {
+                i += 1
+                return i < arguments.endIndex ? arguments[i] : nil
+            }
+            if !taken { return false }
+        }
+        i += 1
+    }
+    return true
+}
+
 /// The message for a first argument that is neither an option nor a subcommand (`quarry serch -i x` would
 /// otherwise be reported by ArgumentParser as "Unknown option '-i'"), with the closest subcommand if one is near.
 func unknownSubcommand(_ word: String) -> String? {

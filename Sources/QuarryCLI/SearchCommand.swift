@@ -339,32 +339,19 @@ struct SearchRequest: Equatable {
     /// unknown options, malformed values), which then goes through ArgumentParser for its messages.
     static func parseFast(_ arguments: ArraySlice<String>) -> SearchRequest? {
         var r = SearchRequest()
-        var i = arguments.startIndex
-        var onlyWords = false
-        func value() -> String? {
-            i += 1
-            return i < arguments.endIndex ? arguments[i] : nil
-        }
-        while i < arguments.endIndex {
-            let a = arguments[i]
-            if onlyWords || !a.hasPrefix("-") || a == "-" {
-                r.query.append(a)
-                i += 1
-                continue
-            }
+        let plain = walkPlainArguments(arguments, word: { r.query.append($0) }) { a, value in
             switch a {
-            case "--": onlyWords = true
-            case "-i", "--index": guard let v = value() else { return nil }; r.indexes.append(v)
-            case "-l", "--limit": guard let v = value() else { return nil }; r.limit = v
-            case "--offset": guard let v = value(), let n = Int(v) else { return nil }; r.offset = n
-            case "--sort": guard let v = value() else { return nil }; r.sort = v
-            case "--from": guard let v = value() else { return nil }; r.from = v
-            case "--to": guard let v = value() else { return nil }; r.to = v
-            case "--color": guard let v = value() else { return nil }; r.color = v
-            case "--fields": guard let v = value() else { return nil }; r.fields = v
-            case "--facet": guard let v = value() else { return nil }; r.facet = v
-            case "--boost": guard let v = value() else { return nil }; r.boosts.append(v)
-            case "--snippet-length": guard let v = value(), let n = Int(v) else { return nil }; r.snippetLength = n
+            case "-i", "--index": guard let v = value() else { return false }; r.indexes.append(v)
+            case "-l", "--limit": guard let v = value() else { return false }; r.limit = v
+            case "--offset": guard let v = value(), let n = Int(v) else { return false }; r.offset = n
+            case "--sort": guard let v = value() else { return false }; r.sort = v
+            case "--from": guard let v = value() else { return false }; r.from = v
+            case "--to": guard let v = value() else { return false }; r.to = v
+            case "--color": guard let v = value() else { return false }; r.color = v
+            case "--fields": guard let v = value() else { return false }; r.fields = v
+            case "--facet": guard let v = value() else { return false }; r.facet = v
+            case "--boost": guard let v = value() else { return false }; r.boosts.append(v)
+            case "--snippet-length": guard let v = value(), let n = Int(v) else { return false }; r.snippetLength = n
             case "--json": r.json = true
             case "--envelope": r.envelope = true
             case "--no-body": r.noBody = true
@@ -372,11 +359,11 @@ struct SearchRequest: Equatable {
             case "--count": r.count = true
             case "--explain": r.explain = true
             case "--any": r.any = true
-            default: return nil
+            default: return false
             }
-            i += 1
+            return true
         }
-        return r
+        return plain ? r : nil
     }
 
     private func render(_ s: Snippet, color: Bool, bold: Bool) -> String {

@@ -55,7 +55,7 @@ public enum IndexChecker {
                 do {
                     let file = try MappedFile(path: path)
                     file.adviseSequential()
-                    try FileFormat.verifyChecksum(file.bytes, path: path)
+                    try file.verifyChecksumReleasingPages()
                     report.filesChecked += 1
                     report.bytesChecked += file.bytes.count
                 } catch {

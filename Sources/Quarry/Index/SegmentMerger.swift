@@ -94,8 +94,7 @@ enum SegmentMerger {
         for s in sources {
             for file in s.reader.mappedFiles {
                 file.adviseSequential()
-                try FileFormat.verifyChecksum(file.bytes, path: file.path)
-                file.dropResidentPages()
+                try file.verifyChecksumReleasingPages()
             }
             if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
         }
@@ -127,8 +126,17 @@ enum SegmentMerger {
             // the others are decompressed and their live documents added one by one.
             // The dictionaries of this source's copied blocks, by their number there, once copied.
             var copiedDictionaries: [Int: Int] = [:]
+            var read = 0
             for b in 0..<reader.blockCount {
                 let block = try reader.rawBlock(b)
+                // Pages already read are dropped from time to time, as in the terms' loop below: a source's store
+                // is most of its size (hundreds of MB in the 1M corpus's segments), and held until the source's
+                // end it counted whole in the process's resident memory.
+                read += block.frame.count
+                if read >= 4 << 20 {
+                    read = 0
+                    for file in s.reader.mappedFiles { file.dropResidentPages() }
+                }
                 let range = block.firstDoc..<(block.firstDoc + block.documents)
                 if range.allSatisfy({ maps[si][$0] >= 0 }) {
                     var dictionary: Int?

@@ -154,9 +154,13 @@ enum FileFormat {
         guard bytes.count >= headerSize + footerSize else {
             throw QuarryError.corrupt(path, "file is truncated")
         }
+        try compareChecksum(CRC32.of(RawBytes(base: bytes.base, count: bytes.count - 4)), of: bytes, path: path)
+    }
+
+    /// Compares `computed`, the CRC-32 of every byte of `bytes` before its last 4, with the one stored there.
+    static func compareChecksum(_ computed: UInt32, of bytes: RawBytes, path: String) throws(QuarryError) {
         let crcOffset = bytes.count - 4
         let stored = bytes.loadU32(crcOffset)
-        let computed = CRC32.of(RawBytes(base: bytes.base, count: crcOffset))
         guard stored == computed else {
             throw QuarryError.corrupt(
                 path,

@@ -43,6 +43,29 @@ func coveredLength(_ bytes: [UInt8]) -> Int {
         #expect(!chunks.check(file.bytes.base - 1, 1))
     }
 
+    @Test func theWholeFileChecksumReadInStepsAgreesWithOneRead() throws {
+        // Merges and `check` verify whole files 4 MiB at a time, dropping pages as they go: the same verdict as one
+        // read, on files of under one step, exactly one, and several, intact and with a byte changed anywhere.
+        let dir = TemporaryDirectory("chunks")
+        for size in [0, 100, (4 << 20) - 32 - 4, 9 << 20] {
+            let (path, pristine) = try Self.file(dir, size: size, seed: UInt64(size) + 5)
+            var rng = SeededRandom(seed: UInt64(size))
+            for changed in [nil, 0, FileFormat.headerSize, pristine.count / 2, 4 << 20, pristine.count - 5, pristine.count - 1] {
+                guard changed.map({ $0 < pristine.count }) ?? true else { continue }
+                var bytes = pristine
+                if let changed { bytes[changed] ^= UInt8(1 << (rng.next() % 8)) }
+                writeFile(path, bytes)
+                let file = try MappedFile(path: path)
+                let whole = thrownQuarryError { try FileFormat.verifyChecksum(file.bytes, path: path) }
+                let stepped = thrownQuarryError { try file.verifyChecksumReleasingPages() }
+                #expect((whole == nil) == (changed == nil), "size \(size), byte \(changed ?? -1)")
+                #expect(stepped?.code == whole?.code && stepped?.message == whole?.message, "size \(size), byte \(changed ?? -1)")
+                // The pages dropped come back on the next read.
+                #expect(FileFormat.headerSize > 0 && file.bytes.loadU8(0) == bytes[0])
+            }
+        }
+    }
+
     @Test func aFlippedByteFailsExactlyTheWindowsOfItsChunk() throws {
         let dir = TemporaryDirectory("chunks")
         let (path, pristine) = try Self.file(dir, size: 5 * 4096 + 100, seed: 11)

@@ -75,6 +75,12 @@ public final class SegmentReader: @unchecked Sendable {
     /// The mapped files, for `check`.
     var mappedFiles: [MappedFile] { files }
 
+    /// Drops the pages of the segment's files from this process's memory (they stay in the page cache): for walks
+    /// that read whole segments (merges, `check`).
+    func dropResidentPages() {
+        for file in files { file.dropResidentPages() }
+    }
+
     /// Throws if one of the segment's files was truncated while it was open (see MappedFile.swift): whatever was
     /// read from it since then is not to be trusted.
     func checkIntact() throws(QuarryError) {

@@ -135,7 +135,7 @@ enum SegmentMerger {
                 read += block.frame.count
                 if read >= 4 << 20 {
                     read = 0
-                    for file in s.reader.mappedFiles { file.dropResidentPages() }
+                    s.reader.dropResidentPages()
                 }
                 let range = block.firstDoc..<(block.firstDoc + block.documents)
                 if range.allSatisfy({ maps[si][$0] >= 0 }) {
@@ -174,7 +174,7 @@ enum SegmentMerger {
                 }
                 dates.append(s.reader.dates.date(d))
             }
-            for file in s.reader.mappedFiles { file.dropResidentPages() }
+            s.reader.dropResidentPages()
             if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
         }
         sizes[.store] = try store.finish()
@@ -212,7 +212,7 @@ enum SegmentMerger {
                 // Pages already read are dropped from time to time (see MappedFile.dropResidentPages).
                 if read >= 4 << 20 {
                     read = 0
-                    for r in readers { for file in r.mappedFiles { file.dropResidentPages() } }
+                    for r in readers { r.dropResidentPages() }
                 }
                 guard let info = try writer.finishTerm() else { return true }
                 if !started {

@@ -1,6 +1,6 @@
-// The only file that talks to libzstd: one-shot block compression for the document store (with zstd's content
-// checksum, so a damaged block is detected when it is read), dictionaries trained from a segment's first documents,
-// and streaming decompression for `.zst` input files.
+// The only file that talks to libzstd: one-shot block compression for the document store and the id field's
+// dictionary blocks (with zstd's content checksum, so a damaged block is detected when it is read), dictionaries
+// trained from a segment's first documents, and streaming decompression for `.zst` input files.
 
 import CZstd
 import Synchronization

@@ -1,7 +1,7 @@
 // The term dictionary: for each field, its terms in byte order, front-coded in blocks of up to 32 terms, with a
 // sparse index of each block's first term. A lookup binary-searches the sparse index (touching a few pages of the
 // mapped file) and scans one block; nothing is loaded when the dictionary is opened. The id field's blocks hold
-// 128 terms each and are zstd frames (version 3): ids are unique and long (mail message ids: 40 bytes of which
+// 128 terms each and are zstd frames (version 3): ids are unique and long (mail message ids: 37 bytes, of which
 // front coding shares 2), so they were two thirds of usenet's dictionary, and only `get`, deletes and commits
 // look them up.
 //

@@ -98,7 +98,11 @@ final class TermDictionaryWriter {
 
     /// Adds the next term of the current field.
     func add(_ term: UnsafeBufferPointer<UInt8>, _ info: TermInfo) throws(QuarryError) {
-        guard var section = current else { preconditionFailure("TermDictionaryWriter.add before startField") }
+        // (The section is read and updated in place: a copy of it alive across `flushBlock` shared its sparse index
+        // and keys, which `flushBlock` then copied whole on every block: 8% of a merge's instructions.)
+        guard let hasPositions = current?.hasPositions, let blockTerms = current?.blockTerms else {
+            preconditionFailure("TermDictionaryWriter.add before startField")
+        }
         precondition(term.count <= TermDictionaryWriter.maxTermLength, "term too long")
         if blockCount == 0 {
             blockFirstTerm = Array(term)
@@ -122,7 +126,7 @@ final class TermDictionaryWriter {
             block.vint(info.postingsOffset - lastPostings)
             lastPostings = info.postingsOffset
         }
-        if section.hasPositions {
+        if hasPositions {
             block.vint(info.positionsOffset - lastPositions)
             lastPositions = info.positionsOffset
         }
@@ -134,25 +138,29 @@ final class TermDictionaryWriter {
         previousTerm.removeAll(keepingCapacity: true)
         previousTerm.append(contentsOf: term)
         blockCount += 1
-        section.termCount += 1
-        section.sumDocFreq += UInt64(info.docFreq)
-        current = section
-        if blockCount == section.blockTerms {
+        current?.termCount += 1
+        current?.sumDocFreq += UInt64(info.docFreq)
+        if blockCount == blockTerms {
             try flushBlock()
         }
     }
 
     private func flushBlock() throws(QuarryError) {
         guard blockCount > 0, var section = current else { return }
+        // The section leaves `current` while its sparse index and keys grow (a copy that `current` still shared
+        // would copy both buffers whole).
+        current = nil
         section.index.u64(UInt64(file.position))
         section.index.u32(UInt32(section.keys.count))
         section.index.u32(UInt32(blockFirstTerm.count))
         section.keys.append(contentsOf: blockFirstTerm)
         section.blockCount += 1
+        let compressed = section.compressed
+        current = section
         var head = ByteBuffer(capacity: 24)
         head.vint(blockCount)
         head.append(contentsOf: body.bytes)
-        if section.compressed {
+        if compressed {
             head.append(contentsOf: block.bytes)
             let zstd = compressor ?? ZstdCompressor(level: TermDictionaryWriter.compressionLevel)
             compressor = zstd
@@ -168,7 +176,6 @@ final class TermDictionaryWriter {
         }
         block.removeAll()
         blockCount = 0
-        current = section
     }
 
     private func finishField() throws(QuarryError) {

@@ -149,22 +149,28 @@ enum FileFormat {
         return RawBytes(base: bytes.base, count: footerOffset)
     }
 
-    /// Verifies the whole-file checksum. Reads every byte.
-    static func verifyChecksum(_ bytes: RawBytes, path: String) throws(QuarryError) {
+    /// Verifies the whole-file checksum. Reads every byte, `step` bytes at a time, calling `afterStep` with the
+    /// number of bytes read so far after each (merges and `check` drop the pages read).
+    static func verifyChecksum(
+        _ bytes: RawBytes, path: String, step: Int = Int.max, afterStep: (Int) -> Void = { _ in }
+    ) throws(QuarryError) {
         guard bytes.count >= headerSize + footerSize else {
             throw QuarryError.corrupt(path, "file is truncated")
         }
-        try compareChecksum(CRC32.of(RawBytes(base: bytes.base, count: bytes.count - 4)), of: bytes, path: path)
-    }
-
-    /// Compares `computed`, the CRC-32 of every byte of `bytes` before its last 4, with the one stored there.
-    static func compareChecksum(_ computed: UInt32, of bytes: RawBytes, path: String) throws(QuarryError) {
         let crcOffset = bytes.count - 4
+        var crc = CRC32()
+        var at = 0
+        while at < crcOffset {
+            let n = min(step, crcOffset - at)
+            if let chunk = bytes.slice(at, n) { crc.update(chunk) }
+            at += n
+            afterStep(at)
+        }
         let stored = bytes.loadU32(crcOffset)
-        guard stored == computed else {
+        guard stored == crc.value else {
             throw QuarryError.corrupt(
                 path,
-                "checksum mismatch (stored \(hex32(stored)), computed \(hex32(computed))): the file was damaged after it was written",
+                "checksum mismatch (stored \(hex32(stored)), computed \(hex32(crc.value))): the file was damaged after it was written",
                 offset: crcOffset)
         }
     }

@@ -141,20 +141,7 @@ final class MappedFile: @unchecked Sendable {
     /// as it goes: merges and `check` verify whole files (a store of the 1M corpus is over 200 MB), whose pages
     /// otherwise all counted in the process's resident memory until the file was done.
     func verifyChecksumReleasingPages() throws(QuarryError) {
-        let all = bytes
-        guard all.count >= FileFormat.headerSize + FileFormat.footerSize else {
-            throw QuarryError.corrupt(path, "file is truncated")
-        }
-        let covered = all.count - 4
-        var crc = CRC32()
-        var at = 0
-        while at < covered {
-            let n = min(4 << 20, covered - at)
-            crc.update(RawBytes(base: all.base + at, count: n))
-            at += n
-            dropResidentPages(below: at)
-        }
-        try FileFormat.compareChecksum(crc.value, of: all, path: path)
+        try FileFormat.verifyChecksum(bytes, path: path, step: 4 << 20) { dropResidentPages(below: $0) }
     }
 
     deinit {

@@ -207,9 +207,11 @@ enum SegmentMerger {
                             source.info.path(.postings, in: source.directory),
                             "the postings of a term failed a check during a merge")
                     }
-                    read += it.docFreq
+                    // About the bytes read: a posting takes one to two bytes, a position about one.
+                    read &+= 2 &* it.docFreq &+ Int(truncatingIfNeeded: written)
                 }
-                // Pages already read are dropped from time to time (see MappedFile.dropResidentPages).
+                // Pages already read are dropped from time to time (see MappedFile.dropResidentPages), about every
+                // 4 MB of postings and positions read over all the sources.
                 if read >= 4 << 20 {
                     read = 0
                     for r in readers { r.dropResidentPages() }

@@ -85,7 +85,7 @@ struct IndexCommand: ParsableCommand {
     var mergePolicy: String = "log"
 
     @Option(name: .long, help: "With --merge-policy log: segments of one size level that trigger a merge.")
-    var mergeFactor: Int = 4
+    var mergeFactor: Int = MergePolicy().mergeFactor
 
     @Option(name: .long, help: "The zstd level of the stored documents written by this run and its merges, 1-19: higher is smaller and slower to index, as fast to fetch (default 3).")
     var storeLevel: Int = IndexOptions().storeLevel

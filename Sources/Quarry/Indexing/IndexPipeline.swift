@@ -260,20 +260,23 @@ final class IndexRun: @unchecked Sendable {
 
     /// Memory the budget keeps for the process itself (program, runtime, input buffers).
     static let processReserve = 24 << 20
-    /// Memory the budget keeps for a merge running while the workers index.
-    static let mergeReserve = 24 << 20
+    /// Memory the budget keeps for a merge running while the workers index: a merge of eight 50 MB segments of
+    /// the 1M corpus peaks at 16 MB of heap and holds up to about 16 MB of the sources' pages between drops.
+    static let mergeReserve = 32 << 20
 
     func execute() throws(QuarryError) -> IndexReport {
         var workers: [Thread] = []
         // The budget is the whole process's: the program, its runtime and the reader's buffers take about 24 MB,
-        // a merge running beside the workers about as much again (its buffers, maps and the pages it reads); the
+        // a merge running beside the workers about 32 MB (its buffers, maps and the pages it reads); the
         // rest is for the workers' in-memory segments (never less than half the budget). Each worker's share of
-        // that leaves room for what a flush allocates. The first segments are cut at staggered sizes, so that
-        // workers do not all flush (and hold flush buffers) at the same time.
+        // that leaves a quarter of its part for what the worker holds beyond its segment's count at a flush
+        // (measured: 13 MB with a 63 MB segment, 26 MB with 100 MB; workers' flushes drift until two can fall
+        // together, so each needs its room whatever the other does). The first
+        // segments are cut at staggered sizes, so that workers do not all flush at the same time at first.
         let mergesWhileIndexing = options.mergePolicy.isEnabled && options.commitEvery == nil
         let reserve = IndexRun.processReserve + (mergesWhileIndexing ? IndexRun.mergeReserve : 0)
         let forSegments = max(options.memoryBudget - reserve, options.memoryBudget / 2)
-        let share = max(forSegments / workerCount * 7 / 8, 4 << 20)
+        let share = max(forSegments / workerCount * 3 / 4, 4 << 20)
         for k in 0..<workerCount {
             let first = max(share * (k + 1) / workerCount, 2 << 20)
             workers.append(Thread { [self] in self.work(budget: share, firstBudget: first) })

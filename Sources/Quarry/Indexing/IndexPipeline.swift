@@ -260,19 +260,19 @@ final class IndexRun: @unchecked Sendable {
 
     /// Memory the budget keeps for the process itself (program, runtime, input buffers).
     static let processReserve = 24 << 20
-    /// Memory the budget keeps for a merge running while the workers index: a merge of eight 50 MB segments of
-    /// the 1M corpus peaks at 16 MB of heap and holds up to about 16 MB of the sources' pages between drops.
+    /// Memory the budget keeps for a merge running while the workers index: a merge of seven 80 MB segments of
+    /// the 1M corpus peaks at 16 MB of heap, and holds a few MB of the sources' pages between drops.
     static let mergeReserve = 32 << 20
 
     func execute() throws(QuarryError) -> IndexReport {
         var workers: [Thread] = []
         // The budget is the whole process's: the program, its runtime and the reader's buffers take about 24 MB,
-        // a merge running beside the workers about 32 MB (its buffers, maps and the pages it reads); the
-        // rest is for the workers' in-memory segments (never less than half the budget). Each worker's share of
-        // that leaves a quarter of its part for what the worker holds beyond its segment's count at a flush
-        // (measured: 13 MB with a 63 MB segment, 26 MB with 100 MB; workers' flushes drift until two can fall
-        // together, so each needs its room whatever the other does). The first
-        // segments are cut at staggered sizes, so that workers do not all flush at the same time at first.
+        // a merge running beside the workers about 32 MB (its buffers, maps and the pages it reads); the rest is
+        // for the workers' in-memory segments (never less than half the budget). Each worker's share of that keeps
+        // a quarter of its part for what the worker holds beyond its segment's count at a flush (measured: 13 MB
+        // with a 63 MB segment, 26 MB with 100 MB; workers' flushes drift until two can fall together, so each
+        // needs its room whatever the other does). The first segments are cut at staggered sizes, so that workers
+        // do not all flush at the same time at first.
         let mergesWhileIndexing = options.mergePolicy.isEnabled && options.commitEvery == nil
         let reserve = IndexRun.processReserve + (mergesWhileIndexing ? IndexRun.mergeReserve : 0)
         let forSegments = max(options.memoryBudget - reserve, options.memoryBudget / 2)

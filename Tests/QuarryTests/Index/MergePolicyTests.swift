@@ -42,9 +42,10 @@ import Testing
         for l in levels.keys.sorted() where levels[l, default: []].count >= p.mergeFactor {
             return smallest(max(2, p.maxMergeAtOnce), levels[l, default: []])
         }
-        if let s = segments.first(where: { $0.docCount > 0 && Double($0.deletedCount) >= p.deletesToRewrite * Double($0.docCount) }) {
-            return [s.name]
+        let rewrite = segments.first { s in
+            s.docCount > 0 && Double(s.deletedCount) >= p.deletesToRewrite * Double(s.docCount)
         }
+        if let s = rewrite { return [s.name] }
         if let cap = p.maxSegments, candidates.count > max(cap, 1) {
             return smallest(min(max(2, candidates.count - max(cap, 1) + 1), max(2, p.maxMergeAtOnce)), candidates)
         }

@@ -1,5 +1,6 @@
 // C support for the engine: what Swift cannot express safely itself.
 //
+// - Prefetch hints (the in-memory segment's batched term lookups).
 // - Relaxed atomic operations on plain 64-bit words (the "verified chunk" bitmaps of mapped files, shared by the
 //   threads searching one index).
 // - The SIGBUS guard: a process that maps an index file dies with SIGBUS when it reads a page past the end of a
@@ -19,6 +20,16 @@ static inline uint64_t quarry_atomic_load64(const uint64_t *word) {
 
 static inline void quarry_atomic_or64(uint64_t *word, uint64_t bits) {
     __atomic_fetch_or(word, bits, __ATOMIC_RELAXED);
+}
+
+/// Asks the CPU to bring the cache line of `address` in (a hint: it never faults, whatever the address).
+static inline void quarry_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
+/// As `quarry_prefetch`, for a line about to be written.
+static inline void quarry_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
 }
 
 /// Installs the SIGBUS handler (once; later calls do nothing). Returns 0, or -1 if sigaction failed.

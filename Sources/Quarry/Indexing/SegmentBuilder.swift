@@ -1,11 +1,17 @@
 // The in-memory segment: documents go in (analyzed here), and `flush()` writes an immutable segment.
 //
 // Every distinct (field, term) gets a term id from an open-addressing hash table; its state (document count, the
-// pending document and frequency, the last position) lives in a flat array, and its postings and positions grow as
-// two byte streams in a `SliceArena`, vint-coded:
+// pending document and frequency, the last position, the term's first 8 bytes) fills one 64-byte cache line of a
+// flat array, and its postings and positions grow as two byte streams in a `SliceArena`, vint-coded:
 //
 //     postings stream: per document but the last: vint(delta << 1 | (freq == 1)), [vint freq]
 //     positions stream: per occurrence: vint(position - previous position in the same document)
+//
+// A token's lookup misses the cache twice on a large segment (its table slot, then its term's state) and a third
+// time writing its position, so a value's tokens are looked up in batches of `TokenBatch.capacity`: their hashes
+// first, each slot's line fetched; then the states those slots lead to; then the lines their positions go to; and
+// only then are they added, in order, by the usual probe (the fetches are hints: a batch whose terms are new, or
+// whose slots moved when the table grew, is added just the same).
 //
 // The last document of each term stays pending in its state until the next one arrives or the segment is flushed,
 // since its frequency is known only then (Lucene's `FreqProxTermsWriter` does the same). Stored documents stream
@@ -14,11 +20,19 @@
 // A document whose id the builder already holds replaces the earlier one: the id term is pointed at the new
 // document and the earlier one is born deleted (in the segment's first deletes generation, written at commit).
 
+import CQuarry
+
 final class SegmentBuilder {
+    /// 63 bytes, laid out to fill one 64-byte cache line (the chunks are page-aligned): a token's lookup reads its
+    /// table slot and this line, and most terms (8 bytes or less) compare in `keyPrefix` without touching the arena.
     struct TermState {
         var postings: SliceCursor
         var positions: SliceCursor
-        /// Where the term's bytes are in the arena.
+        /// The term's first 8 bytes, zero-padded (in their order in memory): the whole term when it is that short.
+        var keyPrefix: UInt64
+        /// Where the term's streams start in the arena: postings here, positions `SliceArena.sizes[0]` bytes on.
+        var streams: UInt32
+        /// Where the whole term is in the arena, for terms over 8 bytes.
         var keyAddress: UInt32
         var lastDoc: UInt32
         var pendingDelta: UInt32
@@ -28,12 +42,15 @@ final class SegmentBuilder {
         var keyLength: UInt16
         var field: UInt8
     }
+    private static let chunkBytes = chunkSize * MemoryLayout<TermState>.stride
+    private static let keyPrefixOffset = MemoryLayout<TermState>.offset(of: \TermState.keyPrefix) ?? 0
 
     let schema: Schema
     let directory: String
     let info: (name: String, id: [UInt8])
     private var analyzer: Analyzer
     private let arena = SliceArena()
+    private let batch = TokenBatch()
     /// Term states in chunks of `chunkSize`, so that growing never copies (or doubles) them.
     private var chunks: UnsafeMutablePointer<UnsafeMutablePointer<TermState>>
     private var chunkCapacity = 64
@@ -41,7 +58,6 @@ final class SegmentBuilder {
     private static let chunkShift = 14
     private static let chunkSize = 1 << chunkShift
     private(set) var termCount = 0
-    private var keyBytes = 0
     /// Hash table, open addressing with linear probing: a slot holds the hash's high 32 bits and the term id + 1
     /// (0 = empty), so a probe touches one cache line.
     private var table: UnsafeMutablePointer<UInt64>
@@ -79,7 +95,7 @@ final class SegmentBuilder {
     deinit {
         for c in 0..<chunkCount {
             chunks[c].deinitialize(count: c == chunkCount - 1 ? termCount - c * SegmentBuilder.chunkSize : SegmentBuilder.chunkSize)
-            chunks[c].deallocate()
+            SliceArena.unmap(UnsafeMutableRawPointer(chunks[c]), SegmentBuilder.chunkBytes)
         }
         chunks.deallocate()
         table.deallocate()
@@ -103,14 +119,19 @@ final class SegmentBuilder {
 
     // MARK: Hashing
 
+    /// The hash of (field, bytes), and the bytes' first 8 (zero-padded) as `TermState.keyPrefix` holds them.
     @inline(__always)
-    private static func hash(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    private static func hash(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, prefix: UInt64) {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(bytes.count) &* 0xFF51_AFD7_ED55_8CCD) ^ UInt64(field)
         let n = bytes.count
+        guard let base = bytes.baseAddress else { return (h, 0) }
         var i = 0
-        let raw = UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped)
+        let raw = UnsafeRawPointer(base)
+        var prefix: UInt64 = 0
         while i + 8 <= n {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if i == 0 { prefix = word }
+            h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
             h ^= h >> 31
             i += 8
         }
@@ -122,31 +143,35 @@ final class SegmentBuilder {
                 shift += 8
                 i += 1
             }
+            if n < 8 { prefix = UInt64(littleEndian: tail) }
             h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
             h ^= h >> 31
         }
         h ^= h >> 29
         h = h &* 0x94D0_49BB_1331_11EB
         h ^= h >> 32
-        return h
+        return (h, prefix)
     }
 
     /// Finds the term id of (field, bytes), or -1 if it is new; `slot` is where a new term would go.
     @inline(__always)
-    private func find(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64) -> (id: Int, slot: Int) {
+    private func find(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ prefix: UInt64)
+        -> (id: Int, slot: Int)
+    {
         let tag = UInt32(truncatingIfNeeded: h >> 32)
         var slot = Int(truncatingIfNeeded: h) & mask
         let table = self.table
+        let n = bytes.count
         while true {
             let entry = table[slot]
             if entry == 0 { return (-1, slot) }
             if UInt32(truncatingIfNeeded: entry >> 32) == tag {
                 let id = Int(UInt32(truncatingIfNeeded: entry)) - 1
-                        let st = state(id)
-                if st.pointee.field == field && Int(st.pointee.keyLength) == bytes.count
-                    && (bytes.isEmpty
+                let st = state(id)
+                if st.pointee.keyPrefix == prefix && Int(st.pointee.keyLength) == n && st.pointee.field == field
+                    && (n <= 8
                         || memcmpBytes(
-                            arena.pointer(st.pointee.keyAddress), bytes.baseAddress.unsafelyUnwrapped, bytes.count)
+                            arena.pointer(st.pointee.keyAddress) + 8, bytes.baseAddress.unsafelyUnwrapped + 8, n - 8)
                             == 0)
                 {
                     return (id, slot)
@@ -158,14 +183,21 @@ final class SegmentBuilder {
 
     @inline(__always)
     private func termID(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        let h = SegmentBuilder.hash(field, bytes)
-        let (id, slot) = find(field, bytes, h)
+        let (h, prefix) = SegmentBuilder.hash(field, bytes)
+        return termID(field, bytes, h, prefix)
+    }
+
+    @inline(__always)
+    private func termID(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ prefix: UInt64) -> Int {
+        let (id, slot) = find(field, bytes, h, prefix)
         if id >= 0 { return id }
-        return insert(field, bytes, h, slot)
+        return insert(field, bytes, h, prefix, slot)
     }
 
     @inline(never)
-    private func insert(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ slot: Int) -> Int {
+    private func insert(
+        _ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ prefix: UInt64, _ slot: Int
+    ) -> Int {
         let id = termCount
         if id == chunkCount << SegmentBuilder.chunkShift {
             if chunkCount == chunkCapacity {
@@ -175,18 +207,20 @@ final class SegmentBuilder {
                 chunks = bigger
                 chunkCapacity *= 2
             }
-            chunks[chunkCount] = .allocate(capacity: SegmentBuilder.chunkSize)
+            // Mapped, as the arena's pages: page-aligned (so each state has its own cache line), and given back
+            // whole at the flush.
+            chunks[chunkCount] = SliceArena.map(SegmentBuilder.chunkBytes)
+                .bindMemory(to: TermState.self, capacity: SegmentBuilder.chunkSize)
             chunkCount += 1
         }
-        let hasStreams = field != UInt8(Schema.idOrd)
-        let empty = SliceCursor(start: 0, position: 0, end: 0, level: 0)
+        // The id field has no streams (its one document is the pending one).
+        let empty = SliceCursor(position: 0, end: 0, level: 0)
+        let streams = field != UInt8(Schema.idOrd) ? arena.newStreams() : (start: 0, first: empty, second: empty)
         state(id).initialize(
             to: TermState(
-                postings: hasStreams ? arena.newStream() : empty,
-                positions: hasStreams ? arena.newStream() : empty,
-                keyAddress: arena.store(bytes), lastDoc: 0, pendingDelta: 0, freq: 0, lastPosition: 0, docFreq: 0,
-                keyLength: UInt16(bytes.count), field: field))
-        keyBytes += bytes.count
+                postings: streams.first, positions: streams.second, keyPrefix: prefix, streams: streams.start,
+                keyAddress: bytes.count > 8 ? arena.store(bytes) : 0, lastDoc: 0, pendingDelta: 0, freq: 0,
+                lastPosition: 0, docFreq: 0, keyLength: UInt16(bytes.count), field: field))
         termCount += 1
         fieldTermCounts[Int(field)] += 1
         table[slot] = (h >> 32) << 32 | UInt64(id + 1)
@@ -201,8 +235,7 @@ final class SegmentBuilder {
         bigger.initialize(repeating: 0, count: size)
         let newMask = size - 1
         for id in 0..<termCount {
-            let st = state(id).pointee
-            let h = SegmentBuilder.hash(st.field, key(st))
+            let h = SegmentBuilder.hash(state(id).pointee.field, key(id)).hash
             var slot = Int(truncatingIfNeeded: h) & newMask
             while bigger[slot] != 0 { slot = (slot + 1) & newMask }
             bigger[slot] = (h >> 32) << 32 | UInt64(id + 1)
@@ -213,11 +246,14 @@ final class SegmentBuilder {
         mask = newMask
     }
 
-    /// The bytes of a term.
+    /// The bytes of term `id`: in its state when they fit, in the arena otherwise.
     @inline(__always)
-    private func key(_ st: TermState) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(
-            start: arena.pointer(st.keyAddress).assumingMemoryBound(to: UInt8.self), count: Int(st.keyLength))
+    private func key(_ id: Int) -> UnsafeBufferPointer<UInt8> {
+        let st = state(id)
+        let n = Int(st.pointee.keyLength)
+        let bytes =
+            n <= 8 ? UnsafeMutableRawPointer(st) + SegmentBuilder.keyPrefixOffset : arena.pointer(st.pointee.keyAddress)
+        return UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: UInt8.self), count: n)
     }
 
     // MARK: Adding documents
@@ -225,8 +261,8 @@ final class SegmentBuilder {
     /// The document of this builder holding this id, if any.
     func document(withID id: [UInt8]) -> UInt32? {
         id.withUnsafeBufferPointer { bytes in
-            let h = SegmentBuilder.hash(UInt8(Schema.idOrd), bytes)
-            let found = find(UInt8(Schema.idOrd), bytes, h).id
+            let (h, prefix) = SegmentBuilder.hash(UInt8(Schema.idOrd), bytes)
+            let found = find(UInt8(Schema.idOrd), bytes, h, prefix).id
             return found >= 0 ? state(found).pointee.lastDoc : nil
         }
     }
@@ -265,9 +301,15 @@ final class SegmentBuilder {
                 for end in ends {
                     let value = UnsafeBufferPointer(rebasing: text[valueStart..<end])
                     valueStart = end
+                    let batch = self.batch
                     let (positions, terms) = analyzer.analyze(value) { term, position, _, _ in
-                        addOccurrence(field, term, UInt32(truncatingIfNeeded: base + position), doc)
+                        let p = UInt32(truncatingIfNeeded: base + position)
+                        if !batch.append(term, p) {
+                            addBatch(field, doc)
+                            if !batch.append(term, p) { addOccurrence(state(termID(field, term)), p, doc) }
+                        }
                     }
+                    addBatch(field, doc)
                     base += positions + 1
                     length += terms
                 }
@@ -280,9 +322,42 @@ final class SegmentBuilder {
         docCount += 1
     }
 
+    /// Adds the batched tokens of field `field`, in order, having fetched what their lookups will read.
+    private func addBatch(_ field: UInt8, _ doc: UInt32) {
+        let batch = self.batch
+        let n = batch.count
+        if n == 0 { return }
+        let table = self.table
+        let mask = self.mask
+        for i in 0..<n {
+            let (h, prefix) = SegmentBuilder.hash(field, batch.token(i))
+            batch.hashes[i] = h
+            batch.prefixes[i] = prefix
+            quarry_prefetch(table + (Int(truncatingIfNeeded: h) & mask))
+        }
+        if n > 1 {
+            for i in 0..<n {
+                let entry = table[Int(truncatingIfNeeded: batch.hashes[i]) & mask]
+                if entry != 0 { quarry_prefetch(state(Int(UInt32(truncatingIfNeeded: entry)) - 1)) }
+            }
+            for i in 0..<n {
+                let h = batch.hashes[i]
+                let entry = table[Int(truncatingIfNeeded: h) & mask]
+                if entry >> 32 == h >> 32 {
+                    let st = state(Int(UInt32(truncatingIfNeeded: entry)) - 1)
+                    quarry_prefetch_for_write(arena.pointer(st.pointee.positions.position))
+                }
+            }
+        }
+        for i in 0..<n {
+            let s = state(termID(field, batch.token(i), batch.hashes[i], batch.prefixes[i]))
+            addOccurrence(s, batch.positions[i], doc)
+        }
+        batch.count = 0
+    }
+
     @inline(__always)
-    private func addOccurrence(_ field: UInt8, _ term: UnsafeBufferPointer<UInt8>, _ position: UInt32, _ doc: UInt32) {
-        let s = state(termID(field, term))
+    private func addOccurrence(_ s: UnsafeMutablePointer<TermState>, _ position: UInt32, _ doc: UInt32) {
         if s.pointee.docFreq == 0 || s.pointee.lastDoc != doc {
             if s.pointee.docFreq > 0 {
                 writePending(&s.pointee.postings, s.pointee.pendingDelta, s.pointee.freq)
@@ -351,7 +426,7 @@ final class SegmentBuilder {
                 positionBuffer.removeAll(keepingCapacity: true)
                 if field != Schema.idOrd {
                     stream.removeAll(keepingCapacity: true)
-                    arena.readVInts(st.postings, into: &stream)
+                    arena.readVInts(from: st.streams, to: st.postings, into: &stream)
                     var doc: UInt32 = 0
                     var i = 0
                     while i < stream.count {
@@ -366,11 +441,12 @@ final class SegmentBuilder {
                             i += 2
                         }
                     }
-                    arena.readVInts(st.positions, into: &positionBuffer)
+                    arena.readVInts(
+                        from: st.streams + UInt32(SliceArena.sizes[0]), to: st.positions, into: &positionBuffer)
                 }
                 docBuffer.append(docBuffer.isEmpty ? st.pendingDelta : docBuffer[docBuffer.count - 1] &+ st.pendingDelta)
                 freqBuffer.append(st.freq)
-                let term = key(st)
+                let term = key(Int(id))
                 let info: TermInfo
                 if field == Schema.idOrd {
                     info = try docBuffer.withBuffer { d throws(QuarryError) in
@@ -404,12 +480,9 @@ final class SegmentBuilder {
         var pairs: [(UInt64, UInt32)] = []
         pairs.reserveCapacity(termCount)
         for id in 0..<termCount {
-            let st = state(id).pointee
-            let k = key(st)
-            var prefix = UInt64(st.field) << 56
-            for i in 0..<min(k.count, 7) {
-                prefix |= UInt64(k[i]) << UInt64(48 - 8 * i)
-            }
+            let st = state(id)
+            // The first 7 bytes, big-endian under the field (the prefix is zero-padded).
+            let prefix = UInt64(st.pointee.field) << 56 | UInt64(bigEndian: st.pointee.keyPrefix) >> 8
             pairs.append((prefix, UInt32(id)))
         }
         pairs.sort { a, b in
@@ -423,7 +496,9 @@ final class SegmentBuilder {
                 if la != lb { return la < lb }
                 return false
             }
-            let c = memcmpBytes(arena.pointer(sa.keyAddress) + 7, arena.pointer(sb.keyAddress) + 7, min(la, lb) - 7)
+            let c = memcmpBytes(
+                UnsafeRawPointer(key(Int(a.1)).baseAddress.unsafelyUnwrapped) + 7,
+                UnsafeRawPointer(key(Int(b.1)).baseAddress.unsafelyUnwrapped) + 7, min(la, lb) - 7)
             return c != 0 ? c < 0 : la < lb
         }
         return pairs.map { $0.1 }
@@ -435,4 +510,45 @@ final class SegmentBuilder {
 
     /// The paths of every file this builder may have created.
     var filePaths: [String] { FileKind.segmentKinds.map { path($0) } }
+}
+
+/// A value's tokens waiting for their lookups (see the top of the file): their bytes one after another, and per
+/// token its end, position, hash and key prefix. One per builder.
+private final class TokenBatch {
+    static let capacity = 64
+    /// Room for the bytes of `capacity` tokens of the common length; a batch is added early when a long one does
+    /// not fit.
+    static let byteCapacity = capacity * 16 + TokenBuffer.capacity
+    let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: TokenBatch.byteCapacity)
+    let ends = UnsafeMutablePointer<Int>.allocate(capacity: TokenBatch.capacity)
+    let positions = UnsafeMutablePointer<UInt32>.allocate(capacity: TokenBatch.capacity)
+    let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: TokenBatch.capacity)
+    let prefixes = UnsafeMutablePointer<UInt64>.allocate(capacity: TokenBatch.capacity)
+    var count = 0
+
+    deinit {
+        bytes.deallocate()
+        ends.deallocate()
+        positions.deallocate()
+        hashes.deallocate()
+        prefixes.deallocate()
+    }
+
+    /// Adds a token; false (and nothing added) when the batch is full.
+    @inline(__always)
+    func append(_ token: UnsafeBufferPointer<UInt8>, _ position: UInt32) -> Bool {
+        let start = count == 0 ? 0 : ends[count - 1]
+        guard count < TokenBatch.capacity, token.count <= TokenBatch.byteCapacity - start else { return false }
+        if let base = token.baseAddress { (bytes + start).update(from: base, count: token.count) }
+        ends[count] = start + token.count
+        positions[count] = position
+        count += 1
+        return true
+    }
+
+    @inline(__always)
+    func token(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        let start = i == 0 ? 0 : ends[i - 1]
+        return UnsafeBufferPointer(start: bytes + start, count: ends[i] - start)
+    }
 }

@@ -14,10 +14,8 @@
     import Darwin
 #endif
 
-/// Where a stream's next byte goes.
+/// Where a stream's next byte goes. (Where the stream starts is kept by its owner: see `newStreams`.)
 struct SliceCursor {
-    /// Address of the stream's first byte.
-    var start: UInt32
     /// Address of the next byte to write.
     var position: UInt32
     /// Address of the 4-byte link at the end of the current slice.
@@ -43,7 +41,7 @@ final class SliceArena {
     init() {}
 
     deinit {
-        for p in pages { munmap(p, SliceArena.pageSize) }
+        for p in pages { SliceArena.unmap(p, SliceArena.pageSize) }
     }
 
     /// The memory at an address.
@@ -52,13 +50,23 @@ final class SliceArena {
         pages[Int(address >> SliceArena.pageShift)] + Int(address & UInt32(SliceArena.pageSize - 1))
     }
 
+    /// Maps `size` bytes of zeroed, page-aligned memory straight from the kernel (`unmap` gives them back whole,
+    /// which memory from malloc, fragmented by the small allocations between, is not).
+    static func map(_ size: Int) -> UnsafeMutableRawPointer {
+        let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p = mapped, p != MAP_FAILED else {
+            fatalError("out of memory: cannot map \(size) bytes for the in-memory segment")
+        }
+        return p
+    }
+
+    static func unmap(_ memory: UnsafeMutableRawPointer, _ size: Int) {
+        munmap(memory, size)
+    }
+
     private func allocate(_ size: Int) -> UInt32 {
         if pageUsed + size > SliceArena.pageSize {
-            let mapped = mmap(nil, SliceArena.pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let p = mapped, p != MAP_FAILED else {
-                fatalError("out of memory: cannot map a page for the in-memory segment")
-            }
-            pages.append(p)
+            pages.append(SliceArena.map(SliceArena.pageSize))
             pageUsed = 0
         }
         let address = UInt32((pages.count - 1) << Int(SliceArena.pageShift) + pageUsed)
@@ -77,11 +85,15 @@ final class SliceArena {
         return a
     }
 
-    /// Starts a new, empty stream.
-    func newStream() -> SliceCursor {
-        let size = SliceArena.sizes[0]
-        let a = allocate(size)
-        return SliceCursor(start: a, position: a, end: a + UInt32(size - 4), level: 0)
+    /// Starts two new, empty streams side by side: the first starts at the returned address, the second
+    /// `SliceArena.sizes[0]` bytes on (so that their owner keeps one address for both).
+    func newStreams() -> (start: UInt32, first: SliceCursor, second: SliceCursor) {
+        let size = UInt32(SliceArena.sizes[0])
+        let a = allocate(2 * Int(size))
+        return (
+            a, SliceCursor(position: a, end: a + size - 4, level: 0),
+            SliceCursor(position: a + size, end: a + 2 * size - 4, level: 0)
+        )
     }
 
     @inline(__always)
@@ -113,8 +125,8 @@ final class SliceArena {
     }
 
     /// Reads a stream back: calls `body` with each contiguous run of its bytes, in order.
-    func forEachRun(_ cursor: SliceCursor, _ body: (UnsafeRawBufferPointer) -> Void) {
-        var address = cursor.start
+    func forEachRun(from start: UInt32, to cursor: SliceCursor, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var address = start
         var level = 0
         while true {
             let sliceEnd = address + UInt32(SliceArena.sizes[level] - 4)
@@ -129,10 +141,10 @@ final class SliceArena {
     }
 
     /// Decodes a stream of vints into `output` (appending).
-    func readVInts(_ cursor: SliceCursor, into output: inout [UInt32]) {
+    func readVInts(from start: UInt32, to cursor: SliceCursor, into output: inout [UInt32]) {
         var value: UInt32 = 0
         var shift: UInt32 = 0
-        forEachRun(cursor) { run in
+        forEachRun(from: start, to: cursor) { run in
             for b in run {
                 value |= UInt32(b & 0x7F) << shift
                 if b < 0x80 {

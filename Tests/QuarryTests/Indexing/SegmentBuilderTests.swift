@@ -228,6 +228,35 @@ struct SegmentModel {
         try Self.checkPostings(segment, SegmentModel(corpus.documents, stem: false), "corpus seed \(corpus.seed)")
     }
 
+    @Test func termsSharingTheirFirstEightBytesStayApart() throws {
+        // The builder compares a term's first 8 bytes in its state and the rest in the arena, and looks a value's
+        // tokens up in batches of 64: words of two letters, 1 to 44 bytes long (40 and over are dropped), share
+        // their first 8 bytes in many ways and are prefixes of one another; values of up to 300 words cross
+        // batches, and over 16,384 terms fill more than one chunk of states.
+        #expect(MemoryLayout<SegmentBuilder.TermState>.stride == 64)
+        var rng = SeededRandom(seed: 0x5E6_0008)
+        let lengths = [1, 2, 7, 8, 8, 9, 9, 10, 12, 15, 16, 17, 24, 39, 40, 44]
+        var documents: [CorpusDocument] = []
+        for d in 0..<300 {
+            func words(_ count: Int) -> String {
+                (0..<count).map { _ -> String in
+                    let length =
+                        rng.next() % 4 == 0 ? Int(rng.next() % 44) + 1 : lengths[Int(rng.next() % UInt64(lengths.count))]
+                    // Mostly "a"s with a few "b"s: the same 8-byte prefixes come back often.
+                    return String((0..<length).map { _ in rng.next() % 5 == 0 ? "b" : "a" })
+                }.joined(separator: " ")
+            }
+            let title = words(Int(rng.next() % 12))
+            let body = [words(Int(rng.next() % 300)), words(Int(rng.next() % 70))]
+            let line = #"{"id":"d\#(d)","title":"\#(title)","body":["\#(body[0])","\#(body[1])"]}"#
+            documents.append(CorpusDocument(id: "d\(d)", title: title, body: body, line: line))
+        }
+        let dir = TemporaryDirectory("segment")
+        let segment = try Self.build(documents, schema: Schema(), in: dir, seed: 8)
+        #expect(segment.terms.termCount(2) > 16_384)
+        try Self.checkPostings(segment, SegmentModel(documents, stem: false), "two-letter words")
+    }
+
     @Test func anEmptyFieldEverywhere() throws {
         let lines = (0..<5).map { #"{"id":"\#($0)","body":"word \#($0)"}"# }
         let documents = lines.map { CorpusDocument(id: "", line: $0) }

@@ -124,28 +124,29 @@ final class SegmentBuilder {
     private static func hash(_ field: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, prefix: UInt64) {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(bytes.count) &* 0xFF51_AFD7_ED55_8CCD) ^ UInt64(field)
         let n = bytes.count
-        guard let base = bytes.baseAddress else { return (h, 0) }
-        var i = 0
-        let raw = UnsafeRawPointer(base)
         var prefix: UInt64 = 0
-        while i + 8 <= n {
-            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if i == 0 { prefix = word }
-            h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            i += 8
-        }
-        if i < n {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
+        if n > 0, let base = bytes.baseAddress {
+            var i = 0
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= n {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if i == 0 { prefix = word }
+                h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 31
+                i += 8
             }
-            if n < 8 { prefix = UInt64(littleEndian: tail) }
-            h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
+            if i < n {
+                var tail: UInt64 = 0
+                var shift: UInt64 = 0
+                while i < n {
+                    tail |= UInt64(bytes[i]) << shift
+                    shift += 8
+                    i += 1
+                }
+                if n < 8 { prefix = UInt64(littleEndian: tail) }
+                h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 31
+            }
         }
         h ^= h >> 29
         h = h &* 0x94D0_49BB_1331_11EB

@@ -35,8 +35,11 @@ enum SegmentMerger {
     /// frequencies, norms and (with positions) each one's first position and gaps. Marks the iterator damaged on any
     /// inconsistency.
     /// - Returns: the sum of the frequencies written.
+    /// - Parameter base: where the source's documents start in the merged segment when none is deleted (then
+    ///   `map` is not read: a load per posting that missed the cache).
     private static func copy(
-        _ it: PostingsIterator, _ map: [Int32], _ norms: [UInt8]?, _ hasPositions: Bool, to writer: PostingsWriter
+        _ it: PostingsIterator, _ map: [Int32], base: Int32?, _ norms: [UInt8]?, _ hasPositions: Bool,
+        to writer: PostingsWriter
     ) throws(QuarryError) -> UInt64 {
         var total: UInt64 = 0
         var d = it.doc
@@ -45,7 +48,7 @@ enum SegmentMerger {
                 it.markCorrupted()
                 break
             }
-            let target = map[Int(d)]
+            let target = base.map { $0 &+ Int32(truncatingIfNeeded: d) } ?? map[Int(d)]
             if target >= 0 {
                 let freq = it.freq
                 let norm = norms.map { Int(target) < $0.count ? $0[Int(target)] : 0 } ?? 0
@@ -98,16 +101,19 @@ enum SegmentMerger {
             }
             if isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted", path: directory) }
         }
-        // Doc maps.
+        // Doc maps. A source without deletes maps its documents to a run: where the run starts is enough.
         var maps: [[Int32]] = []
+        var bases: [Int32?] = []
         var total = 0
         for s in sources {
+            let base = total
             var map = [Int32](repeating: -1, count: s.reader.docCount)
             for d in 0..<s.reader.docCount where !(s.deletes?.contains(d) ?? false) {
                 map[d] = Int32(truncatingIfNeeded: total)
                 total += 1
             }
             maps.append(map)
+            bases.append(total - base == s.reader.docCount ? Int32(truncatingIfNeeded: base) : nil)
         }
         guard total < Int(Int32.max) else {
             throw QuarryError(.invalidArgument, "a merged segment would hold more than 2^31 documents", path: directory)
@@ -200,7 +206,8 @@ enum SegmentMerger {
                     let source = readers[m.segment]
                     let it = source.postingsIterator(ord, m.info, withPositions: hasPositions)
                     let written = try copy(
-                        it, maps[m.segment], hasPositions ? norms[ord - 1] : nil, hasPositions, to: writer)
+                        it, maps[m.segment], base: bases[m.segment], hasPositions ? norms[ord - 1] : nil, hasPositions,
+                        to: writer)
                     if hasPositions { fieldLengths[ord - 1] &+= written }
                     if it.corrupted {
                         throw QuarryError.corrupt(

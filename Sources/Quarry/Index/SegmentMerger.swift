@@ -16,6 +16,8 @@
 // The merged segment is written through the same file writers (header, checksum, fsync) and committed by the
 // caller through the same manifest commit as any other segment.
 
+import CQuarry
+
 /// A segment to merge: its reader and the deletes in force when the merge started.
 struct MergeSource {
     let reader: SegmentReader
@@ -41,33 +43,48 @@ enum SegmentMerger {
         _ it: PostingsIterator, _ map: [Int32], base: Int32?, _ norms: [UInt8]?, _ hasPositions: Bool,
         to writer: PostingsWriter
     ) throws(QuarryError) -> UInt64 {
-        var total: UInt64 = 0
-        var d = it.doc
-        while d != terminated {
-            guard Int(d) < map.count else {
-                it.markCorrupted()
-                break
-            }
-            let target = base.map { $0 &+ Int32(truncatingIfNeeded: d) } ?? map[Int(d)]
-            if target >= 0 {
-                let freq = it.freq
-                let norm = norms.map { Int(target) < $0.count ? $0[Int(target)] : 0 } ?? 0
-                total &+= UInt64(freq)
-                if hasPositions {
-                    let n = it.loadPositions()
-                    guard n == Int(freq) else {
+        let normBytes = norms ?? []
+        return try map.withBuffer { mapBuffer throws(QuarryError) -> UInt64 in
+            try normBytes.withBuffer { normBuffer throws(QuarryError) -> UInt64 in
+                var total: UInt64 = 0
+                var d = it.doc
+                while d != terminated {
+                    guard Int(d) < mapBuffer.count else {
                         it.markCorrupted()
                         break
                     }
-                    try writer.add(
-                        doc: UInt32(target), freq: freq, norm: norm, absolutePositions: it.positionsBuffer, count: n)
-                } else {
-                    try writer.add(doc: UInt32(target), freq: freq, norm: norm, positions: nil)
+                    // For rare terms each posting's map entry or norm is a line of its own: the one of the posting
+                    // 8 on is fetched ahead (a hint: any address will do).
+                    if let ahead = it.upcoming(8) {
+                        if let b = base {
+                            if let n = normBuffer.baseAddress { quarry_prefetch(n + Int(b) + Int(ahead)) }
+                        } else if let m = mapBuffer.baseAddress {
+                            quarry_prefetch(m + Int(ahead))
+                        }
+                    }
+                    let target = base.map { $0 &+ Int32(truncatingIfNeeded: d) } ?? mapBuffer[Int(d)]
+                    if target >= 0 {
+                        let freq = it.freq
+                        let norm = Int(target) < normBuffer.count ? normBuffer[Int(target)] : 0
+                        total &+= UInt64(freq)
+                        if hasPositions {
+                            let n = it.loadPositions()
+                            guard n == Int(freq) else {
+                                it.markCorrupted()
+                                break
+                            }
+                            try writer.add(
+                                doc: UInt32(target), freq: freq, norm: norm, absolutePositions: it.positionsBuffer,
+                                count: n)
+                        } else {
+                            try writer.add(doc: UInt32(target), freq: freq, norm: norm, positions: nil)
+                        }
+                    }
+                    d = it.next()
                 }
+                return total
             }
-            d = it.next()
         }
-        return total
     }
 
     /// Merges `sources` (in order) into a new segment `name` in `directory`.

@@ -310,6 +310,14 @@ final class PostingsIterator {
 
     // MARK: Iteration
 
+    /// The document `ahead` places after the current one, when the current block holds it decoded; nil otherwise
+    /// (for fetching ahead what a caller will read for it).
+    @inline(__always)
+    func upcoming(_ ahead: Int) -> UInt32? {
+        let i = index &+ ahead
+        return i < readyLength ? docs[i] : nil
+    }
+
     /// Moves to the next document and returns it (or `terminated`).
     @inline(__always)
     func next() -> UInt32 {

@@ -240,8 +240,8 @@ struct SegmentModel {
         for d in 0..<300 {
             func words(_ count: Int) -> String {
                 (0..<count).map { _ -> String in
-                    let length =
-                        rng.next() % 4 == 0 ? Int(rng.next() % 44) + 1 : lengths[Int(rng.next() % UInt64(lengths.count))]
+                    let pick = Int(rng.next() % UInt64(lengths.count))
+                    let length = rng.next() % 4 == 0 ? Int(rng.next() % 44) + 1 : lengths[pick]
                     // Mostly "a"s with a few "b"s: the same 8-byte prefixes come back often.
                     return String((0..<length).map { _ in rng.next() % 5 == 0 ? "b" : "a" })
                 }.joined(separator: " ")

@@ -128,7 +128,9 @@ struct ByteCursor {
 
     /// A LEB128 variable-length integer of at most 64 bits. A one-byte value (most of them: lengths, counts,
     /// small deltas) takes the inlined path; longer ones the loop, out of line, so that loops reading many vints
-    /// (a term dictionary block, a postings tail) stay small.
+    /// (a term dictionary block, a postings tail) stay small. The loop returns the value and its length rather
+    /// than moving the cursor: a cursor passed to it by address would live in memory, not in registers, in every
+    /// loop that reads vints (the term dictionary's block scan kept its position on the stack).
     @inline(__always)
     mutating func vint() -> UInt64? {
         if position < bytes.count {
@@ -138,23 +140,27 @@ struct ByteCursor {
                 return UInt64(b)
             }
         }
-        return vintSlow()
+        let (value, length) = ByteCursor.vintSlow(bytes, position)
+        position &+= length
+        return length == 0 ? nil : value
     }
 
+    /// The vint at `position` of `bytes` and its length; length 0 if it runs past the end or over 64 bits.
     @inline(never)
-    private mutating func vintSlow() -> UInt64? {
+    private static func vintSlow(_ bytes: RawBytes, _ position: Int) -> (UInt64, Int) {
         var result: UInt64 = 0
         var shift: UInt64 = 0
-        while position < bytes.count {
-            let b = bytes.loadU8(position)
-            position += 1
-            if shift == 63 && b > 1 { return nil }
+        var p = position
+        while p >= 0 && p < bytes.count {
+            let b = bytes.loadU8(p)
+            p += 1
+            if shift == 63 && b > 1 { return (0, 0) }
             result |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return result }
+            if b < 0x80 { return (result, p - position) }
             shift += 7
-            if shift > 63 { return nil }
+            if shift > 63 { return (0, 0) }
         }
-        return nil
+        return (0, 0)
     }
 
     /// A variable-length integer that must fit in `Int` and be at most `limit`.

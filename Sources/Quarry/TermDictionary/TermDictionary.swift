@@ -364,6 +364,7 @@ struct TermDictionary: @unchecked Sendable {
             var positions = c.vint()
         else { return .damaged }
         let target = term.bindMemory(to: UInt8.self)
+        let hasPositions = f.hasPositions
         var matched = 0
         var length = 0
         for _ in 0..<n {
@@ -403,7 +404,7 @@ struct TermDictionary: @unchecked Sendable {
                 postings = p
                 info.postingsOffset = postings
             }
-            if f.hasPositions {
+            if hasPositions {
                 guard let delta = c.vint() else { return .damaged }
                 let (p, o) = positions.addingReportingOverflow(delta)
                 if o { return .damaged }

@@ -292,7 +292,9 @@ public final class IndexWriter {
                 n += 1
             }
         }
-        return n
+        // A document added again since the last commit is there twice until the commit replaces the older copy
+        // (or more: once per flush that held it): one document all the same.
+        return n > 0 ? 1 : 0
     }
 
     /// Deletes every live document matching `query` (committed, or added and not committed). Takes effect at

@@ -171,6 +171,26 @@ import Testing
         #expect(IndexChecker.check(dir.file("index")).isSound)
     }
 
+    @Test func deletingADocumentAddedAgainBeforeTheCommitDeletesOne() throws {
+        // x1 committed, then added again (twice: the builder keeps the last): until the commit it is there twice,
+        // committed and added; deleting it deletes one document, as `delete(id:)` says, and leaves none.
+        let dir = TemporaryDirectory("writer")
+        let index = dir.file("index")
+        let writer = try IndexWriter(directory: index, schema: Schema(), options: testIndexOptions())
+        try writer.add(json: #"{"id":"x1","body":"a"}"#)
+        try writer.add(json: #"{"id":"x2","body":"b"}"#)
+        try writer.commit()
+        try writer.add(json: #"{"id":"x1","body":"c"}"#)
+        #expect(try writer.delete(id: "x2") == 1)
+        try writer.add(json: #"{"id":"x1","body":"d"}"#)
+        #expect(try writer.delete(id: "x1") == 1)
+        #expect(try writer.delete(id: "x1") == 0)
+        #expect(try writer.delete(id: "x9") == 0)
+        try writer.commit()
+        writer.close()
+        #expect(try IndexReader(directory: index).documentCount == 0)
+    }
+
     @Test func onDuplicateErrorStopsAtTheSecondOccurrence() throws {
         let dir = TemporaryDirectory("writer")
         let lines = [

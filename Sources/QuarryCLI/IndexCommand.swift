@@ -13,7 +13,8 @@ struct IndexCommand: ParsableCommand {
             gzip-, zstd-, bzip2- or xz-compressed (detected from their first bytes). With no input, or '-',
             documents are read from standard input (JSON Lines unless --format says otherwise). Running it on an existing index adds the documents; a document
             whose id is already there replaces the old one (--on-duplicate), so a dump can be indexed again, or a
-            killed run restarted, and the index converges. Segments are merged after the run (--merge-policy).
+            killed run restarted, and the index converges. The segments a run writes are merged into one at its
+            end (up to --merge-run-max), then the index's segments as --merge-policy says.
             Examples:
               quarry index -i news-index Data/sample.jsonl
               zstd -dc dump.jsonl.zst | quarry index -i news-index -
@@ -87,6 +88,9 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .long, help: "With --merge-policy log: segments of one size level that trigger a merge.")
     var mergeFactor: Int = MergePolicy().mergeFactor
 
+    @Option(name: .long, help: "With --merge-policy log: the segments this run writes are merged into one at its end when together they are at most this size, e.g. 4G (the default) or 0 (never).")
+    var mergeRunMax: String = "4G"
+
     @Option(name: .long, help: "The zstd level of the stored documents written by this run and its merges, 1-19: higher is smaller and slower to index, as fast to fetch (default 3).")
     var storeLevel: Int = IndexOptions().storeLevel
 
@@ -129,6 +133,9 @@ struct IndexCommand: ParsableCommand {
             throw ValidationError("--merge-policy must be log or none")
         }
         if mergeFactor < 2 || mergeFactor > 100 { throw ValidationError("--merge-factor must be in 2...100") }
+        if parseSize(mergeRunMax) == nil {
+            throw ValidationError("--merge-run-max must be a size such as 4G, 512M or 0")
+        }
         if !IndexOptions.storeLevels.contains(storeLevel) {
             let levels = IndexOptions.storeLevels
             throw ValidationError("--store-level must be in \(levels.lowerBound)...\(levels.upperBound)")
@@ -156,6 +163,7 @@ struct IndexCommand: ParsableCommand {
         options.onDuplicate = DuplicatePolicy(rawValue: onDuplicate) ?? .replace
         options.mergePolicy.isEnabled = mergePolicy == "log"
         options.mergePolicy.mergeFactor = mergeFactor
+        options.mergePolicy.runMergeBytes = parseSize(mergeRunMax)
         options.storeLevel = storeLevel
         Terminal.catchInterrupts()
         options.isInterrupted = { Terminal.wasInterrupted }
@@ -183,6 +191,14 @@ struct IndexCommand: ParsableCommand {
             throw QuarryError(
                 .interrupted,
                 "interrupted: nothing after the last commit was kept; the index has \(Format.grouped(report.indexDocuments)) documents",
+                path: directory)
+        }
+        if report.mergeInterrupted {
+            throw QuarryError(
+                .interrupted,
+                "interrupted while merging: the \(Format.grouped(report.documentsAdded)) documents indexed are committed "
+                    + "(the index has \(Format.grouped(report.indexDocuments)) documents in \(report.indexSegments) "
+                    + "segments); 'quarry merge' merges them",
                 path: directory)
         }
         if !quiet {

@@ -136,12 +136,28 @@ public final class IndexWriter {
     /// segments as the merge policy asks.
     public func index(_ inputs: [String]) throws(QuarryError) -> IndexReport {
         if hasUncommittedChanges { try commit() }
+        let before = Set(manifest.segments.map(\.name))
         let run = IndexRun(writer: self, options: options, inputs: inputs.isEmpty ? ["-"] : inputs)
         var report = try run.execute()
         if !report.interrupted && options.mergePolicy.isEnabled {
-            let merged = try mergeAsPolicyAsks()
-            report.merges += merged.merges
-            report.mergeSeconds += merged.seconds
+            // The run's own segments into one (MergePolicy: `runMergeBytes`), then the policy over the index. The
+            // run is committed by now: an interrupted merge leaves it as committed, in the segments it was written in.
+            do {
+                let written = manifest.segments.filter { !before.contains($0.name) }
+                let writtenBytes = written.reduce(0) { $0 + $1.totalBytes }
+                if written.count >= 2 && options.mergePolicy.mergesRun(bytes: writtenBytes, count: written.count) {
+                    var merged = MergeReport()
+                    let start = Syscalls.monotonicNanoseconds()
+                    try merge(written.map(\.name), into: &merged)
+                    report.merges += merged.merges
+                    report.mergeSeconds += Double(Syscalls.monotonicNanoseconds() - start) / 1e9
+                }
+                let merged = try mergeAsPolicyAsks()
+                report.merges += merged.merges
+                report.mergeSeconds += merged.seconds
+            } catch where error.code == .interrupted {
+                report.mergeInterrupted = true
+            }
         }
         report.indexDocuments = manifest.liveDocumentCount
         report.indexSegments = manifest.segments.count

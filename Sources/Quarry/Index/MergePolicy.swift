@@ -11,9 +11,19 @@
 // the smallest are merged until that many are left, so an index built in many runs (or a large one built in one)
 // does not pay for many segments at every query; merging the smallest keeps that cheap.
 //
-// Defaults: factor 8 (as Tantivy's `LogMergePolicy`; with 4, each document of the 1M corpus was rewritten about
-// twice while it was indexed, with 8 about once), up to 10 at once, floor 1 MiB, no size cap, rewrite at 30%
-// deleted, at most 5 segments. `quarry merge --max-segments N` forces merges past the policy.
+// Before all of that, a run's own segments: the segments one `quarry index` run writes (a flush per indexing
+// thread whenever its share of the memory budget fills, and at the end of the input) are merged into one at the end
+// of the run when together they hold at most `runMergeBytes` (and number at most `maxRunMergeSegments`), and while
+// they do, they are not merged during the run (that would rewrite the same documents twice). A corpus indexed in one run is then searched as one segment, as
+// Lucene's users get from `forceMerge(1)` after a bulk load: on usenet (4 segments otherwise, the last a remainder
+// of 900 documents) a query paid each segment's term lookups and scorer setup, term and AND top 10 about 1.6 and
+// 2 times a one-segment index's (BENCHMARKS.md, issue 13). A run larger than that, or a run adding a little to a
+// large index, leaves the segments already there alone; the level rule then applies as it did.
+//
+// Defaults: a run's segments merged up to 4 GiB; factor 8 (as Tantivy's `LogMergePolicy`; with 4, each document
+// of the 1M corpus was rewritten about twice while it was indexed, with 8 about once), up to 10 at once, floor 1
+// MiB, no size cap, rewrite at 30% deleted, at most 5 segments. `quarry merge --max-segments N` forces merges past
+// the policy.
 
 /// When to merge segments during `quarry index` (see the file comment).
 public struct MergePolicy: Sendable, Equatable {
@@ -32,6 +42,20 @@ public struct MergePolicy: Sendable, Equatable {
     /// More segments than this (after the level rule) and the smallest are merged until this many are left
     /// (nil: no cap).
     public var maxSegments: Int? = 5
+    /// The segments one run writes are merged into one at its end when together they hold at most this many
+    /// bytes, and wait for that merge instead of being merged during the run (nil or 0: never).
+    public var runMergeBytes: Int? = 4 << 30
+
+    /// The most segments of a run merged at its end at once. A run that wrote more (a small budget, a large
+    /// corpus) has them merged by the level rule while it runs, down to fewer than this.
+    public static let maxRunMergeSegments = 32
+
+    /// True if a run that wrote `count` segments holding `bytes` in all ends with them merged into one (and, while
+    /// that holds, they wait for it).
+    public func mergesRun(bytes: Int, count: Int) -> Bool {
+        guard isEnabled, let cap = runMergeBytes, cap > 0 else { return false }
+        return bytes <= cap && count <= MergePolicy.maxRunMergeSegments
+    }
 
     public init() {}
 

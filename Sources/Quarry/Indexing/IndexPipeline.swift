@@ -112,6 +112,9 @@ public struct IndexReport: Sendable {
     public var indexBytes = 0
     /// True if the run was interrupted (the index is at its last commit).
     public var interrupted = false
+    /// True if the run was committed and the merges after it were interrupted (the index holds the run, in the
+    /// segments it was written in).
+    public var mergeInterrupted = false
 }
 
 /// A unit of work for the workers.
@@ -957,7 +960,11 @@ final class IndexRun: @unchecked Sendable {
                 while true {
                     if stopped || workersDone || options.isInterrupted() { return [] }
                     let candidates = flushed[committedCount...].filter { !merging.contains($0.info.name) }
-                    if let names = policy.findMerge(candidates.map(\.info)) {
+                    // While the run's segments will be merged into one at its end, merging them now would rewrite
+                    // the same documents twice.
+                    let run = flushed[committedCount...]
+                    let waits = policy.mergesRun(bytes: run.reduce(0) { $0 + $1.info.totalBytes }, count: run.count)
+                    if !waits, let names = policy.findMerge(candidates.map(\.info)) {
                         let chosen = Set(names)
                         merging.formUnion(chosen)
                         return candidates.filter { chosen.contains($0.info.name) }

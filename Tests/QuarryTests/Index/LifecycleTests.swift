@@ -105,6 +105,8 @@ struct LifecycleTests {
                     o.mergePolicy = MergePolicy()
                     o.mergePolicy.mergeFactor = 2 + Int(rng.next() % 3)
                     o.mergePolicy.floorBytes = 1024
+                    // Half of these merge the run's segments at its end, half merge during the run.
+                    if rng.chance(0.5) { o.mergePolicy.runMergeBytes = nil }
                 }
                 if rng.chance(0.3) { o.commitEvery = 3 + Int(rng.next() % 10) }
             }

@@ -67,6 +67,21 @@ import Testing
         #expect(p.findMerge(seven).map(Set.init) == ["s0", "s1", "s2"])
     }
 
+    @Test func aRunsSegmentsAreMergedAtItsEndUpToFourGiBAndThirtyTwoSegments() {
+        let p = MergePolicy()
+        #expect(p.runMergeBytes == 4 << 30 && MergePolicy.maxRunMergeSegments == 32)
+        #expect(p.mergesRun(bytes: 0, count: 2))
+        #expect(p.mergesRun(bytes: 4 << 30, count: 32))
+        #expect(!p.mergesRun(bytes: (4 << 30) + 1, count: 2))
+        #expect(!p.mergesRun(bytes: 1 << 20, count: 33))
+        var off = p
+        off.runMergeBytes = nil
+        #expect(!off.mergesRun(bytes: 1, count: 2))
+        off.runMergeBytes = 0
+        #expect(!off.mergesRun(bytes: 0, count: 2))
+        #expect(!MergePolicy.none.mergesRun(bytes: 1, count: 2))
+    }
+
     @Test func choicesMatchTheDocumentedRulesOnRandomSegments() {
         var rng = SeededRandom(seedFromEnvironmentOr: 0x6d65_7267)
         var merges = 0

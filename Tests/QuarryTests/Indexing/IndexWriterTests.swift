@@ -306,6 +306,8 @@ import Testing
                     $0.mergePolicy = MergePolicy()
                     $0.mergePolicy.mergeFactor = 2
                     $0.mergePolicy.floorBytes = 1 << 16
+                    // Merges during the run (the run's merge at its end is `aRunsSegmentsBecomeOne...`).
+                    $0.mergePolicy.runMergeBytes = nil
                 })
             #expect(report.merges > 0, "threads \(threads): \(report.segmentsAdded) segments flushed")
             #expect(report.documentsReplaced == latest.count - 6000 + (lines.count - 6000))
@@ -318,6 +320,73 @@ import Testing
             }
             let check = IndexChecker.check(index)
             #expect(check.isSound, "\(check.problems)")
+        }
+    }
+
+    @Test func aRunsSegmentsBecomeOneAtItsEndAndEarlierSegmentsStay() throws {
+        // A run that flushes several segments (a 4 MB budget, two threads) ends with them merged into one, with no
+        // merge during the run; a second run over that index merges its own segments and leaves the first run's
+        // segment as it was; with the run merge off, or a run over its size, the segments stay as flushed. Every
+        // stored document reads back as given, and each word's document count is the naive count of the documents.
+        let dir = TemporaryDirectory("writer")
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x52_0011)
+        func batch(_ name: String, _ n: Int) -> (path: String, lines: [String: String]) {
+            var lines: [String: String] = [:]
+            for k in 0..<n {
+                let words = (0..<Int.random(in: 40...160, using: &rng)).map { _ in "w\(rng.skewed(below: 4000))" }
+                lines["\(name)-\(k)"] = #"{"id":"\#(name)-\#(k)","title":"t \#(k)","body":"\#(words.joined(separator: " "))"}"#
+            }
+            let path = dir.file("\(name).jsonl")
+            writeFile(path, lines.keys.sorted().compactMap { lines[$0] }.joined(separator: "\n") + "\n")
+            return (path, lines)
+        }
+        func options(runMergeBytes: Int?) -> IndexOptions {
+            testIndexOptions(threads: 2) {
+                $0.memoryBudget = 4 << 20
+                $0.mergePolicy = MergePolicy()
+                $0.mergePolicy.maxSegments = nil
+                $0.mergePolicy.runMergeBytes = runMergeBytes
+            }
+        }
+        func verify(_ index: String, _ documents: [String: String], _ context: String) throws {
+            let reader = try IndexReader(directory: index)
+            #expect(reader.documentCount == documents.count, "\(context)")
+            for (id, line) in documents where id.hasSuffix("3") {
+                let (segment, doc) = try #require(try reader.locate(id: id), "\(context): \(id)")
+                #expect(try reader.storedDocument(segment: segment, doc: doc) == Array(line.utf8), "\(context): \(id)")
+            }
+            let searcher = Searcher(reader: reader)
+            for w in ["w0", "w1", "w7", "w100", "w3999"] {
+                let naive = documents.values.filter { line in
+                    line.contains("\"\(w) ") || line.contains(" \(w) ") || line.contains(" \(w)\"")
+                        || line.contains("\"\(w)\"")
+                }
+                #expect(try searcher.count(.term(field: 2, term: Array(w.utf8))) == naive.count, "\(context): \(w)")
+            }
+            let check = IndexChecker.check(index)
+            #expect(check.isSound, "\(context): \(check.problems)")
+        }
+        let first = batch("a", 3000)
+        let second = batch("b", 3000)
+        let both = first.lines.merging(second.lines) { a, _ in a }
+
+        let index = dir.file("index")
+        let one = try buildIndex(at: index, inputs: [first.path], options: options(runMergeBytes: 4 << 30))
+        #expect(one.segmentsAdded >= 3, "\(one.segmentsAdded) segments flushed")
+        #expect(one.merges == 1 && one.indexSegments == 1)
+        try verify(index, first.lines, "first run")
+        let kept = try IndexDirectory.readManifest(index).segments[0].name
+        let two = try buildIndex(at: index, inputs: [second.path], schema: nil, options: options(runMergeBytes: 4 << 30))
+        #expect(two.segmentsAdded >= 3 && two.merges == 1)
+        let names = try IndexDirectory.readManifest(index).segments.map(\.name)
+        #expect(names.count == 2 && names.contains(kept), "\(names)")
+        try verify(index, both, "second run")
+
+        for (name, cap) in [("off", nil), ("over", 1)] as [(String, Int?)] {
+            let other = dir.file("index-\(name)")
+            let run = try buildIndex(at: other, inputs: [first.path, second.path], options: options(runMergeBytes: cap))
+            #expect(run.segmentsAdded >= 3 && run.merges == 0 && run.indexSegments == run.segmentsAdded, "\(name)")
+            try verify(other, both, name)
         }
     }
 
@@ -641,6 +710,32 @@ import Testing
         #expect(reader.documentCount == report.indexDocuments)
         #expect(report.documentsAdded == 300)
         try Self.checkIndex(index, holds: Array(b.documents.prefix(300)), "interrupted after the first commit")
+    }
+
+    @Test func aMergeInterruptedAfterTheRunKeepsTheRunCommitted() throws {
+        // Interrupted as soon as the run's commit is visible, that is during the merge of its segments: the report
+        // says so, and the index holds every document, in the segments the run flushed, with no merge files left.
+        let dir = TemporaryDirectory("writer")
+        let b = Self.corpus(3000, seed: 0x1D_000B, prefix: "m-") { $0.maxBodyWords = 120 }
+        writeFile(dir.file("in.jsonl"), b.documents.map(\.line).joined(separator: "\n") + "\n")
+        let index = dir.file("index")
+        let writer = try IndexWriter(
+            directory: index, schema: Schema(),
+            options: testIndexOptions(threads: 2) { o in
+                o.memoryBudget = 4 << 20
+                o.mergePolicy = MergePolicy()
+                o.isInterrupted = { [index] in ((try? IndexDirectory.readManifest(index))?.documentCount ?? 0) > 0 }
+            })
+        let report = try writer.index([dir.file("in.jsonl")])
+        writer.close()
+        #expect(!report.interrupted && report.mergeInterrupted)
+        #expect(report.segmentsAdded >= 2 && report.indexSegments == report.segmentsAdded && report.merges == 0)
+        let manifest = try IndexDirectory.readManifest(index)
+        let files = Set(manifest.segments.flatMap { s in FileKind.segmentKinds.map { s.path($0, in: index) } })
+        for name in listDirectory(index) where name.hasPrefix("seg-") {
+            #expect(files.contains(index + "/" + name), "\(name) is left over")
+        }
+        try Self.checkIndex(index, holds: b.documents, "merge interrupted")
     }
 
     // MARK: Other inputs

@@ -4,6 +4,8 @@
 //     DIR/write.lock             held (flock) by the one process writing; readers never take it
 //     DIR/seg-0000002a.terms     segment files: .terms .post .pos .norms .dates .store
 //     DIR/seg-0000002a_3.del     the segment's deleted documents, generation 3 (see DeletedDocuments.swift)
+//     DIR/seg-0000002a.post.part a merge's second half of a field while it is written (.post, .pos, .terms; see
+//                                SegmentMerger.swift's `TermRange`), removed before the merge ends
 //
 // Commits are atomic: the new manifest is written to a temporary file, fsynced, renamed over the old one, and the
 // directory is fsynced. Opening the directory for writing removes every segment file that the manifest does not
@@ -118,6 +120,7 @@ public enum IndexDirectory {
             switch IndexFile(fileName: name) {
             case .segment(let segment, _): garbage = segments[segment] == nil
             case .deletes(let segment, let generation): garbage = segments[segment] != generation
+            case .part(let segment): garbage = segments[segment] == nil
             case nil: garbage = name == Manifest.temporaryName
             }
             if garbage {
@@ -135,12 +138,23 @@ enum IndexFile: Equatable {
     case segment(String, FileKind)
     /// `seg-0000002a_3.del`: generation 3 of the segment's deletes.
     case deletes(String, UInt64)
+    /// `seg-0000002a.post.part`: a part file of a merge into the segment, still being written (or left by a killed
+    /// merge).
+    case part(String)
 
-    /// nil for a name that is neither.
+    /// nil for a name that is none of these.
     init?(fileName name: String) {
         guard let dot = name.firstIndex(of: ".") else { return nil }
         let stem = name[..<dot]
-        let ext = name[name.index(after: dot)...]
+        var ext = name[name.index(after: dot)...]
+        if ext.hasSuffix(".part") {
+            ext = ext.dropLast(5)
+            guard Manifest.isValidSegmentName(String(stem)),
+                [FileKind.postings, .positions, .terms].contains(where: { $0.fileExtension == ext })
+            else { return nil }
+            self = .part(String(stem))
+            return
+        }
         if ext == FileKind.deletes.fileExtension {
             guard let underscore = stem.firstIndex(of: "_"),
                 let generation = UInt64(stem[stem.index(after: underscore)...], radix: 16), generation > 0,

@@ -17,6 +17,17 @@ final class TermCursor {
         _ = loadNextBlock()
     }
 
+    /// A cursor on the first term >= `start`.
+    init(_ dictionary: TermDictionary, field ord: Int, from start: [UInt8]) throws(QuarryError) {
+        self.dictionary = dictionary
+        self.field = dictionary.field(ord)
+        if let f = field { block = try dictionary.startBlock(f, start) - 1 }
+        _ = loadNextBlock()
+        while isValid && withTerm({ TermDictionary.less($0.bindMemory(to: UInt8.self), start) }) {
+            next()
+        }
+    }
+
     /// False once every term has been visited (or the data is damaged: see `failed`).
     var isValid: Bool { index < ends.count }
 
@@ -75,14 +86,18 @@ final class TermCursor {
 /// A k-way walk of one field's terms over several segments' dictionaries, in term order: for each distinct term,
 /// the segments that hold it (for segment merges, duplicate ids and distinct-term counts).
 enum TermMergeWalk {
-    /// Calls `visit` with each distinct term and its (segment index, entry) pairs, in segment order, until it
-    /// returns false.
+    /// Calls `visit` with each distinct term (from `start` on, if given) and its (segment index, entry) pairs, in
+    /// segment order, until it returns false.
     /// - Throws: `.corruptIndex` if a dictionary cannot be decoded, or what `visit` throws.
     static func forEachTerm(
-        _ segments: [SegmentReader], field: Int,
+        _ segments: [SegmentReader], field: Int, from start: [UInt8]? = nil,
         _ visit: ([UInt8], [(segment: Int, info: TermInfo)]) throws(QuarryError) -> Bool
     ) throws(QuarryError) {
-        let cursors = segments.map { TermCursor($0.terms, field: field) }
+        var cursors: [TermCursor] = []
+        for s in segments {
+            cursors.append(try start.map { (t: [UInt8]) throws(QuarryError) in try TermCursor(s.terms, field: field, from: t) }
+                ?? TermCursor(s.terms, field: field))
+        }
         // A cursor whose first block is damaged starts out invalid: that is damage, not an empty field.
         if let bad = cursors.firstIndex(where: { $0.failed }) {
             throw QuarryError.corrupt(

@@ -639,6 +639,39 @@ extension TermDictionary {
         }
     }
 
+    /// The first term of the block where half of field `ord`'s positions (or postings, for a field without
+    /// positions) lie before: a term that splits the field's data in two halves of about the same size (nil if the
+    /// field has fewer than two blocks, is compressed, or a block is damaged).
+    func middleKey(_ ord: Int) -> [UInt8]? {
+        guard let f = field(ord), f.blockCount >= 2, !f.compressed else { return nil }
+        // Where a block's terms' data starts: its header's base offset.
+        func base(_ b: Int) -> UInt64? {
+            guard let w = blockWindow(f, b) else { return nil }
+            var c = ByteCursor(w)
+            guard c.vint() != nil, let postings = c.vint(), let positions = c.vint() else { return nil }
+            return f.hasPositions ? positions : postings
+        }
+        guard let first = base(0), let last = base(f.blockCount - 1), last >= first else { return nil }
+        let half = first + (last - first) / 2
+        var lo = 1
+        var hi = f.blockCount - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            guard let v = base(mid) else { return nil }
+            if v < half { lo = mid + 1 } else { hi = mid }
+        }
+        guard chunks.check(f.index, lo * 16, 16) else { return nil }
+        let keyOffset = Int(f.index.loadU32(lo * 16 + 8))
+        let keyLength = Int(f.index.loadU32(lo * 16 + 12))
+        guard let key = f.keys.slice(keyOffset, keyLength), chunks.check(key) else { return nil }
+        return key.toArray()
+    }
+
+    /// The block of field `f` where a walk from `term` starts: the last whose first key is <= `term` (0 if none is).
+    func startBlock(_ f: Field, _ term: [UInt8]) throws(QuarryError) -> Int {
+        try blockFor(f, term)
+    }
+
     /// The last block whose first key is <= `term` (0 if none is).
     private func blockFor(_ f: Field, _ term: [UInt8]) throws(QuarryError) -> Int {
         if term.isEmpty { return 0 }

@@ -129,7 +129,7 @@ final class MappedFile: @unchecked Sendable {
 
     /// Drops the pages of `[0, end)` (rounded down to a page) from this process's memory, as
     /// `dropResidentPages` does for the whole file.
-    private func dropResidentPages(below end: Int) {
+    func dropResidentPages(below end: Int) {
         let page = MappedFile.pageSize
         let length = min(end, mappedLength) / page * page
         if let mapping, length > 0 {

@@ -196,9 +196,9 @@ struct IndexCommand: ParsableCommand {
         if report.mergeInterrupted {
             throw QuarryError(
                 .interrupted,
-                "interrupted while merging: the \(Format.grouped(report.documentsAdded)) documents indexed are committed "
-                    + "(the index has \(Format.grouped(report.indexDocuments)) documents in \(report.indexSegments) "
-                    + "segments); 'quarry merge' merges them",
+                "interrupted while merging: the \(Format.grouped(report.documentsAdded)) documents indexed are "
+                    + "committed (the index has \(Format.grouped(report.indexDocuments)) documents in "
+                    + "\(report.indexSegments) segments); 'quarry merge' merges them",
                 path: directory)
         }
         if !quiet {

@@ -11,14 +11,14 @@
 // the smallest are merged until that many are left, so an index built in many runs (or a large one built in one)
 // does not pay for many segments at every query; merging the smallest keeps that cheap.
 //
-// Before all of that, a run's own segments: the segments one `quarry index` run writes (a flush per indexing
-// thread whenever its share of the memory budget fills, and at the end of the input) are merged into one at the end
-// of the run when together they hold at most `runMergeBytes` (and number at most `maxRunMergeSegments`), and while
-// they do, they are not merged during the run (that would rewrite the same documents twice). A corpus indexed in one run is then searched as one segment, as
-// Lucene's users get from `forceMerge(1)` after a bulk load: on usenet (4 segments otherwise, the last a remainder
-// of 900 documents) a query paid each segment's term lookups and scorer setup, term and AND top 10 about 1.6 and
-// 2 times a one-segment index's (BENCHMARKS.md, issue 13). A run larger than that, or a run adding a little to a
-// large index, leaves the segments already there alone; the level rule then applies as it did.
+// Before all of that, a run's own segments: the segments one `quarry index` run writes (a flush per indexing thread
+// whenever its share of the memory budget fills, and at the end of the input) are merged into one at the end of the run
+// when together they hold at most `runMergeBytes` (and number at most `maxRunMergeSegments`), and while they do, they
+// are not merged during the run (that would rewrite the same documents twice). A corpus indexed in one run is then
+// searched as one segment, as Lucene's users get from `forceMerge(1)` after a bulk load: on usenet (4 segments
+// otherwise, the last a remainder of 900 documents) a query paid each segment's term lookups and scorer setup, term and
+// AND top 10 about 1.6 and 2 times a one-segment index's (BENCHMARKS.md, issue 13). A run larger than that, or a run
+// adding a little to a large index, leaves the segments already there alone; the level rule then applies as it did.
 //
 // Defaults: a run's segments merged up to 4 GiB; factor 8 (as Tantivy's `LogMergePolicy`; with 4, each document
 // of the 1M corpus was rewritten about twice while it was indexed, with 8 about once), up to 10 at once, floor 1

@@ -98,7 +98,9 @@ enum SegmentMerger {
     ) throws(QuarryError) -> MergeResult {
         let paths = FileKind.segmentKinds.map { directory + "/" + name + "." + $0.fileExtension }
         // (With the part files of a field's second half: see `TermRange`.)
-        let parts = [FileKind.postings, .positions, .terms].map { directory + "/" + name + "." + $0.fileExtension + ".part" }
+        let parts = [FileKind.postings, .positions, .terms].map {
+            directory + "/" + name + "." + $0.fileExtension + ".part"
+        }
         do {
             return try write(
                 sources, schema: schema, directory: directory, name: name, id: id, compressor: compressor,
@@ -222,12 +224,12 @@ enum SegmentMerger {
         for ord in 0...fieldCount {
             let hasPositions = ord != Schema.idOrd
             var started = false
-            func add(_ term: UnsafeBufferPointer<UInt8>, _ info: TermInfo) throws(QuarryError) {
+            func add(_ term: [UInt8], _ info: TermInfo) throws(QuarryError) {
                 if !started {
                     try dictionary.startField(ord, hasPositions: hasPositions, compressed: ord == Schema.idOrd)
                     started = true
                 }
-                try dictionary.add(term, info)
+                try term.withBuffer { t throws(QuarryError) in try dictionary.add(t, info) }
             }
             let fieldNorms = hasPositions ? norms[ord - 1] : nil
             // The split: the middle of the largest source's data for the field.
@@ -275,8 +277,8 @@ enum SegmentMerger {
 /// after the first half's bytes, moving each entry's offsets by where they landed. Postings and positions are
 /// position-independent (every offset inside a term's data counts from the term's start), so the merged files are
 /// those of a merge in one pass, byte for byte. The terms' copying is most of a merge (77% of merging usenet's 4
-/// segments into one), and merges run with a core to spare: after an indexing run, and beside its threads once
-/// they are done.
+/// segments into one), and most merges run with a core to spare (the merge that ends an indexing run, `quarry
+/// merge`, the server's); one beside a large run's indexing threads shares the cores with them.
 final class TermRange: @unchecked Sendable {
     private let readers: [SegmentReader]
     private let field: Int
@@ -322,7 +324,7 @@ final class TermRange: @unchecked Sendable {
             fieldLength = try TermRange.mergeTerms(
                 readers, field: field, from: start, below: nil, maps: maps, bases: bases, norms: norms, to: writer,
                 isCancelled: { self.cancelled.load(ordering: .relaxed) || self.isCancelled() }
-            ) { (term: UnsafeBufferPointer<UInt8>, info: TermInfo) throws(QuarryError) in
+            ) { (term: [UInt8], info: TermInfo) throws(QuarryError) in
                 buffer.vint(UInt64(term.count))
                 buffer.bytes.append(contentsOf: term)
                 buffer.vint(UInt64(info.docFreq))
@@ -351,13 +353,14 @@ final class TermRange: @unchecked Sendable {
     /// offsets moved (after `run` is done). Returns the sum of the frequencies written.
     func append(
         to postingsFile: FileWriter, _ positionsFile: FileWriter,
-        _ add: (UnsafeBufferPointer<UInt8>, TermInfo) throws(QuarryError) -> Void
+        _ add: ([UInt8], TermInfo) throws(QuarryError) -> Void
     ) throws(QuarryError) -> UInt64 {
         if let failure { throw failure }
         let header = FileFormat.headerSize
         let postingsShift = UInt64(postingsFile.position - header)
         let positionsShift = UInt64(positionsFile.position - header)
-        for (part, end, file) in [(postings.path, postingsEnd, postingsFile), (positions.path, positionsEnd, positionsFile)] {
+        let copies = [(postings.path, postingsEnd, postingsFile), (positions.path, positionsEnd, positionsFile)]
+        for (part, end, file) in copies {
             let mapped = try MappedFile(path: part)
             mapped.adviseSequential()
             // 4 MiB at a time, each dropped once copied: the second half of the 1M corpus's positions is 150 MB,
@@ -394,7 +397,7 @@ final class TermRange: @unchecked Sendable {
                 singletonFreq: UInt32(truncatingIfNeeded: freq))
             if info.docFreq >= 2 { info.postingsOffset &+= postingsShift }
             info.positionsOffset &+= positionsShift
-            try term.toArray().withBuffer { t throws(QuarryError) in try add(t, info) }
+            try add(term.toArray(), info)
         }
         return fieldLength
     }
@@ -409,7 +412,7 @@ final class TermRange: @unchecked Sendable {
     static func mergeTerms(
         _ readers: [SegmentReader], field ord: Int, from start: [UInt8]?, below end: [UInt8]?, maps: [[Int32]],
         bases: [Int32?], norms: [UInt8]?, to writer: PostingsWriter, isCancelled: () -> Bool,
-        _ add: (UnsafeBufferPointer<UInt8>, TermInfo) throws(QuarryError) -> Void
+        _ add: ([UInt8], TermInfo) throws(QuarryError) -> Void
     ) throws(QuarryError) -> UInt64 {
         let hasPositions = ord != Schema.idOrd
         var length: UInt64 = 0
@@ -441,7 +444,7 @@ final class TermRange: @unchecked Sendable {
             terms &+= 1
             if terms & 4095 == 0 && isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted") }
             guard let info = try writer.finishTerm() else { return true }
-            try term.withBuffer { t throws(QuarryError) in try add(t, info) }
+            try add(term, info)
             return true
         }
         return length

@@ -95,8 +95,11 @@ enum TermMergeWalk {
     ) throws(QuarryError) {
         var cursors: [TermCursor] = []
         for s in segments {
-            cursors.append(try start.map { (t: [UInt8]) throws(QuarryError) in try TermCursor(s.terms, field: field, from: t) }
-                ?? TermCursor(s.terms, field: field))
+            if let start {
+                cursors.append(try TermCursor(s.terms, field: field, from: start))
+            } else {
+                cursors.append(TermCursor(s.terms, field: field))
+            }
         }
         // A cursor whose first block is damaged starts out invalid: that is damage, not an empty field.
         if let bad = cursors.firstIndex(where: { $0.failed }) {

@@ -15,7 +15,8 @@ import Testing
         var lines: [String] = []
         for k in 0..<4000 {
             let words = (0..<Int.random(in: 1...200, using: &rng)).map { _ in "w\(rng.skewed(below: 20000))" }
-            lines.append(#"{"id":"s-\#(k)","title":"t\#(k % 97) w\#(k % 13)","body":"\#(words.joined(separator: " "))"}"#)
+            let body = words.joined(separator: " ")
+            lines.append(#"{"id":"s-\#(k)","title":"t\#(k % 97) w\#(k % 13)","body":"\#(body)"}"#)
         }
         writeFile(dir.file("in.jsonl"), lines.joined(separator: "\n") + "\n")
         try buildIndex(

@@ -334,7 +334,8 @@ import Testing
             var lines: [String: String] = [:]
             for k in 0..<n {
                 let words = (0..<Int.random(in: 40...160, using: &rng)).map { _ in "w\(rng.skewed(below: 4000))" }
-                lines["\(name)-\(k)"] = #"{"id":"\#(name)-\#(k)","title":"t \#(k)","body":"\#(words.joined(separator: " "))"}"#
+                let body = words.joined(separator: " ")
+                lines["\(name)-\(k)"] = #"{"id":"\#(name)-\#(k)","title":"t \#(k)","body":"\#(body)"}"#
             }
             let path = dir.file("\(name).jsonl")
             writeFile(path, lines.keys.sorted().compactMap { lines[$0] }.joined(separator: "\n") + "\n")
@@ -376,7 +377,8 @@ import Testing
         #expect(one.merges == 1 && one.indexSegments == 1)
         try verify(index, first.lines, "first run")
         let kept = try IndexDirectory.readManifest(index).segments[0].name
-        let two = try buildIndex(at: index, inputs: [second.path], schema: nil, options: options(runMergeBytes: 4 << 30))
+        let two = try buildIndex(
+            at: index, inputs: [second.path], schema: nil, options: options(runMergeBytes: 4 << 30))
         #expect(two.segmentsAdded >= 3 && two.merges == 1)
         let names = try IndexDirectory.readManifest(index).segments.map(\.name)
         #expect(names.count == 2 && names.contains(kept), "\(names)")

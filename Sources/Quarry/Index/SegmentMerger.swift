@@ -341,9 +341,11 @@ final class TermRange: @unchecked Sendable {
             postingsEnd = postings.position
             positionsEnd = positions.position
             entriesEnd = entries.position
-            try postings.finish()
-            try positions.finish()
-            try entries.finish()
+            // Flushed, not finished: read back by this merge and removed, they need no footer and no fsync
+            // (the merged files get both).
+            try postings.flush()
+            try positions.flush()
+            try entries.flush()
         } catch {
             failure = error
         }
@@ -442,7 +444,9 @@ final class TermRange: @unchecked Sendable {
                 for r in readers { r.dropResidentPages() }
             }
             terms &+= 1
-            if terms & 4095 == 0 && isCancelled() { throw QuarryError(.interrupted, "the merge was interrupted") }
+            if terms & 4095 == 0 && isCancelled() {
+                throw QuarryError(.interrupted, "the merge was interrupted", path: readers.first?.directory)
+            }
             guard let info = try writer.finishTerm() else { return true }
             try add(term, info)
             return true

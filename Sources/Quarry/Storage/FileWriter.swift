@@ -62,6 +62,12 @@ final class FileWriter {
         try write(UnsafeRawBufferPointer(start: bytes.base, count: bytes.count))
     }
 
+    /// Writes what is buffered to the file, without a footer and without syncing it to disk (for a merge's part
+    /// files, which are read back by the same merge and removed: see SegmentMerger.swift's `TermRange`).
+    func flush() throws(QuarryError) {
+        try flushBuffer()
+    }
+
     private func flushBuffer() throws(QuarryError) {
         guard let fd else { throw QuarryError(.io, "write after close", path: path) }
         if buffer.isEmpty { return }

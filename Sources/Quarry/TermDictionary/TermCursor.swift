@@ -21,7 +21,7 @@ final class TermCursor {
     init(_ dictionary: TermDictionary, field ord: Int, from start: [UInt8]) throws(QuarryError) {
         self.dictionary = dictionary
         self.field = dictionary.field(ord)
-        if let f = field { block = try dictionary.startBlock(f, start) - 1 }
+        if let f = field { block = try dictionary.blockFor(f, start) - 1 }
         _ = loadNextBlock()
         while isValid && withTerm({ TermDictionary.less($0.bindMemory(to: UInt8.self), start) }) {
             next()

@@ -667,13 +667,8 @@ extension TermDictionary {
         return key.toArray()
     }
 
-    /// The block of field `f` where a walk from `term` starts: the last whose first key is <= `term` (0 if none is).
-    func startBlock(_ f: Field, _ term: [UInt8]) throws(QuarryError) -> Int {
-        try blockFor(f, term)
-    }
-
-    /// The last block whose first key is <= `term` (0 if none is).
-    private func blockFor(_ f: Field, _ term: [UInt8]) throws(QuarryError) -> Int {
+    /// The last block whose first key is <= `term` (0 if none is): where a walk from `term` starts.
+    func blockFor(_ f: Field, _ term: [UInt8]) throws(QuarryError) -> Int {
         if term.isEmpty { return 0 }
         var lo = 0
         var hi = f.blockCount - 1

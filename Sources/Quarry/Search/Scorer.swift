@@ -494,6 +494,7 @@ final class TermUnionScorer: Scorer {
 
     init(_ children: [TermScorer]) { core = UnionCore(children) }
 
+    var terms: [TermScorer] { core.children }
     var doc: UInt32 { core.doc }
     var maxScore: Float { core.maxScore }
     var cost: Int { core.cost }
@@ -800,7 +801,13 @@ struct IntersectionCore<C: Scorer> {
     private var windowEnd: UInt32 = 0
     private var windowStart: UInt32 = 1
     private var windowMax: Float = 0
-
+    /// Terms of the children that a document able to beat the threshold must hold (see `ConjunctionScorer`):
+    /// every term of `required` (cheapest first: checked before the children), and one term of `leads` at least,
+    /// whose union leads the leapfrog when it is cheaper than the cheapest child (`termLeads`). The children keep
+    /// them alive and score them.
+    private var required: [Ref<TermScorer>] = []
+    private var leads: [Ref<TermScorer>] = []
+    private var termLeads = false
     /// - Parameters:
     ///   - children: every required clause, in query order.
     ///   - scoring: which of them add to the score (filters do not).
@@ -846,29 +853,50 @@ struct IntersectionCore<C: Scorer> {
         return (upTo, sum)
     }
 
+    /// Moves the lead (the leading terms, or the cheapest child) to its first document >= `target` (> the lead's).
+    @inline(__always)
+    private func leadSeek(_ target: UInt32) -> UInt32 {
+        if termLeads {
+            var m = terminated
+            for i in 0..<leads.count {
+                let d = leads[i].with { $0.doc < target ? $0.seek(target) : $0.doc }
+                if d < m { m = d }
+            }
+            return m
+        }
+        return byCost[0].with { $0.seek(target) }
+    }
+
     private mutating func align(_ start: UInt32) -> UInt32 {
         var d = start
-        let lead = byCost[0]
+        let firstChild = termLeads ? 0 : 1
         outer: while d != terminated {
             if threshold > 0 {
                 let (upTo, bound) = window(d)
                 if !canBeat(bound, threshold) {
                     if upTo == terminated { return terminated }
-                    d = lead.with { $0.seek(upTo + 1) }
+                    d = leadSeek(upTo + 1)
                     continue
                 }
             }
-            for i in 1..<byCost.count {
+            for i in 0..<required.count {
+                let cd = required[i].with { c in c.doc < d ? c.seek(d) : c.doc }
+                if cd > d {
+                    d = leadSeek(cd)
+                    continue outer
+                }
+            }
+            for i in firstChild..<byCost.count {
                 let cd = byCost[i].with { c in c.doc < d ? c.seek(d) : c.doc }
                 if cd > d {
-                    d = lead.with { $0.seek(cd) }
+                    d = leadSeek(cd)
                     continue outer
                 }
             }
             // Indexes, not `for v in verifiers`: iterating the array itself retains and releases its storage
             // on every candidate.
             for i in 0..<verifiers.count where !verifiers[i].with({ $0.matches(d) }) {
-                d = lead.with { $0.next() }
+                d = termLeads ? leadSeek(d + 1) : byCost[0].with { $0.next() }
                 continue outer
             }
             return d
@@ -878,14 +906,36 @@ struct IntersectionCore<C: Scorer> {
 
     mutating func next() -> UInt32 {
         if doc == terminated { return doc }
-        doc = align(byCost[0].with { $0.next() })
+        if termLeads {
+            // Each leading term is at the current document or past it (it matched through another term).
+            let current = doc
+            var m = terminated
+            for i in 0..<leads.count {
+                let d = leads[i].with { $0.doc <= current ? $0.next() : $0.doc }
+                if d < m { m = d }
+            }
+            doc = align(m)
+        } else {
+            doc = align(byCost[0].with { $0.next() })
+        }
         return doc
     }
 
     mutating func seek(_ target: UInt32) -> UInt32 {
         if target <= doc { return doc }
-        doc = align(byCost[0].with { $0.seek(target) })
+        doc = align(leadSeek(target))
         return doc
+    }
+
+    var ledByTerms: Bool { termLeads }
+
+    /// From now on a candidate holds every term of `required` and one of `leads` at least (the threshold says so:
+    /// the caller's bounds). The leads' union leads the leapfrog when it is cheaper than the cheapest child.
+    mutating func require(_ required: [TermScorer], oneOf leads: [TermScorer]) {
+        self.required = required.sorted { $0.cost < $1.cost }.map { Ref($0) }
+        let leadCost = leads.reduce(0) { $0 + $1.cost }
+        termLeads = !leads.isEmpty && leadCost < (byCost.first?.with { $0.cost } ?? 0)
+        self.leads = termLeads ? leads.map { Ref($0) } : []
     }
 
     func score() -> Float {
@@ -920,8 +970,30 @@ struct IntersectionCore<C: Scorer> {
 final class ConjunctionScorer: Scorer {
     private var core: IntersectionCore<TermUnionScorer>
 
+    /// Every term of every union, by increasing maximum score; what the terms before each one add up to; and
+    /// what all but each one add up to (for `setMinCompetitiveScore`).
+    private let terms: [TermScorer]
+    private let below: [Double]
+    private let others: [Double]
+    /// Where the terms that lead (0: all, no restriction) and the terms that are required (`terms.count`: none)
+    /// start in `terms`.
+    private var leadStart: Int
+    private var requiredStart: Int
+
     init(_ children: [TermUnionScorer]) {
         core = IntersectionCore(children, scoring: Array(repeating: true, count: children.count))
+        terms = children.flatMap(\.terms).sorted { $0.maxScore < $1.maxScore }
+        var below: [Double] = []
+        var sum = 0.0
+        for t in terms {
+            below.append(sum)
+            sum += Double(t.maxScore)
+        }
+        self.below = below
+        let total = sum
+        others = terms.map { total - Double($0.maxScore) }
+        leadStart = 0
+        requiredStart = terms.count
     }
 
     var doc: UInt32 { core.doc }
@@ -933,7 +1005,29 @@ final class ConjunctionScorer: Scorer {
     func score() -> Float { core.score() }
     func advanceShallow(_ target: UInt32) -> UInt32 { core.advanceShallow(target) }
     func blockMaxScore() -> Float { core.blockMaxScore() }
-    func setMinCompetitiveScore(_ threshold: Float) { core.setThreshold(threshold) }
+
+    /// Whether terms lead the leapfrog, and every term's maximum in increasing order (for tests).
+    var ledByTerms: Bool { core.ledByTerms }
+    var termMaxima: [Float] { terms.map(\.maxScore) }
+
+    /// Besides the windows' bounds, Lucene's MaxScore over the words' fields: the terms with the smallest maxima,
+    /// as many as cannot beat the threshold together, cannot make a document competitive alone, so a candidate
+    /// holds one of the others (the leads); and a term whose absence leaves every other term's maximum unable to
+    /// beat the threshold is held by every candidate (required). A word over title and body is a union of two
+    /// terms; once the top documents hold the words in their short titles, the threshold passes what the bodies
+    /// can score, and the titles' postings (a tenth of the bodies' or less) lead instead of the bodies'.
+    func setMinCompetitiveScore(_ threshold: Float) {
+        core.setThreshold(threshold)
+        guard threshold > 0 else { return }
+        var lead = 0
+        while lead + 1 < terms.count && !canBeat(Float(below[lead + 1]), threshold) { lead += 1 }
+        var required = terms.count
+        while required > 0 && !canBeat(Float(others[required - 1]), threshold) { required -= 1 }
+        guard lead != leadStart || required != requiredStart else { return }
+        leadStart = lead
+        requiredStart = required
+        core.require(Array(terms[required...]), oneOf: Array(terms[lead...]))
+    }
 }
 
 /// An intersection of terms (plain words in an index of one text field; see `IntersectionCore`): direct calls

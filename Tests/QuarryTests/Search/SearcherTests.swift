@@ -510,3 +510,92 @@ struct PhraseBoundTests {
         #expect(checked > 1_000)
     }
 }
+
+@Suite("Conjunctions led by their titles")
+struct TitleLedConjunctionTests {
+    /// Frequent words in most bodies and in a few short titles: once the top documents hold the words in their
+    /// titles, the bodies alone cannot beat the threshold and the titles' postings lead the conjunction
+    /// (`ConjunctionScorer.setMinCompetitiveScore`). The pruned top k equals the exhaustive one, hit for hit and
+    /// score for score, in two segments with deleted documents, for plain ANDs and for ANDs under other clauses.
+    @Test func prunedTopKEqualsExhaustive() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x71_0001)
+        let dir = TemporaryDirectory("titles")
+        var lines: [String] = []
+        for n in 0..<12_000 {
+            var words: [String] = []
+            for _ in 0..<Int.random(in: 1...60, using: &rng) {
+                let r = rng.next() % 100
+                words.append(r < 40 ? "a" : r < 70 ? "b" : r < 90 ? "c\(rng.next() % 20)" : "rare\(rng.next() % 300)")
+            }
+            var title: [String] = ["t\(rng.next() % 7)"]
+            if rng.chance(0.06) { title.append("a") }
+            if rng.chance(0.05) { title.append("b") }
+            if rng.chance(0.03) { title.append("c\(rng.next() % 20)") }
+            lines.append(
+                #"{"id":"d\#(n)","title":"\#(title.joined(separator: " "))","body":"\#(words.joined(separator: " "))"}"#)
+        }
+        let reader = try indexOf(
+            lines, in: dir, commitEvery: 7_000, deleting: stride(from: 5, to: 12_000, by: 11).map { "d\($0)" })
+        #expect(reader.segments.count == 2)
+        let searcher = Searcher(reader: reader)
+        let queries = [
+            "a b", "a b c3", "b c5", "a c1 c2", "a b -c4", "(a b) OR c7", "(a b) OR (b c2)", "+a +b c9", "a b t3",
+            "title:t2 a b",
+        ]
+        for text in queries {
+            var parser = QueryParser(schema: reader.schema, defaultOr: false)
+            let query = try parser.parse(text)
+            for k in [1, 10, 100, 1000] {
+                let pruned = try searcher.search(query, limit: k).hits
+                let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
+                let same = pruned == exhaustive
+                let shorter = min(pruned.count, exhaustive.count)
+                let first = (0..<shorter).first { pruned[$0] != exhaustive[$0] } ?? shorter
+                #expect(same, "'\(text)' k=\(k): \(pruned.count) and \(exhaustive.count) hits, first difference at \(first)")
+            }
+        }
+    }
+
+    /// Under a threshold that the bodies cannot reach, the conjunction of "a b" is led by the titles' postings
+    /// and still finds every document that can beat the threshold (those of a full scan, scored one by one).
+    @Test func aHighThresholdLeadsByTheTitles() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x71_0002)
+        let dir = TemporaryDirectory("titles2")
+        var lines: [String] = []
+        for n in 0..<5_000 {
+            let body = (0..<Int.random(in: 5...50, using: &rng)).map { _ in rng.chance(0.5) ? "a" : "b\(rng.next() % 2)" }
+            let title = rng.chance(0.05) ? "a b0" : rng.chance(0.1) ? "a" : "x"
+            lines.append(#"{"id":"d\#(n)","title":"\#(title)","body":"\#(body.joined(separator: " "))"}"#)
+        }
+        let reader = try indexOf(lines, in: dir)
+        let searcher = Searcher(reader: reader)
+        var parser = QueryParser(schema: reader.schema, defaultOr: false)
+        let weight = try searcher.bind(try parser.parse("a b0"))
+        // Every match and its score, from a scorer without a threshold.
+        let all = try #require(weight.scorer(searcher, segment: 0, scoring: true))
+        var scores: [(UInt32, Float)] = []
+        var d = all.doc
+        while d != terminated {
+            scores.append((d, all.score()))
+            d = all.next()
+        }
+        let pruned = try #require(weight.scorer(searcher, segment: 0, scoring: true) as? ConjunctionScorer)
+        #expect(!pruned.ledByTerms)
+        // Above what the two terms of least maxima ("a" and "b0" in the bodies) can score together: only documents
+        // with a word in the title can beat it.
+        let maxima = pruned.termMaxima
+        #expect(maxima.count == 4)
+        let threshold = (maxima[0] + maxima[1]) * 1.01
+        pruned.setMinCompetitiveScore(threshold)
+        #expect(pruned.ledByTerms)
+        var found: [UInt32] = []
+        d = pruned.doc
+        while d != terminated {
+            if pruned.score() >= threshold { found.append(d) }
+            d = pruned.next()
+        }
+        let expected = scores.filter { $0.1 >= threshold }.map(\.0)
+        #expect(!expected.isEmpty)
+        #expect(found == expected)
+    }
+}

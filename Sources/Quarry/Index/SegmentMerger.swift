@@ -420,6 +420,12 @@ final class TermRange: @unchecked Sendable {
         var length: UInt64 = 0
         var read = 0
         var terms = 0
+        // The impacts' merges are chosen at the sources' average length (deleted documents counted).
+        let docs = readers.reduce(0) { $0 + $1.docCount }
+        let total = readers.reduce(UInt64(0)) {
+            $0 &+ (ord >= 1 && ord - 1 < $1.info.fieldLengths.count ? $1.info.fieldLengths[ord - 1] : 0)
+        }
+        writer.averageLength = hasPositions && docs > 0 ? Float(total) / Float(docs) : nil
         try TermMergeWalk.forEachTerm(readers, field: ord, from: start) { term, members throws(QuarryError) in
             if let end, !term.lexicographicallyPrecedes(end) { return false }
             writer.beginTerm(withPositions: hasPositions)

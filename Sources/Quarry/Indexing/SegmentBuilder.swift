@@ -421,6 +421,8 @@ final class SegmentBuilder {
                     try dictionary.startField(
                         field, hasPositions: field != Schema.idOrd, compressed: field == Schema.idOrd)
                     currentField = field
+                    writer.averageLength =
+                        field == Schema.idOrd || docs == 0 ? nil : Float(fieldLengths[field - 1]) / Float(docs)
                 }
                 docBuffer.removeAll(keepingCapacity: true)
                 freqBuffer.removeAll(keepingCapacity: true)

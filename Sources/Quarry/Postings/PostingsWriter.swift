@@ -81,6 +81,17 @@ final class PostingsWriter {
         self.version = version
     }
 
+    /// The field's average length (its terms over its documents, in the segment being written): a block with more
+    /// than four (freq, norm) pairs on its frontier keeps the four whose BM25 bound at this length is least (nil:
+    /// the pairs closest in frequency are merged). Any choice bounds every average length; this one is tight
+    /// where the index's average is near the segment's, as it is in an index of one segment.
+    var averageLength: Float? {
+        didSet {
+            lengthFactors = averageLength.map { BM25.lengthCache(avgLength: max($0, 1)) }
+        }
+    }
+    private var lengthFactors: [Float]?
+
     var postingsPosition: Int { postings.position }
     var positionsPosition: Int { positions?.position ?? 0 }
 
@@ -234,7 +245,7 @@ final class PostingsWriter {
     /// Writes the open block (full: bit-packed; the term's last, shorter one: vints) and its skip entry.
     private func closeBlock() throws(QuarryError) {
         guard blockLength > 0 else { return }
-        for (f, n) in blockImpacts.frontier() { termImpacts.add(freq: f, norm: n) }
+        for (f, n) in blockImpacts.frontier(lengthFactors) { termImpacts.add(freq: f, norm: n) }
         if blockMaxFreq > termMaxFreq { termMaxFreq = blockMaxFreq }
         if blockMinNorm < termMinNorm { termMinNorm = blockMinNorm }
         if blockLength == 128 {
@@ -268,7 +279,7 @@ final class PostingsWriter {
         skip.u16(UInt16(min(blockMaxFreq, UInt32(UInt16.max))))
         skip.u8(blockMinNorm)
         skip.u8(0)
-        Impacts.encode(blockImpacts.frontier(), into: &skip)
+        Impacts.encode(blockImpacts.frontier(lengthFactors), into: &skip)
         startBlock()
     }
 
@@ -293,7 +304,7 @@ final class PostingsWriter {
         var head = ByteBuffer(capacity: 16)
         head.vint(termMaxFreq)
         head.u8(termMinNorm)
-        Impacts.encode(termImpacts.frontier(), into: &head)
+        Impacts.encode(termImpacts.frontier(lengthFactors), into: &head)
         try postings.write(head)
         if blocks > 1 { try postings.write(skip) }
         try postings.write(data)
@@ -391,7 +402,10 @@ struct Impacts {
 
     /// The frontier (norms and frequencies both increasing), at most four pairs. Consumes nothing: call
     /// `reset()` before the next set.
-    func frontier() -> [(UInt32, UInt8)] {
+    /// - Parameter factors: the field's 256 BM25 length factors (`BM25.lengthCache`) at its average length: when
+    ///   pairs must be merged, the four pairs are chosen so that the best of them scores least at that length,
+    ///   as close as four pairs can be to the block's real best score. Nil: the pairs closest in frequency.
+    func frontier(_ factors: [Float]? = nil) -> [(UInt32, UInt8)] {
         var points: [(UInt32, UInt8)] = []
         points.reserveCapacity(8)
         // From the shortest norm up, a pair is kept when its frequency beats every shorter one's; the others are
@@ -409,8 +423,11 @@ struct Impacts {
                 }
             }
         }
-        while points.count > 4 {
-            // Merge the neighbours closest in frequency: (f_i, n_i), (f_i+1, n_i+1) -> (f_i+1, n_i).
+        // Neighbours are merged into groups, each (its last frequency, its first norm): that pair dominates them.
+        // With the field's length factors, the four groups are those whose best pair scores least (the bound of
+        // the block at that length), found by dynamic programming over where groups start; without, or past 32
+        // pairs, the neighbours closest in frequency are merged first.
+        while points.count > (factors == nil ? 4 : 32) {
             var k = 0
             var smallest = UInt32.max
             for i in 0..<(points.count - 1) where points[i + 1].0 - points[i].0 < smallest {
@@ -420,7 +437,43 @@ struct Impacts {
             points[k] = (points[k + 1].0, points[k].1)
             points.remove(at: k + 1)
         }
+        if let factors, points.count > 4 {
+            points = Impacts.leastBound(points, factors)
+        }
         return points
+    }
+
+    /// The four groups of consecutive pairs whose merged pairs' best score is least, as their merged pairs.
+    /// best[g][j]: the least bound covering the first j pairs with g groups; start[g][j]: where its last group
+    /// starts. 4 x m^2 steps, m <= 32.
+    static func leastBound(_ points: [(UInt32, UInt8)], _ factors: [Float]) -> [(UInt32, UInt8)] {
+        let m = points.count
+        func bound(_ i: Int, _ k: Int) -> Float {
+            let f = Float(points[k].0)
+            return f / (f + factors[Int(points[i].1)])
+        }
+        var best = [Float](repeating: .infinity, count: 5 * (m + 1))
+        var start = [Int](repeating: 0, count: 5 * (m + 1))
+        best[0] = 0
+        for g in 1...4 {
+            for j in g...m {
+                for i in (g - 1)..<j where best[(g - 1) * (m + 1) + i] < .infinity {
+                    let b = max(best[(g - 1) * (m + 1) + i], bound(i, j - 1))
+                    if b < best[g * (m + 1) + j] {
+                        best[g * (m + 1) + j] = b
+                        start[g * (m + 1) + j] = i
+                    }
+                }
+            }
+        }
+        var groups: [(UInt32, UInt8)] = []
+        var j = m
+        for g in stride(from: 4, to: 0, by: -1) {
+            let i = start[g * (m + 1) + j]
+            groups.append((points[j - 1].0, points[i].1))
+            j = i
+        }
+        return groups.reversed()
     }
 
     /// Writes up to four pairs as 8 bytes.

@@ -854,3 +854,64 @@ final class PostingsFixture {
         }
     }
 }
+
+@Suite("Block impacts")
+struct ImpactsTests {
+    /// k1 (1 - b + b * length / average) for each norm byte, computed here from the norm's length.
+    static func factors(average: Float) -> [Float] {
+        (0..<256).map { 1.2 * (0.25 + 0.75 * Float(FieldNorm.decode(UInt8($0))) / average) }
+    }
+
+    static func bound(_ pairs: [(UInt32, UInt8)], _ factors: [Float]) -> Float {
+        pairs.map { Float($0.0) / (Float($0.0) + factors[Int($0.1)]) }.max() ?? 0
+    }
+
+    /// Random blocks with up to 12 pairs on their frontier: the four pairs kept dominate every document of the
+    /// block, and their bound at the field's average length is the least that any four groups of neighbouring
+    /// pairs reach (every way to cut the frontier into four, tried one by one), never more than the frequency
+    /// gaps' choice.
+    @Test func theFourPairsKeptHaveTheLeastBound() {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0x1A_0001)
+        for round in 0..<400 {
+            var impacts = Impacts()
+            var documents: [(UInt32, UInt8)] = []
+            for _ in 0..<Int.random(in: 1...128, using: &rng) {
+                let d = (UInt32(rng.next() % 90) + 1, UInt8(truncatingIfNeeded: rng.next() % 120))
+                documents.append(d)
+                impacts.add(freq: d.0, norm: d.1)
+            }
+            let factors = ImpactsTests.factors(average: Float(Int.random(in: 5...400, using: &rng)))
+            let plain = impacts.frontier()
+            let kept = impacts.frontier(factors)
+            #expect(kept.count <= 4)
+            for d in documents {
+                #expect(kept.contains { $0.0 >= d.0 && $0.1 <= d.1 }, "round \(round): \(d) is not dominated")
+            }
+            // The whole frontier, from the documents (a pair is on it if no shorter document has its frequency).
+            var frontier: [(UInt32, UInt8)] = []
+            for d in documents.sorted(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 > $1.0) })
+            where frontier.last.map({ d.0 > $0.0 }) ?? true {
+                if frontier.last?.1 == d.1 { continue }
+                frontier.append(d)
+            }
+            let m = frontier.count
+            guard m > 4 else {
+                #expect(kept.count == m)
+                continue
+            }
+            var least = Float.infinity
+            for a in 1..<m {
+                for b in (a + 1)..<m {
+                    for c in (b + 1)..<m {
+                        let cuts = [0, a, b, c, m]
+                        let groups = (0..<4).map { (frontier[cuts[$0 + 1] - 1].0, frontier[cuts[$0]].1) }
+                        least = min(least, ImpactsTests.bound(groups, factors))
+                    }
+                }
+            }
+            let got = ImpactsTests.bound(kept, factors)
+            #expect(got == least, "round \(round): bound \(got), least \(least)")
+            #expect(got <= ImpactsTests.bound(plain, factors), "round \(round)")
+        }
+    }
+}

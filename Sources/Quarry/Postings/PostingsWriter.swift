@@ -245,7 +245,9 @@ final class PostingsWriter {
     /// Writes the open block (full: bit-packed; the term's last, shorter one: vints) and its skip entry.
     private func closeBlock() throws(QuarryError) {
         guard blockLength > 0 else { return }
-        for (f, n) in blockImpacts.frontier(lengthFactors) { termImpacts.add(freq: f, norm: n) }
+        // The block's four pairs, chosen once: for its skip entry and as the term's candidates.
+        let impacts = blockImpacts.frontier(lengthFactors)
+        for (f, n) in impacts { termImpacts.add(freq: f, norm: n) }
         if blockMaxFreq > termMaxFreq { termMaxFreq = blockMaxFreq }
         if blockMinNorm < termMinNorm { termMinNorm = blockMinNorm }
         if blockLength == 128 {
@@ -279,7 +281,7 @@ final class PostingsWriter {
         skip.u16(UInt16(min(blockMaxFreq, UInt32(UInt16.max))))
         skip.u8(blockMinNorm)
         skip.u8(0)
-        Impacts.encode(blockImpacts.frontier(lengthFactors), into: &skip)
+        Impacts.encode(impacts, into: &skip)
         startBlock()
     }
 

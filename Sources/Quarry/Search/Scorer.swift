@@ -509,12 +509,14 @@ final class TermUnionScorer: Scorer {
     /// The window of `collectDense`, in documents.
     static let window = 4096
 
-    /// Whether the union is dense: two of its children each hold a quarter of the segment's documents or more
-    /// (two frequent words), where block-max WAND skips little and pays its bookkeeping on nearly every document.
-    /// (One frequent word over title and body stays with WAND, which skips its blocks at a finer grain.)
+    /// Whether the union is dense: one of its children holds a quarter of the segment's documents or more (a
+    /// frequent word; in bodies, beside its titles), where block-max WAND pays its bookkeeping on nearly every
+    /// document of it, or of the rarer child that leads it: a frequent word's titles lead once its bodies cannot
+    /// beat the threshold alone, and each title then brought the bodies up to it, decoding nearly every block
+    /// of theirs, though about one title in a hundred can beat the threshold with its body.
     func isDense(maxDoc: Int) -> Bool {
         guard core.children.count >= 2 && core.children.count <= 64 else { return false }
-        return core.children.filter { $0.cost >= maxDoc / 4 }.count >= 2
+        return core.children.contains { $0.cost >= maxDoc / 4 }
     }
 
     /// Top-k collection of a dense union, a window of 4,096 documents at a time (block-max MaxScore, as Lucene's
@@ -522,7 +524,9 @@ final class TermUnionScorer: Scorer {
     /// whose bounds add up to less than the threshold are non-essential: they cannot make a document competitive
     /// alone, so only the other children's documents are candidates, scored into an array; a candidate whose
     /// partial score plus the non-essential bounds cannot beat the threshold is dropped, and for the others the
-    /// non-essential children are sought. A window whose children are all non-essential is skipped whole. Each
+    /// non-essential children are sought. A window whose children are all non-essential is skipped whole.
+    /// Non-essential children are only sought to candidates: one left behind is sought to the window it is next
+    /// essential in, so a window skipped decodes nothing (a frequent word beside a rare one). Each
     /// document's score is the sum of its children's scores in child order (as `score()` adds them: the same to
     /// the bit), offered in document order.
     /// - Parameter check: called once per window (the time budget).
@@ -540,23 +544,57 @@ final class TermUnionScorer: Scorer {
         var bounds = [Float](repeating: 0, count: n)
         var order = Array(0..<n)
         var threshold = collector.threshold
+        // Where the next window starts at the earliest: children behind it were non-essential where they are.
+        var windowStart: UInt32 = 0
+        // Children by their bounds over all documents: those of least bounds that cannot beat the threshold
+        // together are non-essential everywhere, so a window starts at a document of one of the others (a rare
+        // word beside a frequent one: from one of its documents to the next).
+        let byMax = (0..<n).sorted { children[$0].maxScore < children[$1].maxScore }
+        var essentialFrom = 0
         while true {
             var base = terminated
             for c in children where c.doc < base { base = c.doc }
             if base == terminated { break }
+            if collector.isFull {
+                var sum: Float = 0
+                var g = 0
+                while g < n && !canBeat(sum + children[byMax[g]].maxScore, threshold) {
+                    sum += children[byMax[g]].maxScore
+                    g += 1
+                }
+                var lead = terminated
+                for j in g..<n where children[byMax[j]].doc < lead { lead = children[byMax[j]].doc }
+                if lead == terminated { break }
+                base = lead
+                essentialFrom = g
+            }
+            if base < windowStart { base = windowStart }
             try check()
-            let end = UInt32(min(UInt64(base) + UInt64(w), UInt64(terminated)))
+            var end = UInt32(min(UInt64(base) + UInt64(w), UInt64(terminated)))
+            // The window ends where the first block of an essential child ends (as Lucene's MaxScoreBulkScorer):
+            // its bounds are then those of blocks, not of every block in 4,096 documents (two frequent words).
+            if collector.isFull {
+                for j in essentialFrom..<n {
+                    let c = children[byMax[j]]
+                    guard c.doc != terminated else { continue }
+                    let upTo = c.advanceShallow(max(c.doc, base))
+                    if upTo != terminated && upTo < end - 1 { end = upTo + 1 }
+                }
+            }
             // Children order[0..<nonEssential] are non-essential in this window; their bounds add up to `rest`.
             var nonEssential = 0
             var rest: Float = 0
             if collector.isFull {
+                var ahead = false
                 for k in 0..<n {
                     let c = children[k]
                     guard c.doc < end else {
                         bounds[k] = 0
+                        if c.doc != terminated { ahead = true }
                         continue
                     }
-                    var upTo = c.advanceShallow(c.doc)
+                    var upTo = c.advanceShallow(max(c.doc, base))
+                    if upTo != terminated { ahead = true }
                     var best = c.blockMaxScore()
                     while upTo != terminated && upTo < end - 1 {
                         upTo = c.advanceShallow(upTo + 1)
@@ -564,13 +602,16 @@ final class TermUnionScorer: Scorer {
                     }
                     bounds[k] = best
                 }
+                // Only children left behind, with nothing from here on.
+                if !ahead { break }
                 order.sort { bounds[$0] < bounds[$1] }
                 while nonEssential < n && !canBeat(rest + bounds[order[nonEssential]], threshold) {
                     rest += bounds[order[nonEssential]]
                     nonEssential += 1
                 }
                 if nonEssential == n {
-                    for c in children where c.doc < end { _ = c.seek(end) }
+                    windowStart = end
+                    if end == terminated { break }
                     continue
                 }
             }
@@ -581,6 +622,7 @@ final class TermUnionScorer: Scorer {
                             let k = order[j]
                             let c = children[k]
                             var d = c.doc
+                            if d < base { d = c.seek(base) }
                             while d < end {
                                 let i = Int(d &- base)
                                 scores[k &* w &+ i] = c.score()
@@ -631,8 +673,9 @@ final class TermUnionScorer: Scorer {
                     }
                 }
             }
-            // Non-essential children were only sought to candidates: move them past the window.
-            for c in children where c.doc < end { _ = c.seek(end) }
+            // Non-essential children were only sought to candidates; they stay where they are until needed.
+            windowStart = end
+            if end == terminated { break }
         }
     }
 

@@ -320,7 +320,9 @@ public final class Searcher: @unchecked Sendable {
         _ scorer: any Scorer, segment s: Int, deletes: DeletedDocuments?, into collector: inout TopKCollector,
         exhaustive: Bool, deadline: ContinuousClock.Instant?, skipping seeded: [UInt32] = []
     ) throws(QuarryError) {
-        if !exhaustive, let union = scorer as? TermUnionScorer, union.isDense(maxDoc: reader.segments[s].docCount) {
+        if !exhaustive, seeded.isEmpty, let union = scorer as? TermUnionScorer,
+            union.isDense(maxDoc: reader.segments[s].docCount)
+        {
             try union.collectDense(segment: s, deletes: deletes, into: &collector) { () throws(QuarryError) in
                 try checkDeadline(deadline)
             }

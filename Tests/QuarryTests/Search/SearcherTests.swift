@@ -599,3 +599,42 @@ struct TitleLedConjunctionTests {
         #expect(found == expected)
     }
 }
+
+@Suite("Unions led by a rare child")
+struct RareLedUnionTests {
+    /// A word in half the bodies and in few, short or long, titles (a title outscores any body, so once the top k
+    /// is full only titles can lead: the union is collected by windows that start at a title and end with its
+    /// block, and the bodies are sought only for titles whose score with the bodies' bound can beat the
+    /// threshold); beside it a rare word (windows jump from one of its documents to the next) and a second
+    /// frequent word. Over three segments with deleted documents, the pruned top k equals the exhaustive one, hit
+    /// for hit and score for score.
+    @Test func prunedTopKEqualsExhaustive() throws {
+        var rng = SeededRandom(seedFromEnvironmentOr: 0xA1_0001)
+        let dir = TemporaryDirectory("rare-led")
+        var lines: [String] = []
+        for n in 0..<20_000 {
+            var words: [String] = []
+            for _ in 0..<Int.random(in: 5...60, using: &rng) {
+                let r = rng.next() % 100
+                words.append(r < 6 ? "w" : r < 12 ? "v" : r < 13 ? "r\(rng.next() % 300)" : "x\(rng.next() % 400)")
+            }
+            var title = (0..<Int.random(in: 1...12, using: &rng)).map { _ in "t\(rng.next() % 50)" }
+            if rng.chance(0.04) { title.insert("w", at: Int(rng.next() % UInt64(title.count + 1))) }
+            if rng.chance(0.01) { title.append("v") }
+            lines.append(#"{"id":"d\#(n)","title":"\#(title.joined(separator: " "))","body":"\#(words.joined(separator: " "))"}"#)
+        }
+        let reader = try indexOf(
+            lines, in: dir, commitEvery: 8_000, deleting: stride(from: 5, to: 20_000, by: 13).map { "d\($0)" })
+        #expect(reader.segments.count == 3)
+        let searcher = Searcher(reader: reader)
+        for text in ["w", "v", "w OR r17", "r5 OR w OR r200", "w OR v", "title:w OR v", "w OR x3"] {
+            var parser = QueryParser(schema: reader.schema, defaultOr: false)
+            let query = try parser.parse(text)
+            for k in [1, 10, 100, 1000] {
+                let pruned = try searcher.search(query, limit: k).hits
+                let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
+                #expect(pruned == exhaustive, "'\(text)' k=\(k)")
+            }
+        }
+    }
+}

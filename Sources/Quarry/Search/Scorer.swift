@@ -540,6 +540,8 @@ final class TermUnionScorer: Scorer {
         check: () throws(QuarryError) -> Void
     ) throws(QuarryError) {
         let children = core.children
+        // Unretained (`children` keeps them alive): the loops over documents do no reference counting.
+        let refs = children.map { Ref($0) }
         let n = children.count
         let w = TermUnionScorer.window
         let words = w / 64
@@ -625,15 +627,16 @@ final class TermUnionScorer: Scorer {
                     any.withUnsafeMutableBufferPointer { any in
                         for j in nonEssential..<n {
                             let k = order[j]
-                            let c = children[k]
-                            var d = c.doc
-                            if d < base { d = c.seek(base) }
-                            while d < end {
-                                let i = Int(d &- base)
-                                scores[k &* w &+ i] = c.score()
-                                present[k &* words &+ (i >> 6)] |= 1 << UInt64(i & 63)
-                                any[i >> 6] |= 1 << UInt64(i & 63)
-                                d = c.next()
+                            refs[k].with { c in
+                                var d = c.doc
+                                if d < base { d = c.seek(base) }
+                                while d < end {
+                                    let i = Int(d &- base)
+                                    scores[k &* w &+ i] = c.score()
+                                    present[k &* words &+ (i >> 6)] |= 1 << UInt64(i & 63)
+                                    any[i >> 6] |= 1 << UInt64(i & 63)
+                                    d = c.next()
+                                }
                             }
                         }
                         for word in 0..<words where any[word] != 0 {
@@ -655,11 +658,12 @@ final class TermUnionScorer: Scorer {
                                     if !canBeat(partial + rest, threshold) { continue }
                                     for j in 0..<nonEssential {
                                         let k = order[j]
-                                        let c = children[k]
-                                        if c.doc < doc { _ = c.seek(doc) }
-                                        if c.doc == doc {
-                                            scores[k &* w &+ i] = c.score()
-                                            present[k &* words &+ word] |= bit
+                                        refs[k].with { c in
+                                            if c.doc < doc { _ = c.seek(doc) }
+                                            if c.doc == doc {
+                                                scores[k &* w &+ i] = c.score()
+                                                present[k &* words &+ word] |= bit
+                                            }
                                         }
                                     }
                                 }

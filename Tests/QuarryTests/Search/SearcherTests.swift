@@ -316,8 +316,8 @@ struct LongDocumentPhraseTests {
 
 @Suite("Dense unions")
 struct DenseUnionTests {
-    /// Two words in most documents (a union holding more than half the segment is collected window by window, not
-    /// by block-max WAND): the pruned top k equals the exhaustive one, hit for hit and score for score, over
+    /// Two words in most documents (a union with a child in a 64th of the segment or more is collected window by
+    /// window, not by block-max WAND): the pruned top k equals the exhaustive one, hit for hit and score for score, over
     /// several 4,096-document windows, with deleted documents, for one word and for ORs over title and body.
     @Test func windowedTopKEqualsExhaustive() throws {
         var rng = SeededRandom(seedFromEnvironmentOr: 0xDE_0001)

@@ -244,6 +244,20 @@ struct SearcherTests {
     }
 }
 
+/// Expects each query's pruned top k to equal its exhaustive top k, hit for hit and score for score, for each k.
+func expectPrunedEqualsExhaustive(_ reader: IndexReader, _ texts: [String], ks: [Int]) throws {
+    let searcher = Searcher(reader: reader)
+    for text in texts {
+        var parser = QueryParser(schema: reader.schema, defaultOr: false)
+        let query = try parser.parse(text)
+        for k in ks {
+            let pruned = try searcher.search(query, limit: k).hits
+            let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
+            #expect(pruned == exhaustive, "'\(text)' k=\(k)")
+        }
+    }
+}
+
 /// An index of JSON Lines `lines` in `dir` (one thread, no merges, a segment every `commitEvery` documents), with
 /// the documents of ids `deleting` deleted, opened.
 func indexOf(_ lines: [String], in dir: TemporaryDirectory, commitEvery: Int? = nil, deleting: [String] = [])
@@ -316,9 +330,10 @@ struct LongDocumentPhraseTests {
 
 @Suite("Dense unions")
 struct DenseUnionTests {
-    /// Two words in most documents (a union with a child in a 64th of the segment or more is collected window by
-    /// window, not by block-max WAND): the pruned top k equals the exhaustive one, hit for hit and score for score, over
-    /// several 4,096-document windows, with deleted documents, for one word and for ORs over title and body.
+    /// Two words in most documents (a union with a child in a 64th of the segment or more is collected window
+    /// by window, not by block-max WAND): the pruned top k equals the exhaustive one, hit for hit and score for
+    /// score, over several 4,096-document windows, with deleted documents, for one word and for ORs over title and
+    /// body.
     @Test func windowedTopKEqualsExhaustive() throws {
         var rng = SeededRandom(seedFromEnvironmentOr: 0xDE_0001)
         let dir = TemporaryDirectory("dense")
@@ -336,16 +351,8 @@ struct DenseUnionTests {
             lines, in: dir, commitEvery: 7_000, deleting: stride(from: 3, to: 12_000, by: 7).map { "d\($0)" })
         #expect(reader.segments.count == 2)
         #expect(reader.segments.contains { $0.docCount > TermUnionScorer.window })
-        let searcher = Searcher(reader: reader)
-        for text in ["a", "b", "a OR b", "a OR b OR c7", "b OR rare3", "title:b OR a"] {
-            var parser = QueryParser(schema: reader.schema, defaultOr: false)
-            let query = try parser.parse(text)
-            for k in [1, 10, 100, 5000] {
-                let pruned = try searcher.search(query, limit: k).hits
-                let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
-                #expect(pruned == exhaustive, "'\(text)' k=\(k)")
-            }
-        }
+        try expectPrunedEqualsExhaustive(
+            reader, ["a", "b", "a OR b", "a OR b OR c7", "b OR rare3", "title:b OR a"], ks: [1, 10, 100, 5000])
     }
 }
 
@@ -621,20 +628,14 @@ struct RareLedUnionTests {
             var title = (0..<Int.random(in: 1...12, using: &rng)).map { _ in "t\(rng.next() % 50)" }
             if rng.chance(0.04) { title.insert("w", at: Int(rng.next() % UInt64(title.count + 1))) }
             if rng.chance(0.01) { title.append("v") }
-            lines.append(#"{"id":"d\#(n)","title":"\#(title.joined(separator: " "))","body":"\#(words.joined(separator: " "))"}"#)
+            let fields = #""title":"\#(title.joined(separator: " "))","body":"\#(words.joined(separator: " "))""#
+            lines.append(#"{"id":"d\#(n)",\#(fields)}"#)
         }
         let reader = try indexOf(
             lines, in: dir, commitEvery: 8_000, deleting: stride(from: 5, to: 20_000, by: 13).map { "d\($0)" })
         #expect(reader.segments.count == 3)
-        let searcher = Searcher(reader: reader)
-        for text in ["w", "v", "w OR r17", "r5 OR w OR r200", "w OR v", "title:w OR v", "w OR x3"] {
-            var parser = QueryParser(schema: reader.schema, defaultOr: false)
-            let query = try parser.parse(text)
-            for k in [1, 10, 100, 1000] {
-                let pruned = try searcher.search(query, limit: k).hits
-                let exhaustive = try searcher.search(query, limit: k, exhaustive: true).hits
-                #expect(pruned == exhaustive, "'\(text)' k=\(k)")
-            }
-        }
+        try expectPrunedEqualsExhaustive(
+            reader, ["w", "v", "w OR r17", "r5 OR w OR r200", "w OR v", "title:w OR v", "w OR x3"],
+            ks: [1, 10, 100, 1000])
     }
 }

@@ -524,8 +524,10 @@ final class TermUnionScorer: Scorer {
     /// See `isDense`.
     static let denseShare = 64
 
-    /// Top-k collection of a dense union, a window of 4,096 documents at a time (block-max MaxScore, as Lucene's
-    /// `MaxScoreBulkScorer`): per window, each child's bound is the largest bound of its blocks there; the children
+    /// Top-k collection of a dense union, a window of at most 4,096 documents at a time (block-max MaxScore, as
+    /// Lucene's `MaxScoreBulkScorer`; once the top k is full, a window starts at a document of a child that can
+    /// still make one competitive and ends with that child's block): per window, each child's bound is the largest
+    /// bound of its blocks there; the children
     /// whose bounds add up to less than the threshold are non-essential: they cannot make a document competitive
     /// alone, so only the other children's documents are candidates, scored into an array; a candidate whose
     /// partial score plus the non-essential bounds cannot beat the threshold is dropped, and for the others the
